@@ -1,0 +1,37 @@
+// The one exception type of the core library. Open/create paths throw it; the
+// per-frame paths return result enums instead, because waiting for a frame that
+// is not there yet is normal, not exceptional.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace shmring {
+
+enum class ErrorCode {
+  InvalidName,      // ring name outside [A-Za-z0-9._-]{1,200}, or "." / ".."
+  InvalidArgument,  // slot count or size out of range
+  NotFound,         // no ring of that name exists (yet)
+  NotReady,         // the object exists but its writer has not finished creating it
+  WriterAlive,      // a live process already writes this ring
+  Corrupt,          // header or geometry fails validation
+  VersionMismatch,  // created by another ABI version of shmring
+  ReadersFull,      // every reader entry is taken
+  PermissionDenied, // the object exists but this user may not open it
+  System,           // any other failed system call (errno in the message)
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorCode code, const std::string &message)
+      : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const noexcept { return code_; }
+
+ private:
+  ErrorCode code_;
+};
+
+// Throws ErrorCode::System with "what: strerror(errno)".
+[[noreturn]] void throw_system_error(const std::string &what, int err);
+
+}  // namespace shmring

@@ -1,0 +1,87 @@
+// One reader of a broadcast ring. Every reader sees every record unless it
+// falls behind and is leaky (or is overrun after the writer's timeout); then
+// it skips to the newest record and counts what it lost.
+//
+// A frame returned by next() stays valid, and the writer keeps away from its
+// slot, until release() is called for it; the Reader object (and so the
+// mapping) lives until the last frame is released: hold it by shared_ptr.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "shmring/record.hpp"
+
+namespace shmring {
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+struct ReaderOptions {
+  std::string name;
+  bool leaky = false;  // false: the writer waits for this reader (bounded by its timeout)
+};
+
+enum class ReadStatus {
+  Frame,        // `out` holds a record; release(out.slot) when done with it
+  Timeout,      // nothing new before the deadline
+  Interrupted,  // interrupt() was called
+  WriterClosed, // the writer closed the ring and everything was read
+  WriterDead,   // the writer's process is gone without closing
+};
+
+struct Frame {
+  RecordInfo info;
+  const std::byte *data = nullptr;  // info.size bytes, read-only
+  std::uint32_t slot = 0;
+  std::uint64_t sequence = 0;
+  std::uint64_t lost_before = 0;  // records skipped just before this one
+};
+
+struct ReaderCounters {
+  std::uint64_t received = 0;
+  std::uint64_t lost = 0;
+};
+
+class Reader {
+ public:
+  // Throws Error: InvalidName, NotFound (no ring yet), NotReady (being
+  // created), Corrupt, VersionMismatch, ReadersFull, PermissionDenied, System.
+  static std::shared_ptr<Reader> open(const ReaderOptions &options);
+  ~Reader();
+  Reader(const Reader &) = delete;
+  Reader &operator=(const Reader &) = delete;
+
+  ReadStatus next(Frame &out, Deadline deadline);
+  void release(std::uint32_t slot);
+
+  // The caps text for an id found in a record; nullopt if the writer has
+  // reused that entry since (this reader fell far behind) or it is invalid.
+  std::optional<std::string> caps(std::uint64_t id) const;
+
+  // Stops reading: the writer no longer waits for this reader; frames not
+  // yet released stay valid.
+  void detach();
+
+  void interrupt();
+  void clear_interrupt();
+
+  bool writer_alive() const;
+  pid_t writer_pid() const;
+  std::uint32_t slot_count() const;
+  std::uint64_t slot_size() const;
+  ReaderCounters counters() const;
+
+  struct Impl;
+
+ private:
+  explicit Reader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shmring

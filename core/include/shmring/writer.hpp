@@ -1,0 +1,104 @@
+// The single writer of a broadcast ring. It creates the shared object, owns
+// the name while it lives, and removes it on close().
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shmring/record.hpp"
+
+namespace shmring {
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+enum class WaitStatus { Ok, Timeout, Interrupted };
+
+struct WriterOptions {
+  std::string name;             // ring name, see ring_name.hpp
+  std::uint32_t slot_count = 8;
+  std::uint64_t slot_size = 0;  // payload bytes per slot
+  mode_t perms = 0600;
+};
+
+// A slot lent to the writer's caller between acquire() and publish()/abandon().
+struct WritableSlot {
+  std::uint32_t index = 0;
+  std::byte *data = nullptr;
+  std::uint64_t capacity = 0;
+};
+
+struct ReaderInfo {
+  std::uint32_t index = 0;  // entry in the reader table
+  pid_t pid = 0;
+  bool leaky = false;
+  std::uint64_t received = 0;
+  std::uint64_t lost = 0;
+};
+
+struct WriterStats {
+  std::uint64_t published = 0;         // records published (buffers and events)
+  std::uint64_t overruns = 0;          // times a stalled blocking reader was overwritten
+  std::uint64_t readers_reclaimed = 0; // entries of dead readers taken back
+};
+
+class Writer {
+ public:
+  // Throws Error: InvalidName, InvalidArgument, WriterAlive, VersionMismatch,
+  // System. A stale object whose writer died is replaced.
+  static std::unique_ptr<Writer> create(const WriterOptions &options);
+  ~Writer();
+  Writer(const Writer &) = delete;
+  Writer &operator=(const Writer &) = delete;
+
+  const std::string &name() const;
+  std::uint32_t slot_count() const;
+  std::uint64_t slot_size() const;
+
+  // Stores caps text in the caps table; returns the id records refer to.
+  // Throws Error(InvalidArgument) if the text does not fit an entry.
+  std::uint64_t set_caps(std::string_view caps_text);
+
+  // Lends a free slot: not held by any reader, not unread by a blocking
+  // reader. Waits until the deadline; then stalled blocking readers are
+  // overrun (counted), and Timeout means every slot is held by a live reader.
+  WaitStatus acquire(WritableSlot &out, Deadline deadline);
+  // Publishes the slot as the next sequence. info.size must fit the slot.
+  void publish(const WritableSlot &slot, const RecordInfo &info);
+  // Gives a lent slot back unpublished.
+  void abandon(const WritableSlot &slot);
+
+  // acquire + copy + publish. Throws Error(InvalidArgument) if size > slot size.
+  WaitStatus write(const RecordInfo &info, const void *payload, Deadline deadline);
+
+  // Waits until at least one reader is attached.
+  WaitStatus wait_for_reader(Deadline deadline);
+
+  // Attached readers, as they describe themselves (for stats and messages).
+  std::vector<ReaderInfo> readers() const;
+  // Takes back the entries and held slots of readers whose process is gone.
+  // Returns how many were reclaimed.
+  std::uint32_t reclaim_dead_readers();
+
+  // Makes every wait of this writer return Interrupted until clear_interrupt().
+  void interrupt();
+  void clear_interrupt();
+
+  // Tells readers that the writer is gone and removes the name. Idempotent.
+  void close();
+
+  WriterStats stats() const;
+
+ private:
+  struct Impl;
+  explicit Writer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shmring

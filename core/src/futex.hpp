@@ -1,0 +1,73 @@
+// Sleeping on a 32-bit word of the shared mapping. Shared (no
+// FUTEX_PRIVATE_FLAG) because waker and sleeper are different processes.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace shmring {
+
+using Clock = std::chrono::steady_clock;  // CLOCK_MONOTONIC on Linux, as futex uses
+using Deadline = Clock::time_point;
+
+// A hint to the core that we are spinning (lets the sibling hyperthread run).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Sleeps while *word == expected, until woken or the deadline passes.
+// Returns false only when the deadline has passed.
+bool futex_wait_until(std::atomic<std::uint32_t> &word, std::uint32_t expected,
+                      Deadline deadline);
+
+// Wakes every sleeper on the word, in any process.
+void futex_wake_all(std::atomic<std::uint32_t> &word);
+
+// The wait/wake pair of one condition ("data published", "slot freed"), with a
+// waiter count so that the waker makes no system call while nobody sleeps.
+// The waiter re-checks its condition between announcing itself and sleeping;
+// the waker changes the condition before bumping the word: no lost wake-up.
+class WakeChannel {
+ public:
+  WakeChannel(std::atomic<std::uint32_t> &word, std::atomic<std::uint32_t> &waiters)
+      : word_(word), waiters_(waiters) {}
+
+  // Call after changing the condition.
+  void notify() {
+    word_.fetch_add(1, std::memory_order_seq_cst);
+    if (waiters_.load(std::memory_order_seq_cst) != 0)
+      futex_wake_all(word_);
+  }
+
+  // Wakes sleepers even when the waiter count says nobody sleeps: used by
+  // interrupt, which must not depend on a count another process may have
+  // left wrong.
+  void notify_forced() {
+    word_.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_all(word_);
+  }
+
+  // Sleeps until `ready()` holds, the deadline passes or the word changes.
+  // Returns false on deadline. Callers loop and re-check their condition.
+  template <typename Ready>
+  bool wait(Ready ready, Deadline deadline) {
+    std::uint32_t seen = word_.load(std::memory_order_seq_cst);
+    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    bool in_time = true;
+    if (!ready())
+      in_time = futex_wait_until(word_, seen, deadline);
+    waiters_.fetch_sub(1, std::memory_order_seq_cst);
+    return in_time;
+  }
+
+ private:
+  std::atomic<std::uint32_t> &word_;
+  std::atomic<std::uint32_t> &waiters_;
+};
+
+}  // namespace shmring

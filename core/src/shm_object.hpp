@@ -1,0 +1,68 @@
+// A POSIX shared memory object: its descriptor and the mappings made of it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace shmring {
+
+class ShmObject {
+ public:
+  // O_CREAT|O_EXCL: fails with errno EEXIST when the name is taken.
+  // Returns an object with no descriptor in that case, throws otherwise.
+  static ShmObject create_exclusive(const std::string &path, mode_t mode,
+                                    std::uint64_t size);
+  // Read-write open of an existing object; throws Error(NotFound) if absent.
+  static ShmObject open_existing(const std::string &path);
+
+  ShmObject() = default;
+  ShmObject(ShmObject &&other) noexcept;
+  ShmObject &operator=(ShmObject &&other) noexcept;
+  ShmObject(const ShmObject &) = delete;
+  ShmObject &operator=(const ShmObject &) = delete;
+  ~ShmObject();
+
+  bool valid() const { return fd_ >= 0; }
+  const std::string &path() const { return path_; }
+  // The object's current size from fstat: the only size a reader trusts.
+  std::uint64_t size() const;
+
+  // Closes the descriptor; mappings stay valid.
+  void close();
+
+  // True when both descriptors refer to the same object (device and inode),
+  // e.g. whether a name still points at the object we created.
+  bool same_object(const ShmObject &other) const;
+
+ private:
+  ShmObject(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  friend class Mapping;
+  int fd_ = -1;
+  std::string path_;
+};
+
+// One mmap of part of a ShmObject, unmapped on destruction.
+class Mapping {
+ public:
+  enum class Access { ReadOnly, ReadWrite };
+  Mapping(const ShmObject &object, std::uint64_t offset, std::uint64_t length,
+          Access access);
+  Mapping(Mapping &&other) noexcept;
+  Mapping &operator=(Mapping &&other) noexcept;
+  Mapping(const Mapping &) = delete;
+  Mapping &operator=(const Mapping &) = delete;
+  ~Mapping();
+
+  std::byte *data() const { return data_; }
+  std::uint64_t length() const { return length_; }
+
+ private:
+  void reset();
+  std::byte *data_ = nullptr;
+  std::uint64_t length_ = 0;
+};
+
+}  // namespace shmring

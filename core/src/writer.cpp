@@ -1,0 +1,448 @@
+#include "shmring/writer.hpp"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <thread>
+
+#include "futex.hpp"
+#include "header_check.hpp"
+#include "layout.hpp"
+#include "process_identity.hpp"
+#include "shm_object.hpp"
+#include "shmring/error.hpp"
+#include "shmring/ring_name.hpp"
+
+namespace shmring {
+
+using namespace layout;
+
+namespace {
+
+// How often a waiting writer looks for dead readers; also the longest a dead
+// reader can hold the writer back before its slots are reclaimed.
+constexpr auto kLivenessSlice = std::chrono::milliseconds(100);
+// How often a writer that never waits still sweeps for dead readers.
+constexpr auto kIdleReclaimPeriod = std::chrono::seconds(1);
+// How long an object that looks half-created may stay so before it counts
+// as left behind by a writer that died while creating it.
+constexpr auto kInitializingGrace = std::chrono::milliseconds(500);
+
+// True when the existing object at `path` is stale and may be replaced;
+// throws when a live writer (or an unknown version) owns it.
+bool existing_object_is_stale(const std::string &path, const std::string &name) {
+  const Deadline grace_end = Clock::now() + kInitializingGrace;
+  for (;;) {
+    ShmObject existing;
+    try {
+      existing = ShmObject::open_existing(path);
+    } catch (const Error &error) {
+      if (error.code() == ErrorCode::NotFound)
+        return true;  // gone meanwhile: just create again
+      if (error.code() == ErrorCode::PermissionDenied)
+        throw Error(ErrorCode::WriterAlive,
+                    "ring '" + name + "' exists and belongs to another user (" +
+                        error.what() + ")");
+      throw;
+    }
+    HeaderVerdict verdict = inspect_header(existing);
+    switch (verdict.state) {
+      case HeaderState::Ready:
+        if (process_alive(verdict.writer_pid, verdict.writer_start_time))
+          throw Error(ErrorCode::WriterAlive,
+                      "ring '" + name + "' is already being written by live process " +
+                          std::to_string(verdict.writer_pid));
+        return true;
+      case HeaderState::OtherVersion:
+        throw Error(ErrorCode::VersionMismatch,
+                    "ring '" + name + "' exists but " + verdict.problem +
+                        "; stop its writer or remove /dev/shm" + path);
+      case HeaderState::Corrupt:
+        return true;
+      case HeaderState::Initializing:
+        if (Clock::now() >= grace_end)
+          return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+struct Writer::Impl {
+  std::string name;
+  std::string path;
+  ShmObject object;
+  Mapping mapping;
+  ControlView view;
+  Header *header = nullptr;
+  std::byte *payload = nullptr;
+  WakeChannel data_channel;
+  WakeChannel space_channel;
+
+  // The writer's own view of every slot: it never trusts shared words to know
+  // what a slot holds or whether it lent it out.
+  std::vector<std::uint64_t> slot_sequence;  // kNoSequence: never written
+  std::vector<bool> slot_lent;
+  std::uint64_t next_sequence = 0;
+  std::uint64_t caps_counter = 0;
+  WriterStats counters;
+  std::atomic<bool> interrupted{false};
+  bool closed = false;
+  Deadline last_reclaim = Clock::now();
+
+  Impl(std::string name_, std::string path_, ShmObject object_, Mapping mapping_,
+       const Geometry &geometry)
+      : name(std::move(name_)),
+        path(std::move(path_)),
+        object(std::move(object_)),
+        mapping(std::move(mapping_)),
+        view{mapping.data(), geometry},
+        header(view.header()),
+        payload(mapping.data() + geometry.control_size),
+        data_channel(header->data_word, header->data_waiters),
+        space_channel(header->space_word, header->space_waiters),
+        slot_sequence(geometry.slot_count, kNoSequence),
+        slot_lent(geometry.slot_count, false) {}
+
+  // Lowest sequence that some active blocking reader has not read yet.
+  std::uint64_t oldest_unread_by_blocking_readers() const {
+    std::uint64_t oldest = next_sequence;
+    for (std::uint32_t i = 0; i < kMaxReaders; ++i) {
+      ReaderEntry *entry = view.reader(i);
+      if (entry->state.load(std::memory_order_acquire) !=
+              static_cast<std::uint32_t>(ReaderState::Active) ||
+          entry->policy.load(std::memory_order_relaxed) !=
+              static_cast<std::uint32_t>(ReaderPolicy::Block))
+        continue;
+      // Reader-written: a cursor beyond what exists is treated as caught up.
+      std::uint64_t cursor = entry->cursor.load(std::memory_order_acquire);
+      if (cursor < oldest)
+        oldest = cursor;
+    }
+    return oldest;
+  }
+
+  // The free slot holding the oldest sequence, or -1. With respect_unread, a
+  // slot holding a sequence that a blocking reader has yet to read is not free.
+  long find_free_slot(bool respect_unread) const {
+    const std::uint64_t keep_from =
+        respect_unread ? oldest_unread_by_blocking_readers() : next_sequence;
+    long best = -1;
+    std::uint64_t best_sequence = 0;
+    for (std::uint32_t i = 0; i < view.geometry.slot_count; ++i) {
+      if (slot_lent[i] || view.slot(i)->holders.load(std::memory_order_seq_cst) != 0)
+        continue;
+      const std::uint64_t held = slot_sequence[i];
+      if (held != kNoSequence && held >= keep_from)
+        continue;
+      // Never-written slots (kNoSequence + 1 wraps to 0) come first.
+      if (best < 0 || held + 1 < best_sequence + 1) {
+        best = i;
+        best_sequence = held;
+      }
+    }
+    return best;
+  }
+
+  // Takes the slot away from readers. A reader sets its holder bit before it
+  // re-checks seq; we mark seq before we re-check the holders: with seq_cst on
+  // both sides at least one of us sees the other (Dekker).
+  bool claim(std::uint32_t index) {
+    SlotMeta *slot = view.slot(index);
+    const std::uint64_t previous = slot->seq.load(std::memory_order_relaxed);
+    slot->seq.store(kBeingWritten, std::memory_order_seq_cst);
+    if (slot->holders.load(std::memory_order_seq_cst) != 0) {
+      // A reader got there first; its data is untouched, so put seq back.
+      slot->seq.store(previous, std::memory_order_seq_cst);
+      return false;
+    }
+    slot_lent[index] = true;
+    slot_sequence[index] = kNoSequence;
+    return true;
+  }
+
+  std::uint32_t reclaim_dead_readers() {
+    last_reclaim = Clock::now();
+    std::uint32_t reclaimed = 0;
+    for (std::uint32_t i = 0; i < kMaxReaders; ++i) {
+      ReaderEntry *entry = view.reader(i);
+      std::uint32_t state = entry->state.load(std::memory_order_acquire);
+      if (state == static_cast<std::uint32_t>(ReaderState::Free))
+        continue;
+      const pid_t pid = entry->pid.load(std::memory_order_relaxed);
+      if (pid == 0)  // still filling in its identity
+        continue;
+      if (process_alive(pid, entry->start_time.load(std::memory_order_relaxed)))
+        continue;
+      const std::uint64_t bit = std::uint64_t{1} << i;
+      for (std::uint32_t s = 0; s < view.geometry.slot_count; ++s)
+        view.slot(s)->holders.fetch_and(~bit, std::memory_order_seq_cst);
+      entry->pid.store(0, std::memory_order_relaxed);
+      if (entry->state.compare_exchange_strong(
+              state, static_cast<std::uint32_t>(ReaderState::Free),
+              std::memory_order_acq_rel)) {
+        ++reclaimed;
+      }
+    }
+    counters.readers_reclaimed += reclaimed;
+    return reclaimed;
+  }
+
+  void maybe_reclaim_dead_readers() {
+    if (Clock::now() - last_reclaim >= kIdleReclaimPeriod)
+      reclaim_dead_readers();
+  }
+
+  bool any_reader_attached() const {
+    for (std::uint32_t i = 0; i < kMaxReaders; ++i) {
+      if (view.reader(i)->state.load(std::memory_order_acquire) ==
+          static_cast<std::uint32_t>(ReaderState::Active))
+        return true;
+    }
+    return false;
+  }
+
+  // Sleeps on the space channel until `ready`, the deadline, or the next
+  // liveness slice. Returns false once the deadline has passed.
+  template <typename Ready>
+  bool wait_for_space(Ready ready, Deadline deadline) {
+    const Deadline slice_end = std::min(deadline, Clock::now() + kLivenessSlice);
+    if (!space_channel.wait([&] { return interrupted.load() || ready(); }, slice_end)) {
+      reclaim_dead_readers();
+      return Clock::now() < deadline;
+    }
+    return true;
+  }
+};
+
+Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Writer::~Writer() { close(); }
+
+std::unique_ptr<Writer> Writer::create(const WriterOptions &options) {
+  const std::string path = shm_path_for_ring(options.name);
+  Geometry geometry;
+  if (!compute_geometry(options.slot_count, options.slot_size, geometry))
+    throw Error(ErrorCode::InvalidArgument,
+                "ring '" + options.name + "': " + std::to_string(options.slot_count) +
+                    " slots of " + std::to_string(options.slot_size) +
+                    " bytes is out of range (slots " + std::to_string(kMinSlots) + ".." +
+                    std::to_string(kMaxSlots) + ", slot size 1.." +
+                    std::to_string(kMaxSlotSize) + ")");
+
+  ShmObject object;
+  for (int attempt = 0; attempt < 3 && !object.valid(); ++attempt) {
+    object = ShmObject::create_exclusive(path, options.perms, geometry.total_size);
+    if (!object.valid() && existing_object_is_stale(path, options.name))
+      shm_unlink(path.c_str());  // a dead writer's ring: replace it, same name
+  }
+  if (!object.valid())
+    throw Error(ErrorCode::WriterAlive,
+                "ring '" + options.name + "' keeps being recreated by another process");
+
+  Mapping mapping(object, 0, geometry.total_size, Mapping::Access::ReadWrite);
+  // ftruncate gave zeroed memory: every atomic starts at 0 (Free readers, no
+  // waiters); set what is not zero, then `ready` last.
+  Header *header = reinterpret_cast<Header *>(mapping.data());
+  header->magic = kMagic;
+  header->abi_version = kAbiVersion;
+  header->header_size = sizeof(Header);
+  header->total_size = geometry.total_size;
+  header->control_size = geometry.control_size;
+  header->slot_count = geometry.slot_count;
+  header->descriptor_count = geometry.descriptor_count;
+  header->slot_size = geometry.slot_size;
+  header->slot_stride = geometry.slot_stride;
+  header->max_readers = kMaxReaders;
+  header->caps_entries = kCapsEntries;
+  header->caps_capacity = kCapsCapacity;
+  const ProcessIdentity self = current_process();
+  header->writer_pid = self.pid;
+  header->writer_start_time = self.start_time;
+  header->writer_state.store(static_cast<std::uint32_t>(WriterState::Running));
+  ControlView view{mapping.data(), geometry};
+  for (std::uint32_t i = 0; i < geometry.descriptor_count; ++i)
+    view.descriptor(i)->seq.store(kNoSequence, std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < geometry.slot_count; ++i)
+    view.slot(i)->seq.store(kNoSequence, std::memory_order_relaxed);
+  header->ready.store(1, std::memory_order_release);
+
+  return std::unique_ptr<Writer>(new Writer(std::make_unique<Impl>(
+      options.name, path, std::move(object), std::move(mapping), geometry)));
+}
+
+const std::string &Writer::name() const { return impl_->name; }
+std::uint32_t Writer::slot_count() const { return impl_->view.geometry.slot_count; }
+std::uint64_t Writer::slot_size() const { return impl_->view.geometry.slot_size; }
+
+std::uint64_t Writer::set_caps(std::string_view caps_text) {
+  if (caps_text.size() > kCapsCapacity)
+    throw Error(ErrorCode::InvalidArgument,
+                "caps of " + std::to_string(caps_text.size()) +
+                    " characters do not fit a caps entry of " +
+                    std::to_string(kCapsCapacity));
+  Impl &w = *impl_;
+  const std::uint64_t id = ++w.caps_counter;
+  CapsEntry *entry = w.view.caps(id);
+  // Seqlock: readers copy, then check that the id did not change meanwhile.
+  entry->id.store(0, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  std::memcpy(entry->text, caps_text.data(), caps_text.size());
+  entry->length.store(static_cast<std::uint32_t>(caps_text.size()),
+                      std::memory_order_relaxed);
+  entry->id.store(id, std::memory_order_release);
+  w.header->caps_id.store(id, std::memory_order_release);
+  return id;
+}
+
+WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline) {
+  Impl &w = *impl_;
+  w.maybe_reclaim_dead_readers();
+  for (;;) {
+    if (w.interrupted.load())
+      return WaitStatus::Interrupted;
+    long index = w.find_free_slot(true);
+    if (index >= 0) {
+      if (w.claim(static_cast<std::uint32_t>(index))) {
+        out = WritableSlot{static_cast<std::uint32_t>(index),
+                           w.payload + index * w.view.geometry.slot_stride,
+                           w.view.geometry.slot_size};
+        return WaitStatus::Ok;
+      }
+      continue;  // lost a race with a reader: look again
+    }
+    if (Clock::now() >= deadline) {
+      // The wait is over: a blocking reader that has not moved loses frames
+      // rather than stopping the stream. Slots that readers hold stay theirs.
+      w.reclaim_dead_readers();
+      index = w.find_free_slot(false);
+      if (index >= 0 && w.claim(static_cast<std::uint32_t>(index))) {
+        ++w.counters.overruns;
+        out = WritableSlot{static_cast<std::uint32_t>(index),
+                           w.payload + index * w.view.geometry.slot_stride,
+                           w.view.geometry.slot_size};
+        return WaitStatus::Ok;
+      }
+      return WaitStatus::Timeout;
+    }
+    w.wait_for_space([&] { return w.find_free_slot(true) >= 0; }, deadline);
+  }
+}
+
+void Writer::publish(const WritableSlot &slot, const RecordInfo &info) {
+  Impl &w = *impl_;
+  if (slot.index >= w.view.geometry.slot_count || !w.slot_lent[slot.index])
+    throw Error(ErrorCode::InvalidArgument, "publish of a slot that was not acquired");
+  if (info.size > w.view.geometry.slot_size)
+    throw Error(ErrorCode::InvalidArgument,
+                "record of " + std::to_string(info.size) +
+                    " bytes does not fit a slot of " +
+                    std::to_string(w.view.geometry.slot_size));
+  const std::uint64_t sequence = w.next_sequence++;
+  SlotMeta *meta = w.view.slot(slot.index);
+  meta->record = info;
+  meta->seq.store(sequence, std::memory_order_release);
+  w.slot_lent[slot.index] = false;
+  w.slot_sequence[slot.index] = sequence;
+
+  Descriptor *descriptor = w.view.descriptor(sequence);
+  descriptor->seq.store(kNoSequence, std::memory_order_relaxed);
+  descriptor->slot.store(slot.index, std::memory_order_relaxed);
+  descriptor->seq.store(sequence, std::memory_order_release);
+
+  w.header->write_seq.store(sequence + 1, std::memory_order_seq_cst);
+  ++w.counters.published;
+  w.data_channel.notify();
+}
+
+void Writer::abandon(const WritableSlot &slot) {
+  Impl &w = *impl_;
+  if (slot.index < w.view.geometry.slot_count && w.slot_lent[slot.index]) {
+    w.view.slot(slot.index)->seq.store(kNoSequence, std::memory_order_release);
+    w.slot_lent[slot.index] = false;
+  }
+}
+
+WaitStatus Writer::write(const RecordInfo &info, const void *payload, Deadline deadline) {
+  if (info.size > impl_->view.geometry.slot_size)
+    throw Error(ErrorCode::InvalidArgument,
+                "record of " + std::to_string(info.size) +
+                    " bytes does not fit a slot of " +
+                    std::to_string(impl_->view.geometry.slot_size));
+  WritableSlot slot;
+  WaitStatus status = acquire(slot, deadline);
+  if (status != WaitStatus::Ok)
+    return status;
+  if (info.size > 0)
+    std::memcpy(slot.data, payload, info.size);
+  publish(slot, info);
+  return WaitStatus::Ok;
+}
+
+WaitStatus Writer::wait_for_reader(Deadline deadline) {
+  Impl &w = *impl_;
+  for (;;) {
+    if (w.interrupted.load())
+      return WaitStatus::Interrupted;
+    if (w.any_reader_attached())
+      return WaitStatus::Ok;
+    if (!w.wait_for_space([&] { return w.any_reader_attached(); }, deadline))
+      return WaitStatus::Timeout;
+  }
+}
+
+std::vector<ReaderInfo> Writer::readers() const {
+  std::vector<ReaderInfo> result;
+  for (std::uint32_t i = 0; i < kMaxReaders; ++i) {
+    ReaderEntry *entry = impl_->view.reader(i);
+    if (entry->state.load(std::memory_order_acquire) !=
+        static_cast<std::uint32_t>(ReaderState::Active))
+      continue;
+    ReaderInfo info;
+    info.index = i;
+    info.pid = entry->pid.load(std::memory_order_relaxed);
+    info.leaky = entry->policy.load(std::memory_order_relaxed) ==
+                 static_cast<std::uint32_t>(ReaderPolicy::Leaky);
+    info.received = entry->received.load(std::memory_order_relaxed);
+    info.lost = entry->lost.load(std::memory_order_relaxed);
+    result.push_back(info);
+  }
+  return result;
+}
+
+std::uint32_t Writer::reclaim_dead_readers() { return impl_->reclaim_dead_readers(); }
+
+void Writer::interrupt() {
+  impl_->interrupted.store(true);
+  impl_->space_channel.notify_forced();
+}
+
+void Writer::clear_interrupt() { impl_->interrupted.store(false); }
+
+void Writer::close() {
+  Impl &w = *impl_;
+  if (w.closed)
+    return;
+  w.closed = true;
+  w.header->writer_state.store(static_cast<std::uint32_t>(WriterState::Closed),
+                               std::memory_order_seq_cst);
+  w.data_channel.notify_forced();
+  // Remove the name only while it is still ours: a process that judged us
+  // dead may have replaced it already.
+  ShmObject current;
+  try {
+    current = ShmObject::open_existing(w.path);
+  } catch (const Error &) {
+    return;
+  }
+  if (w.object.same_object(current))
+    shm_unlink(w.path.c_str());
+}
+
+WriterStats Writer::stats() const { return impl_->counters; }
+
+}  // namespace shmring

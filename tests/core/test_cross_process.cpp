@@ -1,0 +1,336 @@
+// Frames between real processes: a forked writer, readers in this process or
+// in forked children; payload checksums and metadata compared one by one.
+#include <signal.h>
+
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "shmring/error.hpp"
+#include "shmring/reader.hpp"
+#include "shmring/writer.hpp"
+#include "test_support.hpp"
+
+using namespace shmring;
+using shmring::test::in_ms;
+using shmring::test::pattern_byte;
+using shmring::test::RingTest;
+using shmring::test::wait_child;
+
+namespace {
+
+constexpr std::uint64_t kFrameSize = 64 * 1024 + 13;  // not a page multiple on purpose
+
+RecordInfo info_for(std::uint64_t n) {
+  RecordInfo info;
+  info.size = kFrameSize - (n % 7);
+  info.pts = 1'000'000'000 + n * 33'333'333;
+  info.dts = info.pts - 1;
+  info.duration = 33'333'333;
+  info.offset = n;
+  info.offset_end = n + 1;
+  info.flags = static_cast<std::uint32_t>(n % 3 == 0 ? 0 : 0x2000);  // DELTA_UNIT-like
+  info.clock_time = 5'000'000'000 + n;
+  info.caps_id = 1 + n / 50;
+  return info;
+}
+
+void fill(std::vector<std::uint8_t> &buffer, std::uint64_t n, std::uint64_t size) {
+  for (std::uint64_t i = 0; i < size; ++i)
+    buffer[i] = pattern_byte(n, i);
+}
+
+// Child: writes `count` frames, one caps per 50 frames, then EOS, then waits
+// for the readers to drain before closing.
+[[noreturn]] void run_writer(const std::string &name, std::uint64_t count, int readers,
+                             std::uint32_t slots) {
+  int code = 0;
+  try {
+    auto writer = Writer::create({name, slots, kFrameSize});
+    if (writer->wait_for_reader(in_ms(10000)) != WaitStatus::Ok)
+      _exit(10);
+    while (writer->readers().size() < static_cast<std::size_t>(readers))
+      usleep(1000);
+    std::vector<std::uint8_t> buffer(kFrameSize);
+    for (std::uint64_t n = 0; n < count; ++n) {
+      if (n % 50 == 0)
+        writer->set_caps("video/x-test, part=(int)" + std::to_string(n / 50));
+      RecordInfo info = info_for(n);
+      fill(buffer, n, info.size);
+      if (writer->write(info, buffer.data(), in_ms(10000)) != WaitStatus::Ok)
+        _exit(11);
+    }
+    RecordInfo eos;
+    eos.kind = RecordKind::Eos;
+    if (writer->write(eos, nullptr, in_ms(10000)) != WaitStatus::Ok)
+      _exit(12);
+    // Readers read everything before they see the ring closed; give them a
+    // moment to hold on to the last frames, as a pipeline would.
+    usleep(50000);
+    writer->close();
+  } catch (const Error &) {
+    code = 13;
+  }
+  _exit(code);
+}
+
+// Reads until EOS; checks order, metadata, caps and payload of each frame.
+// Returns the number of frames verified.
+std::uint64_t read_and_verify(const std::string &name) {
+  std::shared_ptr<Reader> reader;
+  const auto give_up = in_ms(10000);
+  while (!reader) {
+    try {
+      reader = Reader::open({name, false});
+    } catch (const Error &error) {
+      if (error.code() != ErrorCode::NotFound && error.code() != ErrorCode::NotReady)
+        throw;
+      if (std::chrono::steady_clock::now() > give_up)
+        return 0;
+      usleep(1000);
+    }
+  }
+  std::uint64_t expected = 0;
+  std::vector<std::uint8_t> want(kFrameSize);
+  for (;;) {
+    Frame frame;
+    ReadStatus status = reader->next(frame, in_ms(10000));
+    if (status != ReadStatus::Frame) {
+      ADD_FAILURE() << "read status " << static_cast<int>(status) << " at " << expected;
+      return expected;
+    }
+    if (frame.info.kind == RecordKind::Eos) {
+      reader->release(frame.slot);
+      break;
+    }
+    const RecordInfo want_info = info_for(expected);
+    EXPECT_EQ(frame.info.size, want_info.size);
+    EXPECT_EQ(frame.info.pts, want_info.pts);
+    EXPECT_EQ(frame.info.dts, want_info.dts);
+    EXPECT_EQ(frame.info.duration, want_info.duration);
+    EXPECT_EQ(frame.info.offset, want_info.offset);
+    EXPECT_EQ(frame.info.offset_end, want_info.offset_end);
+    EXPECT_EQ(frame.info.flags, want_info.flags);
+    EXPECT_EQ(frame.info.clock_time, want_info.clock_time);
+    EXPECT_EQ(frame.info.caps_id, want_info.caps_id);
+    EXPECT_EQ(frame.lost_before, 0u);
+    auto caps = reader->caps(frame.info.caps_id);
+    EXPECT_TRUE(caps.has_value());
+    if (caps) {
+      EXPECT_EQ(*caps, "video/x-test, part=(int)" + std::to_string(expected / 50));
+    }
+    fill(want, expected, want_info.size);
+    EXPECT_EQ(shmring::test::fnv1a(frame.data, frame.info.size),
+              shmring::test::fnv1a(want.data(), want_info.size))
+        << "payload of frame " << expected;
+    reader->release(frame.slot);
+    ++expected;
+  }
+  Frame after;
+  EXPECT_EQ(reader->next(after, in_ms(5000)), ReadStatus::WriterClosed);
+  EXPECT_EQ(reader->counters().lost, 0u);
+  return expected;
+}
+
+}  // namespace
+
+TEST_F(RingTest, ReaderReceivesEveryFrameOfAWriterProcessInOrder) {
+  const std::string name = ring("cross");
+  constexpr std::uint64_t kCount = 500;
+  pid_t writer = fork();
+  if (writer == 0)
+    run_writer(name, kCount, 1, 4);
+  EXPECT_EQ(read_and_verify(name), kCount);
+  int status = wait_child(writer, 15000);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+TEST_F(RingTest, EveryReaderProcessSeesEveryFrame) {
+  const std::string name = ring("broadcast");
+  constexpr std::uint64_t kCount = 300;
+  constexpr int kReaders = 3;
+  pid_t writer = fork();
+  if (writer == 0)
+    run_writer(name, kCount, kReaders, 3);
+  std::vector<pid_t> readers;
+  for (int r = 0; r < kReaders; ++r) {
+    pid_t child = fork();
+    if (child == 0) {
+      std::uint64_t got = read_and_verify(name);
+      _exit(got == kCount && !::testing::Test::HasFailure() ? 0 : 1);
+    }
+    readers.push_back(child);
+  }
+  for (pid_t child : readers) {
+    int status = wait_child(child, 20000);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "reader " << child;
+  }
+  int status = wait_child(writer, 20000);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+TEST_F(RingTest, HeldSlotIsNeverOverwritten) {
+  const std::string name = ring("held");
+  auto writer = Writer::create({name, 3, 64});
+  auto reader = Reader::open({name, true});
+  std::uint64_t value = 42;
+  RecordInfo info;
+  info.size = sizeof(value);
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  Frame held;
+  ASSERT_EQ(reader->next(held, in_ms(100)), ReadStatus::Frame);
+  // Far more writes than slots: the held one must be skipped every time.
+  for (value = 100; value < 200; ++value)
+    ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  std::uint64_t seen;
+  std::memcpy(&seen, held.data, sizeof(seen));
+  EXPECT_EQ(seen, 42u);
+  reader->release(held.slot);
+  Frame newest;
+  ASSERT_EQ(reader->next(newest, in_ms(100)), ReadStatus::Frame);
+  std::memcpy(&seen, newest.data, sizeof(seen));
+  EXPECT_EQ(seen, 199u) << "a leaky reader skips to the newest frame";
+  EXPECT_EQ(newest.lost_before, 99u);  // sequences 1..99
+  EXPECT_EQ(reader->counters().lost, 99u);
+  reader->release(newest.slot);
+}
+
+TEST_F(RingTest, WriterWaitsForABlockingReaderThenOverrunsItAtTheDeadline) {
+  const std::string name = ring("block");
+  auto writer = Writer::create({name, 2, 64});
+  auto reader = Reader::open({name, false});
+  RecordInfo info;
+  info.size = 8;
+  std::uint64_t value = 0;
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  // Both slots unread: the third write has to wait for the reader.
+  std::thread consumer([&] {
+    usleep(100000);
+    Frame frame;
+    ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
+    reader->release(frame.slot);
+  });
+  const auto before = std::chrono::steady_clock::now();
+  ASSERT_EQ(writer->write(info, &value, in_ms(5000)), WaitStatus::Ok);
+  EXPECT_GE(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(50));
+  consumer.join();
+  EXPECT_EQ(writer->stats().overruns, 0u);
+  // Nobody reads now: at the deadline the writer overruns the reader.
+  ASSERT_EQ(writer->write(info, &value, in_ms(50)), WaitStatus::Ok);
+  EXPECT_EQ(writer->stats().overruns, 1u);
+}
+
+TEST_F(RingTest, WriterTimesOutWhenReadersHoldEverySlot) {
+  const std::string name = ring("all-held");
+  auto writer = Writer::create({name, 2, 64});
+  auto reader = Reader::open({name, true});
+  RecordInfo info;
+  info.size = 8;
+  std::uint64_t value = 0;
+  Frame a, b;
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(reader->next(a, in_ms(100)), ReadStatus::Frame);
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(reader->next(b, in_ms(100)), ReadStatus::Frame);
+  EXPECT_EQ(writer->write(info, &value, in_ms(150)), WaitStatus::Timeout);
+  reader->release(a.slot);
+  EXPECT_EQ(writer->write(info, &value, in_ms(150)), WaitStatus::Ok);
+  reader->release(b.slot);
+}
+
+TEST_F(RingTest, InterruptWakesEveryWaitAtOnce) {
+  const std::string name = ring("interrupt");
+  auto writer = Writer::create({name, 2, 64});
+  auto stalled = Reader::open({name, false});  // never reads: the writer must wait
+  RecordInfo info;
+  ASSERT_EQ(writer->write(info, nullptr, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(writer->write(info, nullptr, in_ms(100)), WaitStatus::Ok);
+  auto caught_up = Reader::open({name, true});  // starts at the newest record
+  Frame frame;
+  ASSERT_EQ(caught_up->next(frame, in_ms(100)), ReadStatus::Frame);
+  caught_up->release(frame.slot);
+
+  const auto before = std::chrono::steady_clock::now();
+  WaitStatus write_status = WaitStatus::Ok;
+  ReadStatus read_status = ReadStatus::Frame;
+  std::thread writer_waits([&] { write_status = writer->write(info, nullptr, in_ms(60000)); });
+  std::thread reader_waits([&] {
+    Frame none;
+    read_status = caught_up->next(none, in_ms(60000));
+  });
+  usleep(100000);
+  writer->interrupt();
+  caught_up->interrupt();
+  writer_waits.join();
+  reader_waits.join();
+  EXPECT_EQ(write_status, WaitStatus::Interrupted);
+  EXPECT_EQ(read_status, ReadStatus::Interrupted);
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(2));
+
+  // After clearing, waits work again.
+  writer->clear_interrupt();
+  caught_up->clear_interrupt();
+  EXPECT_EQ(caught_up->next(frame, in_ms(50)), ReadStatus::Timeout);
+}
+
+TEST_F(RingTest, ReaderSeesAWriterKilledWithoutClosing) {
+  const std::string name = ring("writer-killed");
+  pid_t child = fork();
+  if (child == 0) {
+    auto writer = Writer::create({name, 2, 64});
+    pause();
+    _exit(0);
+  }
+  std::shared_ptr<Reader> reader;
+  for (int i = 0; i < 5000 && !reader; ++i) {
+    try {
+      reader = Reader::open({name, false});
+    } catch (const Error &) {
+      usleep(1000);
+    }
+  }
+  ASSERT_TRUE(reader);
+  kill(child, SIGKILL);
+  wait_child(child, 5000);
+  Frame frame;
+  const auto before = std::chrono::steady_clock::now();
+  EXPECT_EQ(reader->next(frame, in_ms(5000)), ReadStatus::WriterDead);
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(1000));
+  shm_unlink(("/shmring." + name).c_str());  // what `shmring clean` would do
+}
+
+TEST_F(RingTest, DeadReaderIsReclaimedAndStopsHoldingTheWriter) {
+  const std::string name = ring("reader-killed");
+  auto writer = Writer::create({name, 2, 64});
+  RecordInfo info;
+  info.size = 8;
+  std::uint64_t value = 0;
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  int ready_pipe[2];
+  ASSERT_EQ(pipe(ready_pipe), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    auto reader = Reader::open({name, false});
+    Frame frame;
+    reader->next(frame, in_ms(1000));  // held, never released
+    char c = 'x';
+    (void)!write(ready_pipe[1], &c, 1);
+    pause();
+    _exit(0);
+  }
+  char c;
+  ASSERT_EQ(read(ready_pipe[0], &c, 1), 1);
+  close(ready_pipe[0]);
+  close(ready_pipe[1]);
+  ASSERT_EQ(writer->readers().size(), 1u);
+  kill(child, SIGKILL);
+  wait_child(child, 5000);
+  // It held one slot and blocked on the other; both come back within a
+  // liveness slice, long before this deadline, and nothing is overrun.
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(writer->write(info, &value, in_ms(3000)), WaitStatus::Ok);
+  EXPECT_EQ(writer->stats().overruns, 0u);
+  EXPECT_EQ(writer->stats().readers_reclaimed, 1u);
+  EXPECT_TRUE(writer->readers().empty());
+}

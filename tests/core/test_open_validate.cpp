@@ -1,0 +1,214 @@
+// Creating, opening and refusing rings: the header is checked before anything
+// in it is used, and a name is never silently taken from a live writer.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "layout.hpp"
+#include "shmring/error.hpp"
+#include "shmring/reader.hpp"
+#include "shmring/writer.hpp"
+#include "test_support.hpp"
+
+using namespace shmring;
+using shmring::test::RingTest;
+
+namespace {
+
+ErrorCode open_error(const std::string &name) {
+  try {
+    Reader::open({name, false});
+  } catch (const Error &error) {
+    return error.code();
+  }
+  ADD_FAILURE() << "opened " << name;
+  return ErrorCode::System;
+}
+
+// Writes raw bytes as the object of ring `name`.
+void write_object(const std::string &name, const void *bytes, std::size_t size) {
+  int fd = shm_open(("/shmring." + name).c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, static_cast<off_t>(size)), 0);
+  ASSERT_EQ(pwrite(fd, bytes, size, 0), static_cast<ssize_t>(size));
+  close(fd);
+}
+
+// A copy of a real ring's bytes, to corrupt one field at a time.
+std::vector<std::byte> image_of_ring(const std::string &name) {
+  auto writer = Writer::create({name, 4, 4096});
+  int fd = shm_open(("/shmring." + name).c_str(), O_RDONLY, 0);
+  struct stat st;
+  fstat(fd, &st);
+  std::vector<std::byte> image(static_cast<std::size_t>(st.st_size));
+  EXPECT_EQ(pread(fd, image.data(), image.size(), 0), static_cast<ssize_t>(image.size()));
+  close(fd);
+  return image;
+}
+
+layout::Header &header_of(std::vector<std::byte> &image) {
+  return *reinterpret_cast<layout::Header *>(image.data());
+}
+
+}  // namespace
+
+TEST_F(RingTest, OpenFindsTheGeometryTheWriterChose) {
+  const std::string name = ring("geometry");
+  auto writer = Writer::create({name, 6, 100000});
+  EXPECT_TRUE(shmring::test::ring_exists(name));
+  auto reader = Reader::open({name, false});
+  EXPECT_EQ(reader->slot_count(), 6u);
+  EXPECT_EQ(reader->slot_size(), 100000u);
+  EXPECT_EQ(reader->writer_pid(), getpid());
+  EXPECT_TRUE(reader->writer_alive());
+  EXPECT_EQ(writer->readers().size(), 1u);
+  writer->close();
+  EXPECT_FALSE(shmring::test::ring_exists(name)) << "close() unlinks the name";
+}
+
+TEST_F(RingTest, ObjectIsCreatedWithTheRequestedMode) {
+  const std::string name = ring("mode");
+  for (mode_t mode : {0600, 0640, 0666}) {
+    auto writer = Writer::create({name, 2, 64, mode});
+    struct stat st;
+    ASSERT_EQ(stat(("/dev/shm/shmring." + name).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, mode);
+  }
+}
+
+TEST_F(RingTest, MissingRingIsNotFound) {
+  EXPECT_EQ(open_error(ring("missing")), ErrorCode::NotFound);
+}
+
+TEST_F(RingTest, InvalidGeometryIsRefused) {
+  const std::string name = ring("bad-geometry");
+  for (auto [slots, size] : {std::pair<std::uint32_t, std::uint64_t>{1, 64}, {2, 0},
+                             {100000, 64}, {2, std::uint64_t{1} << 40}}) {
+    try {
+      Writer::create({name, slots, size});
+      ADD_FAILURE() << slots << " x " << size << " accepted";
+    } catch (const Error &error) {
+      EXPECT_EQ(error.code(), ErrorCode::InvalidArgument);
+    }
+  }
+}
+
+TEST_F(RingTest, SecondWriterOnALiveRingIsAnError) {
+  const std::string name = ring("second-writer");
+  auto first = Writer::create({name, 2, 64});
+  try {
+    Writer::create({name, 2, 64});
+    ADD_FAILURE() << "second writer accepted";
+  } catch (const Error &error) {
+    EXPECT_EQ(error.code(), ErrorCode::WriterAlive);
+    EXPECT_NE(std::string(error.what()).find(std::to_string(getpid())), std::string::npos)
+        << error.what();
+  }
+}
+
+TEST_F(RingTest, StaleRingOfADeadWriterIsReplaced) {
+  const std::string name = ring("stale");
+  // A child creates the ring and dies without closing it.
+  pid_t child = fork();
+  if (child == 0) {
+    auto writer = Writer::create({name, 2, 64});
+    _exit(0);  // no destructor: the object stays behind, as after a crash
+  }
+  int status = shmring::test::wait_child(child, 5000);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_TRUE(shmring::test::ring_exists(name));
+  auto reader = Reader::open({name, false});
+  EXPECT_FALSE(reader->writer_alive());
+  auto writer = Writer::create({name, 3, 128});  // replaces it under the same name
+  auto fresh = Reader::open({name, false});
+  EXPECT_EQ(fresh->slot_count(), 3u);
+  EXPECT_EQ(fresh->writer_pid(), getpid());
+}
+
+TEST_F(RingTest, CorruptHeadersAreRefusedWithAReason) {
+  const std::string name = ring("corrupt");
+  const std::vector<std::byte> good = image_of_ring(name);
+
+  struct Case {
+    const char *what;
+    void (*damage)(layout::Header &);
+    ErrorCode expected;
+  };
+  const Case cases[] = {
+      {"magic", [](layout::Header &h) { h.magic ^= 1; }, ErrorCode::Corrupt},
+      {"version", [](layout::Header &h) { h.abi_version = 99; }, ErrorCode::VersionMismatch},
+      {"header size", [](layout::Header &h) { h.header_size = 8; }, ErrorCode::Corrupt},
+      {"slot count", [](layout::Header &h) { h.slot_count = 0; }, ErrorCode::Corrupt},
+      {"slot size", [](layout::Header &h) { h.slot_size = 1ull << 50; }, ErrorCode::Corrupt},
+      {"total size", [](layout::Header &h) { h.total_size += 4096; }, ErrorCode::Corrupt},
+      {"stride", [](layout::Header &h) { h.slot_stride = 64; }, ErrorCode::Corrupt},
+      {"readers", [](layout::Header &h) { h.max_readers = 1000; }, ErrorCode::Corrupt},
+      {"ready", [](layout::Header &h) { h.ready.store(7); }, ErrorCode::Corrupt},
+      {"not ready", [](layout::Header &h) { h.ready.store(0); }, ErrorCode::NotReady},
+  };
+  for (const Case &c : cases) {
+    std::vector<std::byte> image = good;
+    c.damage(header_of(image));
+    write_object(name, image.data(), image.size());
+    EXPECT_EQ(open_error(name), c.expected) << c.what;
+  }
+
+  // Bigger slots than the object holds: the size check catches it.
+  std::vector<std::byte> image = good;
+  header_of(image).slot_size = 1 << 20;
+  layout::Geometry g;
+  ASSERT_TRUE(layout::compute_geometry(4, 1 << 20, g));
+  header_of(image).slot_stride = g.slot_stride;
+  header_of(image).control_size = g.control_size;
+  header_of(image).total_size = g.total_size;
+  header_of(image).descriptor_count = g.descriptor_count;
+  write_object(name, image.data(), image.size());
+  EXPECT_EQ(open_error(name), ErrorCode::Corrupt) << "header larger than object";
+
+  // Too short to hold a header; and zero bytes (a writer mid-creation).
+  write_object(name, good.data(), 100);
+  EXPECT_EQ(open_error(name), ErrorCode::Corrupt);
+  write_object(name, good.data(), 0);
+  EXPECT_EQ(open_error(name), ErrorCode::NotReady);
+  shm_unlink(("/shmring." + name).c_str());
+}
+
+TEST_F(RingTest, WriterRefusesToTakeARingOfAnotherVersion) {
+  const std::string name = ring("other-version");
+  std::vector<std::byte> image = image_of_ring(name);
+  header_of(image).abi_version = 2;
+  write_object(name, image.data(), image.size());
+  try {
+    Writer::create({name, 2, 64});
+    ADD_FAILURE() << "took over another version's ring";
+  } catch (const Error &error) {
+    EXPECT_EQ(error.code(), ErrorCode::VersionMismatch);
+  }
+  shm_unlink(("/shmring." + name).c_str());
+}
+
+TEST_F(RingTest, GarbageObjectIsReplacedByAWriter) {
+  const std::string name = ring("garbage");
+  std::vector<char> junk(8192, 'x');
+  write_object(name, junk.data(), junk.size());
+  EXPECT_EQ(open_error(name), ErrorCode::Corrupt);
+  auto writer = Writer::create({name, 2, 64});
+  EXPECT_EQ(Reader::open({name, false})->slot_count(), 2u);
+}
+
+TEST_F(RingTest, RecordLargerThanASlotIsRefused) {
+  const std::string name = ring("too-large");
+  auto writer = Writer::create({name, 2, 1000});
+  std::vector<char> payload(1001);
+  RecordInfo info;
+  info.size = payload.size();
+  try {
+    writer->write(info, payload.data(), shmring::test::in_ms(100));
+    ADD_FAILURE() << "oversized record accepted";
+  } catch (const Error &error) {
+    EXPECT_EQ(error.code(), ErrorCode::InvalidArgument);
+  }
+}

@@ -4,7 +4,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <limits>
+#include <algorithm>
+#include <iterator>
 #include <thread>
 
 #include "futex.hpp"
@@ -87,6 +88,10 @@ struct Writer::Impl {
   // what a slot holds or whether it lent it out.
   std::vector<std::uint64_t> slot_sequence;  // kNoSequence: never written
   std::vector<bool> slot_lent;
+  // Cursor at which a blocking reader was overrun: the writer stops waiting
+  // for it until that cursor moves, so a paused reader costs one timeout,
+  // not one per frame.
+  std::uint64_t stalled_cursor[kMaxReaders];
   std::uint64_t next_sequence = 0;
   std::uint64_t caps_counter = 0;
   WriterStats counters;
@@ -106,20 +111,41 @@ struct Writer::Impl {
         data_channel(header->data_word, header->data_waiters),
         space_channel(header->space_word, header->space_waiters),
         slot_sequence(geometry.slot_count, kNoSequence),
-        slot_lent(geometry.slot_count, false) {}
+        slot_lent(geometry.slot_count, false) {
+    std::fill(std::begin(stalled_cursor), std::end(stalled_cursor), kNoSequence);
+  }
+
+  bool is_blocking_reader(const ReaderEntry *entry) const {
+    return entry->state.load(std::memory_order_acquire) ==
+               static_cast<std::uint32_t>(ReaderState::Active) &&
+           entry->policy.load(std::memory_order_relaxed) ==
+               static_cast<std::uint32_t>(ReaderPolicy::Block);
+  }
+
+  // Called when the wait for space has run out: every blocking reader that
+  // still has unread records is let go until it reads again.
+  void mark_blocking_readers_stalled() {
+    for (std::uint32_t i = 0; i < kMaxReaders; ++i) {
+      ReaderEntry *entry = view.reader(i);
+      if (!is_blocking_reader(entry))
+        continue;
+      const std::uint64_t cursor = entry->cursor.load(std::memory_order_acquire);
+      if (cursor < next_sequence)
+        stalled_cursor[i] = cursor;
+    }
+  }
 
   // Lowest sequence that some active blocking reader has not read yet.
   std::uint64_t oldest_unread_by_blocking_readers() const {
     std::uint64_t oldest = next_sequence;
     for (std::uint32_t i = 0; i < kMaxReaders; ++i) {
       ReaderEntry *entry = view.reader(i);
-      if (entry->state.load(std::memory_order_acquire) !=
-              static_cast<std::uint32_t>(ReaderState::Active) ||
-          entry->policy.load(std::memory_order_relaxed) !=
-              static_cast<std::uint32_t>(ReaderPolicy::Block))
+      if (!is_blocking_reader(entry))
         continue;
       // Reader-written: a cursor beyond what exists is treated as caught up.
-      std::uint64_t cursor = entry->cursor.load(std::memory_order_acquire);
+      const std::uint64_t cursor = entry->cursor.load(std::memory_order_acquire);
+      if (cursor == stalled_cursor[i])
+        continue;
       if (cursor < oldest)
         oldest = cursor;
     }
@@ -182,6 +208,7 @@ struct Writer::Impl {
       for (std::uint32_t s = 0; s < view.geometry.slot_count; ++s)
         view.slot(s)->holders.fetch_and(~bit, std::memory_order_seq_cst);
       entry->pid.store(0, std::memory_order_relaxed);
+      stalled_cursor[i] = kNoSequence;
       if (entry->state.compare_exchange_strong(
               state, static_cast<std::uint32_t>(ReaderState::Free),
               std::memory_order_acq_rel)) {
@@ -319,7 +346,8 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline) {
       // The wait is over: a blocking reader that has not moved loses frames
       // rather than stopping the stream. Slots that readers hold stay theirs.
       w.reclaim_dead_readers();
-      index = w.find_free_slot(false);
+      w.mark_blocking_readers_stalled();
+      index = w.find_free_slot(true);
       if (index >= 0 && w.claim(static_cast<std::uint32_t>(index))) {
         ++w.counters.overruns;
         out = WritableSlot{static_cast<std::uint32_t>(index),

@@ -216,9 +216,28 @@ TEST_F(RingTest, WriterWaitsForABlockingReaderThenOverrunsItAtTheDeadline) {
   EXPECT_GE(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(50));
   consumer.join();
   EXPECT_EQ(writer->stats().overruns, 0u);
-  // Nobody reads now: at the deadline the writer overruns the reader.
+  // Nobody reads now: at the deadline the writer overruns the reader...
   ASSERT_EQ(writer->write(info, &value, in_ms(50)), WaitStatus::Ok);
   EXPECT_EQ(writer->stats().overruns, 1u);
+  // ...and stops waiting for it until it reads again: no timeout per frame.
+  const auto stalled_since = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  EXPECT_LT(std::chrono::steady_clock::now() - stalled_since, std::chrono::milliseconds(900));
+  EXPECT_EQ(writer->stats().overruns, 1u);
+  // Once it reads (it skips to the newest), it is lossless again: two more
+  // records fill both slots unread, and the third waits for it.
+  Frame frame;
+  ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
+  EXPECT_GT(frame.lost_before, 0u);
+  reader->release(frame.slot);
+  ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  EXPECT_EQ(writer->stats().overruns, 1u);
+  const auto waited_since = std::chrono::steady_clock::now();
+  EXPECT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  EXPECT_GE(std::chrono::steady_clock::now() - waited_since, std::chrono::milliseconds(90));
+  EXPECT_EQ(writer->stats().overruns, 2u);
 }
 
 TEST_F(RingTest, WriterTimesOutWhenReadersHoldEverySlot) {

@@ -1,0 +1,78 @@
+#include "buffer_record.h"
+
+#include <gst/video/video.h>
+
+namespace shmring::gst {
+
+namespace {
+
+// Buffer flags that describe the data (keyframe, discontinuity, ...). The
+// mini-object flags below GST_BUFFER_FLAG_LIVE and TAG_MEMORY describe one
+// process's object, not the data, and stay behind.
+constexpr std::uint32_t kCarriedFlags =
+    GST_BUFFER_FLAG_LIVE | GST_BUFFER_FLAG_DECODE_ONLY | GST_BUFFER_FLAG_DISCONT |
+    GST_BUFFER_FLAG_RESYNC | GST_BUFFER_FLAG_CORRUPTED | GST_BUFFER_FLAG_MARKER |
+    GST_BUFFER_FLAG_HEADER | GST_BUFFER_FLAG_GAP | GST_BUFFER_FLAG_DROPPABLE |
+    GST_BUFFER_FLAG_DELTA_UNIT | GST_BUFFER_FLAG_SYNC_AFTER |
+    GST_BUFFER_FLAG_NON_DROPPABLE;
+
+}  // namespace
+
+void describe_buffer(GstBuffer *buffer, RecordInfo &info) {
+  info.pts = GST_BUFFER_PTS(buffer);
+  info.dts = GST_BUFFER_DTS(buffer);
+  info.duration = GST_BUFFER_DURATION(buffer);
+  info.offset = GST_BUFFER_OFFSET(buffer);
+  info.offset_end = GST_BUFFER_OFFSET_END(buffer);
+  info.flags = GST_BUFFER_FLAGS(buffer) & kCarriedFlags;
+  info.video = VideoLayout{};
+  if (GstVideoMeta *meta = gst_buffer_get_video_meta(buffer)) {
+    info.video.format = meta->format;
+    info.video.width = meta->width;
+    info.video.height = meta->height;
+    info.video.n_planes = MIN(meta->n_planes, kMaxPlanes);
+    for (unsigned p = 0; p < info.video.n_planes; ++p) {
+      info.video.plane_offset[p] = meta->offset[p];
+      info.video.stride[p] = meta->stride[p];
+    }
+  }
+}
+
+bool apply_record(const RecordInfo &info, const GstVideoInfo *video_info,
+                  GstBuffer *buffer) {
+  GST_BUFFER_OFFSET(buffer) = info.offset;
+  GST_BUFFER_OFFSET_END(buffer) = info.offset_end;
+  GST_BUFFER_FLAG_SET(buffer, info.flags & kCarriedFlags);
+  if (info.video.n_planes == 0)
+    return true;
+  if (!video_info ||
+      info.video.format != static_cast<std::uint32_t>(GST_VIDEO_INFO_FORMAT(video_info)) ||
+      info.video.width != guint(GST_VIDEO_INFO_WIDTH(video_info)) ||
+      info.video.height != guint(GST_VIDEO_INFO_HEIGHT(video_info)) ||
+      info.video.n_planes != GST_VIDEO_INFO_N_PLANES(video_info))
+    return false;
+  gsize offsets[GST_VIDEO_MAX_PLANES] = {};
+  gint strides[GST_VIDEO_MAX_PLANES] = {};
+  for (unsigned p = 0; p < info.video.n_planes; ++p) {
+    if (info.video.stride[p] <= 0)
+      return false;
+    offsets[p] = info.video.plane_offset[p];
+    strides[p] = info.video.stride[p];
+  }
+  GstVideoMeta *meta = gst_buffer_add_video_meta_full(
+      buffer, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(video_info),
+      info.video.width, info.video.height, info.video.n_planes, offsets, strides);
+  guint plane_height[GST_VIDEO_MAX_PLANES] = {};
+  bool inside = meta && gst_video_meta_get_plane_height(meta, plane_height);
+  const std::uint64_t size = gst_buffer_get_size(buffer);
+  for (unsigned p = 0; inside && p < info.video.n_planes; ++p) {
+    const std::uint64_t end = info.video.plane_offset[p] +
+                              std::uint64_t(info.video.stride[p]) * plane_height[p];
+    inside = end <= size;
+  }
+  if (!inside && meta)
+    gst_buffer_remove_meta(buffer, &meta->meta);
+  return inside;
+}
+
+}  // namespace shmring::gst

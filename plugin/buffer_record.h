@@ -1,0 +1,23 @@
+// Translation between a GstBuffer and the record that travels with its bytes:
+// timestamps, offsets, flags and the video layout.
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include "shmring/record.hpp"
+
+namespace shmring::gst {
+
+// Fills everything but kind, size, clock_time and caps_id from the buffer.
+void describe_buffer(GstBuffer *buffer, RecordInfo &info);
+
+// Copies offsets, flags and the video layout of a record onto a buffer.
+// Timestamps are the caller's: they depend on the timestamp mode.
+// The layout was written by another process: it is attached only if it
+// agrees with the caps (`video_info`, null for non-video) and every plane
+// lies inside the buffer. Returns false for a layout that does not.
+bool apply_record(const RecordInfo &info, const GstVideoInfo *video_info,
+                  GstBuffer *buffer);
+
+}  // namespace shmring::gst

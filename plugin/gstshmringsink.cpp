@@ -1,0 +1,577 @@
+#include "gstshmringsink.h"
+
+#include <gst/video/video.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "buffer_record.h"
+#include "shmring/error.hpp"
+#include "shmring/ring_name.hpp"
+#include "shmring/writer.hpp"
+
+GST_DEBUG_CATEGORY_STATIC(gst_shmring_sink_debug);
+#define GST_CAT_DEFAULT gst_shmring_sink_debug
+
+namespace {
+
+constexpr guint kDefaultSlots = 8;
+constexpr guint64 kDefaultSlotSize = 0;
+constexpr guint kDefaultPerms = 0600;
+constexpr gboolean kDefaultWaitForReaders = FALSE;
+constexpr guint64 kDefaultTimeout = GST_SECOND;
+// Slot size when slot-size is 0 and the caps are not raw video, whose frame
+// size is known from the caps.
+constexpr guint64 kFallbackSlotSize = 4 * 1024 * 1024;
+
+enum {
+  PROP_0,
+  PROP_RING,
+  PROP_SLOTS,
+  PROP_SLOT_SIZE,
+  PROP_PERMS,
+  PROP_WAIT_FOR_READERS,
+  PROP_TIMEOUT,
+  PROP_STATS,
+};
+
+struct Settings {
+  std::string ring;
+  guint slots = kDefaultSlots;
+  guint64 slot_size = kDefaultSlotSize;
+  guint perms = kDefaultPerms;
+  bool wait_for_readers = kDefaultWaitForReaders;
+  guint64 timeout = kDefaultTimeout;
+};
+
+struct Counters {
+  guint64 published = 0;
+  guint64 copied = 0;
+  guint64 bytes_copied = 0;
+};
+
+struct KnownReader {
+  guint32 index;
+  gint pid;
+  bool operator==(const KnownReader &o) const { return index == o.index && pid == o.pid; }
+};
+
+}  // namespace
+
+// C++ state behind the GObject. Settings and counters are guarded by the
+// object lock; `writer` is created and destroyed under `writer_lock` so that
+// unlock() can interrupt it from another thread; the streaming thread uses it
+// without a lock, never holding any lock across a wait.
+struct SinkState {
+  Settings settings;
+  Counters counters;
+  std::mutex writer_lock;
+  std::unique_ptr<shmring::Writer> writer;
+  bool unlocked = false;  // guarded by writer_lock
+  guint64 caps_id = 0;
+  std::vector<KnownReader> readers;  // streaming thread only
+};
+
+struct _GstShmringSink {
+  GstBaseSink parent;
+  SinkState *state;
+};
+
+G_DEFINE_TYPE(GstShmringSink, gst_shmring_sink, GST_TYPE_BASE_SINK);
+GST_ELEMENT_REGISTER_DEFINE(shmringsink, "shmringsink", GST_RANK_NONE,
+                            GST_TYPE_SHMRING_SINK);
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+namespace {
+
+Settings settings_of(GstShmringSink *self) {
+  GST_OBJECT_LOCK(self);
+  Settings copy = self->state->settings;
+  GST_OBJECT_UNLOCK(self);
+  return copy;
+}
+
+shmring::Deadline deadline_after(guint64 nanoseconds) {
+  return std::chrono::steady_clock::now() + std::chrono::nanoseconds(nanoseconds);
+}
+
+guint64 slot_size_for(const Settings &settings, GstCaps *caps) {
+  if (settings.slot_size > 0)
+    return settings.slot_size;
+  GstVideoInfo info;
+  if (caps && gst_video_info_from_caps(&info, caps) && GST_VIDEO_INFO_SIZE(&info) > 0)
+    return GST_VIDEO_INFO_SIZE(&info);
+  return kFallbackSlotSize;
+}
+
+// Creates the ring; posts an element error and returns false on failure.
+bool create_writer(GstShmringSink *self, guint64 slot_size) {
+  SinkState &s = *self->state;
+  const Settings settings = settings_of(self);
+  std::unique_ptr<shmring::Writer> writer;
+  try {
+    writer = shmring::Writer::create(
+        {settings.ring, settings.slots, slot_size, static_cast<mode_t>(settings.perms)});
+  } catch (const shmring::Error &error) {
+    switch (error.code()) {
+      case shmring::ErrorCode::InvalidName:
+      case shmring::ErrorCode::InvalidArgument:
+        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.what()), (nullptr));
+        break;
+      case shmring::ErrorCode::WriterAlive:
+      case shmring::ErrorCode::VersionMismatch:
+      case shmring::ErrorCode::PermissionDenied:
+        GST_ELEMENT_ERROR(self, RESOURCE, BUSY, ("%s", error.what()), (nullptr));
+        break;
+      default:
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", error.what()), (nullptr));
+        break;
+    }
+    return false;
+  }
+  GST_INFO_OBJECT(self, "created ring '%s': %u slots of %" G_GUINT64_FORMAT " bytes",
+                  settings.ring.c_str(), settings.slots, slot_size);
+  std::lock_guard<std::mutex> guard(s.writer_lock);
+  if (s.unlocked)
+    writer->interrupt();
+  s.writer = std::move(writer);
+  return true;
+}
+
+void post_reader_message(GstShmringSink *self, const char *name, const KnownReader &r) {
+  GstStructure *structure = gst_structure_new(name, "ring", G_TYPE_STRING,
+                                              self->state->settings.ring.c_str(), "pid",
+                                              G_TYPE_INT, r.pid, "index", G_TYPE_UINT,
+                                              r.index, nullptr);
+  gst_element_post_message(GST_ELEMENT(self),
+                           gst_message_new_element(GST_OBJECT(self), structure));
+}
+
+// Posts shmring-reader-joined / -left element messages for changes in the
+// reader table since the last call.
+void announce_reader_changes(GstShmringSink *self) {
+  SinkState &s = *self->state;
+  std::vector<KnownReader> now;
+  for (const shmring::ReaderInfo &info : s.writer->readers())
+    now.push_back({info.index, info.pid});
+  for (const KnownReader &r : now) {
+    if (std::find(s.readers.begin(), s.readers.end(), r) == s.readers.end()) {
+      GST_INFO_OBJECT(self, "reader pid %d joined", r.pid);
+      post_reader_message(self, "shmring-reader-joined", r);
+    }
+  }
+  for (const KnownReader &r : s.readers) {
+    if (std::find(now.begin(), now.end(), r) == now.end()) {
+      GST_INFO_OBJECT(self, "reader pid %d left", r.pid);
+      post_reader_message(self, "shmring-reader-left", r);
+    }
+  }
+  s.readers = std::move(now);
+}
+
+// Lends a slot, waiting as long as the timeout allows. While the element is
+// unlocked (flushing, or going to PAUSED) it waits for preroll like any sink
+// and retries once playing again.
+GstFlowReturn acquire_slot(GstShmringSink *self, shmring::WritableSlot &slot) {
+  SinkState &s = *self->state;
+  for (;;) {
+    const guint64 timeout = settings_of(self).timeout;
+    switch (s.writer->acquire(slot, deadline_after(timeout))) {
+      case shmring::WaitStatus::Ok:
+        return GST_FLOW_OK;
+      case shmring::WaitStatus::Timeout:
+        GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+                          ("All %u slots of ring '%s' are held by readers",
+                           s.writer->slot_count(), s.writer->name().c_str()),
+                          ("No slot came free within %" GST_TIME_FORMAT
+                           "; readers hold on to buffers (raise 'slots')",
+                           GST_TIME_ARGS(timeout)));
+        return GST_FLOW_ERROR;
+      case shmring::WaitStatus::Interrupted: {
+        GstFlowReturn ret = gst_base_sink_wait_preroll(GST_BASE_SINK(self));
+        if (ret != GST_FLOW_OK)
+          return ret;
+        break;
+      }
+    }
+  }
+}
+
+GstFlowReturn wait_for_a_reader(GstShmringSink *self) {
+  SinkState &s = *self->state;
+  for (;;) {
+    switch (s.writer->wait_for_reader(deadline_after(GST_SECOND))) {
+      case shmring::WaitStatus::Ok:
+        return GST_FLOW_OK;
+      case shmring::WaitStatus::Timeout:
+        break;  // keep waiting: that is what wait-for-readers asks for
+      case shmring::WaitStatus::Interrupted: {
+        GstFlowReturn ret = gst_base_sink_wait_preroll(GST_BASE_SINK(self));
+        if (ret != GST_FLOW_OK)
+          return ret;
+        break;
+      }
+    }
+  }
+}
+
+// Absolute clock time of the buffer's PTS: what a reader on the same clock
+// maps back to its own running time.
+guint64 clock_time_of(GstShmringSink *self, GstBuffer *buffer) {
+  GstBaseSink *base = GST_BASE_SINK(self);
+  if (!GST_BUFFER_PTS_IS_VALID(buffer) || base->segment.format != GST_FORMAT_TIME)
+    return shmring::kNoTime;
+  const guint64 running =
+      gst_segment_to_running_time(&base->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
+  if (!GST_CLOCK_TIME_IS_VALID(running))
+    return shmring::kNoTime;
+  return running + gst_element_get_base_time(GST_ELEMENT(self));
+}
+
+GstFlowReturn publish_record(GstShmringSink *self, const shmring::RecordInfo &info,
+                             const void *payload) {
+  SinkState &s = *self->state;
+  shmring::WritableSlot slot;
+  GstFlowReturn ret = acquire_slot(self, slot);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  if (info.size > 0)
+    memcpy(slot.data, payload, info.size);
+  s.writer->publish(slot, info);
+  return GST_FLOW_OK;
+}
+
+}  // namespace
+
+static void gst_shmring_sink_init(GstShmringSink *self) {
+  self->state = new SinkState();
+  gst_base_sink_set_sync(GST_BASE_SINK(self), TRUE);
+}
+
+static void gst_shmring_sink_finalize(GObject *object) {
+  GstShmringSink *self = GST_SHMRING_SINK(object);
+  delete self->state;
+  G_OBJECT_CLASS(gst_shmring_sink_parent_class)->finalize(object);
+}
+
+static GstStructure *build_stats(GstShmringSink *self) {
+  SinkState &s = *self->state;
+  GST_OBJECT_LOCK(self);
+  Counters counters = s.counters;
+  GST_OBJECT_UNLOCK(self);
+  guint readers = 0;
+  shmring::WriterStats writer_stats;
+  {
+    std::lock_guard<std::mutex> guard(s.writer_lock);
+    if (s.writer) {
+      readers = static_cast<guint>(s.writer->readers().size());
+      writer_stats = s.writer->stats();
+    }
+  }
+  return gst_structure_new(
+      "application/x-shmringsink-stats", "published", G_TYPE_UINT64, counters.published,
+      "copied", G_TYPE_UINT64, counters.copied, "bytes-copied", G_TYPE_UINT64,
+      counters.bytes_copied, "readers", G_TYPE_UINT, readers, "overruns", G_TYPE_UINT64,
+      writer_stats.overruns, "readers-reclaimed", G_TYPE_UINT64,
+      writer_stats.readers_reclaimed, nullptr);
+}
+
+static void gst_shmring_sink_set_property(GObject *object, guint prop_id,
+                                          const GValue *value, GParamSpec *pspec) {
+  GstShmringSink *self = GST_SHMRING_SINK(object);
+  Settings &settings = self->state->settings;
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_RING: {
+      const gchar *ring = g_value_get_string(value);
+      settings.ring = ring ? ring : "";
+      break;
+    }
+    case PROP_SLOTS:
+      settings.slots = g_value_get_uint(value);
+      break;
+    case PROP_SLOT_SIZE:
+      settings.slot_size = g_value_get_uint64(value);
+      break;
+    case PROP_PERMS:
+      settings.perms = g_value_get_uint(value);
+      break;
+    case PROP_WAIT_FOR_READERS:
+      settings.wait_for_readers = g_value_get_boolean(value);
+      break;
+    case PROP_TIMEOUT:
+      settings.timeout = g_value_get_uint64(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_shmring_sink_get_property(GObject *object, guint prop_id, GValue *value,
+                                          GParamSpec *pspec) {
+  GstShmringSink *self = GST_SHMRING_SINK(object);
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed(value, build_stats(self));
+    return;
+  }
+  const Settings settings = settings_of(self);
+  switch (prop_id) {
+    case PROP_RING:
+      g_value_set_string(value, settings.ring.empty() ? nullptr : settings.ring.c_str());
+      break;
+    case PROP_SLOTS:
+      g_value_set_uint(value, settings.slots);
+      break;
+    case PROP_SLOT_SIZE:
+      g_value_set_uint64(value, settings.slot_size);
+      break;
+    case PROP_PERMS:
+      g_value_set_uint(value, settings.perms);
+      break;
+    case PROP_WAIT_FOR_READERS:
+      g_value_set_boolean(value, settings.wait_for_readers);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint64(value, settings.timeout);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static gboolean gst_shmring_sink_start(GstBaseSink *base) {
+  GstShmringSink *self = GST_SHMRING_SINK(base);
+  SinkState &s = *self->state;
+  const Settings settings = settings_of(self);
+  const std::string problem = shmring::ring_name_problem(settings.ring);
+  if (!problem.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("Invalid ring name '%s': %s", settings.ring.c_str(), problem.c_str()),
+                      ("Set the 'ring' property to a name of letters, digits, '.', '_' "
+                       "and '-'"));
+    return FALSE;
+  }
+  s.counters = Counters{};
+  s.caps_id = 0;
+  s.readers.clear();
+  // With a fixed slot size the ring exists from the start, so that a name
+  // clash is reported at once; otherwise the first caps size it.
+  if (settings.slot_size > 0)
+    return create_writer(self, settings.slot_size);
+  return TRUE;
+}
+
+static gboolean gst_shmring_sink_stop(GstBaseSink *base) {
+  GstShmringSink *self = GST_SHMRING_SINK(base);
+  SinkState &s = *self->state;
+  std::unique_ptr<shmring::Writer> writer;
+  {
+    std::lock_guard<std::mutex> guard(s.writer_lock);
+    writer = std::move(s.writer);
+  }
+  if (writer)
+    writer->close();  // readers see the ring closed; the name is removed
+  return TRUE;
+}
+
+static gboolean gst_shmring_sink_set_caps(GstBaseSink *base, GstCaps *caps) {
+  GstShmringSink *self = GST_SHMRING_SINK(base);
+  SinkState &s = *self->state;
+  if (!s.writer && !create_writer(self, slot_size_for(settings_of(self), caps)))
+    return FALSE;
+  gchar *text = gst_caps_to_string(caps);
+  try {
+    s.caps_id = s.writer->set_caps(text);
+  } catch (const shmring::Error &error) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("%s", error.what()), (nullptr));
+    g_free(text);
+    return FALSE;
+  }
+  GST_DEBUG_OBJECT(self, "caps id %" G_GUINT64_FORMAT ": %s", s.caps_id, text);
+  g_free(text);
+  return TRUE;
+}
+
+static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffer) {
+  GstShmringSink *self = GST_SHMRING_SINK(base);
+  SinkState &s = *self->state;
+  if (!s.writer) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No caps before the first buffer"),
+                      (nullptr));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  const gsize size = gst_buffer_get_size(buffer);
+  if (size > s.writer->slot_size()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+                      ("Buffer of %" G_GSIZE_FORMAT " bytes does not fit a slot of ring "
+                       "'%s' (%" G_GUINT64_FORMAT " bytes)",
+                       size, s.writer->name().c_str(), s.writer->slot_size()),
+                      ("Set 'slot-size' to at least %" G_GSIZE_FORMAT, size));
+    return GST_FLOW_ERROR;
+  }
+  announce_reader_changes(self);
+  if (settings_of(self).wait_for_readers && s.readers.empty()) {
+    GstFlowReturn ret = wait_for_a_reader(self);
+    if (ret != GST_FLOW_OK)
+      return ret;
+    announce_reader_changes(self);
+  }
+
+  shmring::RecordInfo info;
+  shmring::gst::describe_buffer(buffer, info);
+  info.kind = shmring::RecordKind::Buffer;
+  info.size = size;
+  info.caps_id = s.caps_id;
+  info.clock_time = clock_time_of(self, buffer);
+
+  shmring::WritableSlot slot;
+  GstFlowReturn ret = acquire_slot(self, slot);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  gst_buffer_extract(buffer, 0, slot.data, size);
+  s.writer->publish(slot, info);
+
+  GST_OBJECT_LOCK(self);
+  s.counters.published++;
+  s.counters.copied++;
+  s.counters.bytes_copied += size;
+  GST_OBJECT_UNLOCK(self);
+  return GST_FLOW_OK;
+}
+
+static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
+  GstShmringSink *self = GST_SHMRING_SINK(base);
+  SinkState &s = *self->state;
+  if (s.writer) {
+    shmring::RecordInfo info;
+    std::string text;
+    bool forward = false;
+    switch (GST_EVENT_TYPE(event)) {
+      case GST_EVENT_EOS:
+        info.kind = shmring::RecordKind::Eos;
+        forward = true;
+        break;
+      case GST_EVENT_CUSTOM_DOWNSTREAM:
+        if (const GstStructure *structure = gst_event_get_structure(event)) {
+          gchar *serialized = gst_structure_to_string(structure);
+          text = serialized;
+          g_free(serialized);
+          info.kind = shmring::RecordKind::Event;
+          info.size = text.size();
+          forward = text.size() <= s.writer->slot_size();
+          if (!forward)
+            GST_WARNING_OBJECT(self, "custom event too large for a slot: not forwarded");
+        }
+        break;
+      default:
+        break;
+    }
+    if (forward) {
+      info.caps_id = s.caps_id;
+      GstFlowReturn ret = publish_record(self, info, text.data());
+      if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING)
+        GST_WARNING_OBJECT(self, "could not publish %s: %s", GST_EVENT_TYPE_NAME(event),
+                           gst_flow_get_name(ret));
+    }
+  }
+  return GST_BASE_SINK_CLASS(gst_shmring_sink_parent_class)->event(base, event);
+}
+
+static gboolean gst_shmring_sink_unlock(GstBaseSink *base) {
+  SinkState &s = *GST_SHMRING_SINK(base)->state;
+  std::lock_guard<std::mutex> guard(s.writer_lock);
+  s.unlocked = true;
+  if (s.writer)
+    s.writer->interrupt();
+  return TRUE;
+}
+
+static gboolean gst_shmring_sink_unlock_stop(GstBaseSink *base) {
+  SinkState &s = *GST_SHMRING_SINK(base)->state;
+  std::lock_guard<std::mutex> guard(s.writer_lock);
+  s.unlocked = false;
+  if (s.writer)
+    s.writer->clear_interrupt();
+  return TRUE;
+}
+
+static void gst_shmring_sink_class_init(GstShmringSinkClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseSinkClass *base_class = GST_BASE_SINK_CLASS(klass);
+
+  gobject_class->set_property = gst_shmring_sink_set_property;
+  gobject_class->get_property = gst_shmring_sink_get_property;
+  gobject_class->finalize = gst_shmring_sink_finalize;
+
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                           GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_RING,
+      g_param_spec_string("ring", "Ring",
+                          "Name of the ring (shared memory object /shmring.NAME); "
+                          "letters, digits, '.', '_' and '-'",
+                          nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_SLOTS,
+      g_param_spec_uint("slots", "Slots", "Number of buffers the ring holds", 2, 1024,
+                        kDefaultSlots, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_SLOT_SIZE,
+      g_param_spec_uint64("slot-size", "Slot size",
+                          "Largest buffer in bytes; 0 = from the first caps (a raw video "
+                          "frame's size, else 4 MiB)",
+                          0, G_GUINT64_CONSTANT(1) << 32, kDefaultSlotSize, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_PERMS,
+      g_param_spec_uint("perms", "Permissions",
+                        "File mode of the shared memory object (e.g. 0600 = owner only, "
+                        "0666 = every user)",
+                        0, 0777, kDefaultPerms, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_WAIT_FOR_READERS,
+      g_param_spec_boolean("wait-for-readers", "Wait for readers",
+                           "Hold the stream while no reader is attached",
+                           kDefaultWaitForReaders, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_TIMEOUT,
+      g_param_spec_uint64("timeout", "Timeout",
+                          "Nanoseconds to wait for a slow reader with policy=block before "
+                          "overwriting its oldest unread frames; when readers hold every "
+                          "slot that long, the sink fails with an error",
+                          1, G_MAXUINT64, kDefaultTimeout, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "published, copied, bytes-copied, readers, overruns, "
+                         "readers-reclaimed",
+                         GST_TYPE_STRUCTURE,
+                         static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_element_class_set_static_metadata(
+      element_class, "Shared memory ring sink", "Sink",
+      "Publishes buffers, caps, timestamps and events into a lock-free ring in shared "
+      "memory for shmringsrc readers in other processes",
+      "shmring developers");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+
+  base_class->start = GST_DEBUG_FUNCPTR(gst_shmring_sink_start);
+  base_class->stop = GST_DEBUG_FUNCPTR(gst_shmring_sink_stop);
+  base_class->set_caps = GST_DEBUG_FUNCPTR(gst_shmring_sink_set_caps);
+  base_class->render = GST_DEBUG_FUNCPTR(gst_shmring_sink_render);
+  base_class->event = GST_DEBUG_FUNCPTR(gst_shmring_sink_event);
+  base_class->unlock = GST_DEBUG_FUNCPTR(gst_shmring_sink_unlock);
+  base_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_shmring_sink_unlock_stop);
+
+  GST_DEBUG_CATEGORY_INIT(gst_shmring_sink_debug, "shmringsink", 0,
+                          "shmring shared memory ring sink");
+}

@@ -1,0 +1,657 @@
+#include "gstshmringsrc.h"
+
+#include <gst/video/video.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "buffer_record.h"
+#include "shmring/error.hpp"
+#include "shmring/reader.hpp"
+#include "shmring/ring_name.hpp"
+#include "shmring_enums.h"
+#include "slot_memory.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_shmring_src_debug);
+#define GST_CAT_DEFAULT gst_shmring_src_debug
+
+namespace {
+
+constexpr GstShmringPolicy kDefaultPolicy = GST_SHMRING_POLICY_BLOCK;
+constexpr GstShmringTimestampMode kDefaultTimestampMode = GST_SHMRING_TIMESTAMP_CLOCK;
+constexpr GstShmringWriterLost kDefaultOnWriterLost = GST_SHMRING_WRITER_LOST_EOS;
+constexpr guint64 kDefaultTimeout = 0;
+// How often a source without a writer looks for one.
+constexpr gint64 kWriterPollMicroseconds = 20 * G_TIME_SPAN_MILLISECOND;
+// Longest single wait inside create(); it loops, so this only bounds how
+// stale a timeout check can be.
+constexpr auto kReadSlice = std::chrono::milliseconds(500);
+
+enum {
+  PROP_0,
+  PROP_RING,
+  PROP_POLICY,
+  PROP_TIMESTAMP_MODE,
+  PROP_ON_WRITER_LOST,
+  PROP_TIMEOUT,
+  PROP_STATS,
+};
+
+struct Settings {
+  std::string ring;
+  GstShmringPolicy policy = kDefaultPolicy;
+  GstShmringTimestampMode timestamp_mode = kDefaultTimestampMode;
+  GstShmringWriterLost on_writer_lost = kDefaultOnWriterLost;
+  guint64 timeout = kDefaultTimeout;
+};
+
+struct Counters {
+  guint64 received = 0;
+  guint64 lost = 0;
+  guint64 copied = 0;  // buffers copied because downstream held too many slots
+};
+
+enum class Outcome { Ok, Flushing, Error };
+
+}  // namespace
+
+// C++ state behind the GObject. Settings and counters: object lock. `link`
+// and `unlocked`: `lock`, which unlock() takes to interrupt waits; `cond`
+// wakes the wait for a writer. The streaming thread never holds a lock
+// across a wait.
+struct SrcState {
+  Settings settings;
+  Counters counters;
+  std::mutex lock;
+  GMutex wait_mutex;
+  GCond wait_cond;
+  bool unlocked = false;  // guarded by wait_mutex
+  std::shared_ptr<shmring::gst::ReaderLink> link;  // guarded by lock
+  // Streaming thread only:
+  guint64 caps_id = 0;
+  GstVideoInfo video_info;
+  bool caps_are_video = false;
+  GstClockTime last_duration = GST_CLOCK_TIME_NONE;
+};
+
+struct _GstShmringSrc {
+  GstPushSrc parent;
+  SrcState *state;
+};
+
+G_DEFINE_TYPE(GstShmringSrc, gst_shmring_src, GST_TYPE_PUSH_SRC);
+GST_ELEMENT_REGISTER_DEFINE(shmringsrc, "shmringsrc", GST_RANK_NONE, GST_TYPE_SHMRING_SRC);
+
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+namespace {
+
+Settings settings_of(GstShmringSrc *self) {
+  GST_OBJECT_LOCK(self);
+  Settings copy = self->state->settings;
+  GST_OBJECT_UNLOCK(self);
+  return copy;
+}
+
+std::shared_ptr<shmring::gst::ReaderLink> current_link(GstShmringSrc *self) {
+  std::lock_guard<std::mutex> guard(self->state->lock);
+  return self->state->link;
+}
+
+bool is_unlocked(SrcState &s) {
+  g_mutex_lock(&s.wait_mutex);
+  bool unlocked = s.unlocked;
+  g_mutex_unlock(&s.wait_mutex);
+  return unlocked;
+}
+
+void drop_reader(GstShmringSrc *self) {
+  SrcState &s = *self->state;
+  std::shared_ptr<shmring::gst::ReaderLink> link;
+  {
+    std::lock_guard<std::mutex> guard(s.lock);
+    link = std::move(s.link);
+  }
+  // Buffers still downstream keep the reader (and its mapping) alive; it
+  // just stops counting as a reader the writer waits for.
+  if (link)
+    link->reader->detach();
+}
+
+void post_open_error(GstShmringSrc *self, const shmring::Error &error) {
+  switch (error.code()) {
+    case shmring::ErrorCode::InvalidName:
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.what()), (nullptr));
+      break;
+    case shmring::ErrorCode::PermissionDenied:
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", error.what()),
+                        ("The ring belongs to another user; its writer sets 'perms'"));
+      break;
+    case shmring::ErrorCode::ReadersFull:
+      GST_ELEMENT_ERROR(self, RESOURCE, BUSY, ("%s", error.what()), (nullptr));
+      break;
+    default:
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", error.what()), (nullptr));
+      break;
+  }
+}
+
+// One attempt to open the ring. Absent or half-created rings, and rings whose
+// writer is dead (stale), are "not yet": the result is an empty pointer with
+// Outcome::Ok. Anything else wrong with the ring is an element error.
+Outcome try_open(GstShmringSrc *self, const Settings &settings,
+                 std::shared_ptr<shmring::Reader> &out) {
+  try {
+    out = shmring::Reader::open({settings.ring, settings.policy == GST_SHMRING_POLICY_LEAKY});
+  } catch (const shmring::Error &error) {
+    if (error.code() == shmring::ErrorCode::NotFound ||
+        error.code() == shmring::ErrorCode::NotReady)
+      return Outcome::Ok;
+    post_open_error(self, error);
+    return Outcome::Error;
+  }
+  if (!out->writer_alive()) {
+    GST_LOG_OBJECT(self, "ring '%s' is stale (writer pid %d is gone)",
+                   settings.ring.c_str(), out->writer_pid());
+    out.reset();
+  }
+  return Outcome::Ok;
+}
+
+// Waits until a live writer's ring can be opened, unlock() is called, or the
+// timeout property runs out.
+Outcome attach_to_writer(GstShmringSrc *self) {
+  SrcState &s = *self->state;
+  const Settings settings = settings_of(self);
+  const gint64 start = g_get_monotonic_time();
+  bool announced = false;
+  for (;;) {
+    if (is_unlocked(s))
+      return Outcome::Flushing;
+    std::shared_ptr<shmring::Reader> reader;
+    if (try_open(self, settings, reader) == Outcome::Error)
+      return Outcome::Error;
+    if (reader) {
+      GST_INFO_OBJECT(self, "attached to ring '%s' (writer pid %d)", settings.ring.c_str(),
+                      reader->writer_pid());
+      auto link = std::make_shared<shmring::gst::ReaderLink>();
+      link->reader = std::move(reader);
+      std::lock_guard<std::mutex> guard(s.lock);
+      s.link = std::move(link);
+      return Outcome::Ok;
+    }
+    if (!announced) {
+      GST_INFO_OBJECT(self, "waiting for a writer on ring '%s'", settings.ring.c_str());
+      announced = true;
+    }
+    const gint64 now = g_get_monotonic_time();
+    if (settings.timeout > 0 &&
+        guint64(now - start) * GST_USECOND >= settings.timeout) {
+      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
+                        ("No writer on ring '%s' within %" GST_TIME_FORMAT,
+                         settings.ring.c_str(), GST_TIME_ARGS(settings.timeout)),
+                        ("Start a pipeline with shmringsink ring=%s", settings.ring.c_str()));
+      return Outcome::Error;
+    }
+    g_mutex_lock(&s.wait_mutex);
+    if (!s.unlocked)
+      g_cond_wait_until(&s.wait_cond, &s.wait_mutex, now + kWriterPollMicroseconds);
+    g_mutex_unlock(&s.wait_mutex);
+  }
+}
+
+// Pushes new caps downstream when a record names caps it has not seen.
+Outcome update_caps(GstShmringSrc *self, shmring::Reader &reader, guint64 caps_id) {
+  SrcState &s = *self->state;
+  if (caps_id == s.caps_id)
+    return Outcome::Ok;
+  std::optional<std::string> text = reader.caps(caps_id);
+  GstCaps *caps = text ? gst_caps_from_string(text->c_str()) : nullptr;
+  if (!caps || !gst_caps_is_fixed(caps)) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Ring carries unusable caps (id %" G_GUINT64_FORMAT ")", caps_id),
+                      ("caps text: %s", text ? text->c_str() : "(gone)"));
+    if (caps)
+      gst_caps_unref(caps);
+    return Outcome::Error;
+  }
+  GST_DEBUG_OBJECT(self, "caps id %" G_GUINT64_FORMAT ": %" GST_PTR_FORMAT, caps_id, caps);
+  s.caps_are_video = gst_video_info_from_caps(&s.video_info, caps);
+  const gboolean accepted = gst_base_src_set_caps(GST_BASE_SRC(self), caps);
+  gst_caps_unref(caps);
+  if (!accepted) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Downstream refused the ring's caps"),
+                      ("caps: %s", text->c_str()));
+    return Outcome::Error;
+  }
+  s.caps_id = caps_id;
+  return Outcome::Ok;
+}
+
+GstClockTime running_time_now(GstShmringSrc *self) {
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+  if (!clock)
+    return GST_CLOCK_TIME_NONE;
+  const GstClockTime now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+  return now > base ? now - base : 0;
+}
+
+void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::RecordInfo &info,
+           GstBuffer *buffer) {
+  GST_BUFFER_DURATION(buffer) = info.duration;
+  if (mode == GST_SHMRING_TIMESTAMP_ORIGINAL) {
+    GST_BUFFER_PTS(buffer) = info.pts;
+    GST_BUFFER_DTS(buffer) = info.dts;
+    return;
+  }
+  if (mode == GST_SHMRING_TIMESTAMP_CLOCK && info.clock_time != shmring::kNoTime) {
+    // Both pipelines run on the system monotonic clock: the writer's absolute
+    // time minus our base time is our running time for the same instant.
+    const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+    const GstClockTime pts = info.clock_time > base ? info.clock_time - base : 0;
+    GST_BUFFER_PTS(buffer) = pts;
+    if (info.dts != shmring::kNoTime && info.pts != shmring::kNoTime) {
+      // DTS keeps its distance to PTS.
+      const GstClockTimeDiff shift = GstClockTimeDiff(pts) - GstClockTimeDiff(info.pts);
+      const GstClockTimeDiff dts = GstClockTimeDiff(info.dts) + shift;
+      GST_BUFFER_DTS(buffer) = dts > 0 ? GstClockTime(dts) : 0;
+    } else {
+      GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
+    }
+    return;
+  }
+  // Arrival, or clock mode for a buffer the writer could not place in time.
+  GST_BUFFER_PTS(buffer) = running_time_now(self);
+  GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
+}
+
+// Wraps the frame's slot, or copies it when downstream already holds half of
+// the slots: a pipeline that queues many buffers must not starve the writer.
+GstBuffer *buffer_for_frame(GstShmringSrc *self,
+                            const std::shared_ptr<shmring::gst::ReaderLink> &link,
+                            const shmring::Frame &frame) {
+  SrcState &s = *self->state;
+  const guint limit = MAX(1u, link->reader->slot_count() / 2);
+  if (frame.info.size == 0) {
+    link->reader->release(frame.slot);
+    return gst_buffer_new();
+  }
+  if (link->slots_out.load() >= limit) {
+    GstBuffer *copy = gst_buffer_new_memdup(frame.data, frame.info.size);
+    link->reader->release(frame.slot);
+    GST_OBJECT_LOCK(self);
+    s.counters.copied++;
+    GST_OBJECT_UNLOCK(self);
+    return copy;
+  }
+  GstBuffer *buffer = gst_buffer_new();
+  gst_buffer_append_memory(buffer, shmring::gst::wrap_slot(link, frame));
+  return buffer;
+}
+
+// Pushes a custom downstream event that the writer serialized into the ring.
+void push_custom_event(GstShmringSrc *self, const shmring::Frame &frame) {
+  std::string text(reinterpret_cast<const char *>(frame.data), frame.info.size);
+  GstStructure *structure = gst_structure_from_string(text.c_str(), nullptr);
+  if (!structure) {
+    GST_WARNING_OBJECT(self, "dropping an unparsable custom event");
+    return;
+  }
+  gst_pad_push_event(GST_BASE_SRC_PAD(self),
+                     gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, structure));
+}
+
+GstFlowReturn handle_writer_lost(GstShmringSrc *self, shmring::ReadStatus status,
+                                 GstShmringWriterLost policy) {
+  const Settings settings = settings_of(self);
+  const char *how = status == shmring::ReadStatus::WriterDead ? "died" : "stopped";
+  switch (policy) {
+    case GST_SHMRING_WRITER_LOST_ERROR:
+      GST_ELEMENT_ERROR(self, RESOURCE, READ,
+                        ("The writer of ring '%s' %s without sending EOS",
+                         settings.ring.c_str(), how),
+                        ("Set on-writer-lost=eos or wait to handle this without an error"));
+      return GST_FLOW_ERROR;
+    case GST_SHMRING_WRITER_LOST_EOS:
+      GST_INFO_OBJECT(self, "writer %s: ending the stream", how);
+      return GST_FLOW_EOS;
+    case GST_SHMRING_WRITER_LOST_WAIT:
+      GST_INFO_OBJECT(self, "writer %s: waiting for a new one", how);
+      drop_reader(self);
+      self->state->caps_id = 0;  // a new writer's caps are pushed afresh
+      return GST_FLOW_OK;
+  }
+  return GST_FLOW_ERROR;
+}
+
+}  // namespace
+
+static void gst_shmring_src_init(GstShmringSrc *self) {
+  self->state = new SrcState();
+  g_mutex_init(&self->state->wait_mutex);
+  g_cond_init(&self->state->wait_cond);
+  gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
+  gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
+}
+
+static void gst_shmring_src_finalize(GObject *object) {
+  GstShmringSrc *self = GST_SHMRING_SRC(object);
+  g_mutex_clear(&self->state->wait_mutex);
+  g_cond_clear(&self->state->wait_cond);
+  delete self->state;
+  G_OBJECT_CLASS(gst_shmring_src_parent_class)->finalize(object);
+}
+
+static GstStructure *build_stats(GstShmringSrc *self) {
+  GST_OBJECT_LOCK(self);
+  const Counters counters = self->state->counters;
+  GST_OBJECT_UNLOCK(self);
+  std::shared_ptr<shmring::gst::ReaderLink> link = current_link(self);
+  return gst_structure_new("application/x-shmringsrc-stats", "received", G_TYPE_UINT64,
+                           counters.received, "lost", G_TYPE_UINT64, counters.lost,
+                           "copied", G_TYPE_UINT64, counters.copied, "slots-held",
+                           G_TYPE_UINT, link ? link->slots_out.load() : 0u,
+                           "writer-pid", G_TYPE_INT,
+                           link ? int(link->reader->writer_pid()) : 0, nullptr);
+}
+
+static void gst_shmring_src_set_property(GObject *object, guint prop_id, const GValue *value,
+                                         GParamSpec *pspec) {
+  GstShmringSrc *self = GST_SHMRING_SRC(object);
+  Settings &settings = self->state->settings;
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_RING: {
+      const gchar *ring = g_value_get_string(value);
+      settings.ring = ring ? ring : "";
+      break;
+    }
+    case PROP_POLICY:
+      settings.policy = static_cast<GstShmringPolicy>(g_value_get_enum(value));
+      break;
+    case PROP_TIMESTAMP_MODE:
+      settings.timestamp_mode = static_cast<GstShmringTimestampMode>(g_value_get_enum(value));
+      break;
+    case PROP_ON_WRITER_LOST:
+      settings.on_writer_lost = static_cast<GstShmringWriterLost>(g_value_get_enum(value));
+      break;
+    case PROP_TIMEOUT:
+      settings.timeout = g_value_get_uint64(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_shmring_src_get_property(GObject *object, guint prop_id, GValue *value,
+                                         GParamSpec *pspec) {
+  GstShmringSrc *self = GST_SHMRING_SRC(object);
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed(value, build_stats(self));
+    return;
+  }
+  const Settings settings = settings_of(self);
+  switch (prop_id) {
+    case PROP_RING:
+      g_value_set_string(value, settings.ring.empty() ? nullptr : settings.ring.c_str());
+      break;
+    case PROP_POLICY:
+      g_value_set_enum(value, settings.policy);
+      break;
+    case PROP_TIMESTAMP_MODE:
+      g_value_set_enum(value, settings.timestamp_mode);
+      break;
+    case PROP_ON_WRITER_LOST:
+      g_value_set_enum(value, settings.on_writer_lost);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint64(value, settings.timeout);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static gboolean gst_shmring_src_start(GstBaseSrc *base) {
+  GstShmringSrc *self = GST_SHMRING_SRC(base);
+  SrcState &s = *self->state;
+  const Settings settings = settings_of(self);
+  const std::string problem = shmring::ring_name_problem(settings.ring);
+  if (!problem.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("Invalid ring name '%s': %s", settings.ring.c_str(), problem.c_str()),
+                      ("Set the 'ring' property to the name given to shmringsink"));
+    return FALSE;
+  }
+  GST_OBJECT_LOCK(self);
+  s.counters = Counters{};
+  GST_OBJECT_UNLOCK(self);
+  s.caps_id = 0;
+  s.caps_are_video = false;
+  s.last_duration = GST_CLOCK_TIME_NONE;
+  // Report a ring that exists but is unusable now, not at the first buffer.
+  // A ring that is absent is fine: create() waits for its writer.
+  std::shared_ptr<shmring::Reader> reader;
+  if (try_open(self, settings, reader) == Outcome::Error)
+    return FALSE;
+  if (reader) {
+    auto link = std::make_shared<shmring::gst::ReaderLink>();
+    link->reader = std::move(reader);
+    std::lock_guard<std::mutex> guard(s.lock);
+    s.link = std::move(link);
+  }
+  return TRUE;
+}
+
+static gboolean gst_shmring_src_stop(GstBaseSrc *base) {
+  drop_reader(GST_SHMRING_SRC(base));
+  return TRUE;
+}
+
+// Caps come from the ring, in create(): nothing to negotiate up front.
+static gboolean gst_shmring_src_negotiate(GstBaseSrc *base) {
+  (void)base;
+  return TRUE;
+}
+
+static GstCaps *gst_shmring_src_get_caps(GstBaseSrc *base, GstCaps *filter) {
+  GstCaps *caps = gst_pad_get_current_caps(GST_BASE_SRC_PAD(base));
+  if (!caps)
+    caps = gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(base));
+  if (filter) {
+    GstCaps *filtered = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref(caps);
+    caps = filtered;
+  }
+  return caps;
+}
+
+static gboolean gst_shmring_src_query(GstBaseSrc *base, GstQuery *query) {
+  GstShmringSrc *self = GST_SHMRING_SRC(base);
+  if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+    // A frame becomes available when the writer has finished it: one frame
+    // of latency; the ring can buffer up to its slot count of frames.
+    GST_OBJECT_LOCK(self);
+    const GstClockTime duration = self->state->last_duration;
+    GST_OBJECT_UNLOCK(self);
+    std::shared_ptr<shmring::gst::ReaderLink> link = current_link(self);
+    GstClockTime min = GST_CLOCK_TIME_IS_VALID(duration) ? duration : 0;
+    GstClockTime max = link ? min * link->reader->slot_count() : min;
+    gst_query_set_latency(query, TRUE, min, max);
+    GST_DEBUG_OBJECT(self, "latency min %" GST_TIME_FORMAT " max %" GST_TIME_FORMAT,
+                     GST_TIME_ARGS(min), GST_TIME_ARGS(max));
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS(gst_shmring_src_parent_class)->query(base, query);
+}
+
+static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
+  GstShmringSrc *self = GST_SHMRING_SRC(push);
+  SrcState &s = *self->state;
+  for (;;) {
+    std::shared_ptr<shmring::gst::ReaderLink> link = current_link(self);
+    if (!link) {
+      Outcome attached = attach_to_writer(self);
+      if (attached == Outcome::Flushing)
+        return GST_FLOW_FLUSHING;
+      if (attached == Outcome::Error)
+        return GST_FLOW_ERROR;
+      continue;
+    }
+    shmring::Reader &reader = *link->reader;
+    shmring::Frame frame;
+    const shmring::ReadStatus status =
+        reader.next(frame, std::chrono::steady_clock::now() + kReadSlice);
+    const Settings settings = settings_of(self);
+    switch (status) {
+      case shmring::ReadStatus::Timeout:
+        continue;
+      case shmring::ReadStatus::Interrupted:
+        return GST_FLOW_FLUSHING;
+      case shmring::ReadStatus::WriterClosed:
+      case shmring::ReadStatus::WriterDead: {
+        GstFlowReturn ret = handle_writer_lost(self, status, settings.on_writer_lost);
+        if (ret != GST_FLOW_OK)
+          return ret;
+        continue;
+      }
+      case shmring::ReadStatus::Frame:
+        break;
+    }
+
+    if (frame.lost_before > 0) {
+      GST_OBJECT_LOCK(self);
+      s.counters.lost += frame.lost_before;
+      GST_OBJECT_UNLOCK(self);
+      GST_DEBUG_OBJECT(self, "lost %" G_GUINT64_FORMAT " records", frame.lost_before);
+    }
+    if (frame.info.kind == shmring::RecordKind::Eos) {
+      reader.release(frame.slot);
+      GST_INFO_OBJECT(self, "writer sent EOS");
+      return GST_FLOW_EOS;
+    }
+    if (frame.info.kind == shmring::RecordKind::Event) {
+      push_custom_event(self, frame);
+      reader.release(frame.slot);
+      continue;
+    }
+    if (update_caps(self, reader, frame.info.caps_id) != Outcome::Ok) {
+      reader.release(frame.slot);
+      return GST_FLOW_NOT_NEGOTIATED;
+    }
+
+    GstBuffer *buffer = buffer_for_frame(self, link, frame);
+    if (!shmring::gst::apply_record(frame.info, s.caps_are_video ? &s.video_info : nullptr,
+                                    buffer)) {
+      GST_WARNING_OBJECT(self, "dropping a frame whose video layout does not fit it");
+      gst_buffer_unref(buffer);
+      continue;
+    }
+    stamp(self, settings.timestamp_mode, frame.info, buffer);
+    if (frame.lost_before > 0)
+      GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+    GST_OBJECT_LOCK(self);
+    s.counters.received++;
+    if (GST_BUFFER_DURATION_IS_VALID(buffer))
+      s.last_duration = GST_BUFFER_DURATION(buffer);
+    GST_OBJECT_UNLOCK(self);
+    *out = buffer;
+    return GST_FLOW_OK;
+  }
+}
+
+static gboolean gst_shmring_src_unlock(GstBaseSrc *base) {
+  GstShmringSrc *self = GST_SHMRING_SRC(base);
+  SrcState &s = *self->state;
+  g_mutex_lock(&s.wait_mutex);
+  s.unlocked = true;
+  g_cond_broadcast(&s.wait_cond);
+  g_mutex_unlock(&s.wait_mutex);
+  if (auto link = current_link(self))
+    link->reader->interrupt();
+  return TRUE;
+}
+
+static gboolean gst_shmring_src_unlock_stop(GstBaseSrc *base) {
+  GstShmringSrc *self = GST_SHMRING_SRC(base);
+  SrcState &s = *self->state;
+  g_mutex_lock(&s.wait_mutex);
+  s.unlocked = false;
+  g_mutex_unlock(&s.wait_mutex);
+  if (auto link = current_link(self))
+    link->reader->clear_interrupt();
+  return TRUE;
+}
+
+static void gst_shmring_src_class_init(GstShmringSrcClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseSrcClass *base_class = GST_BASE_SRC_CLASS(klass);
+  GstPushSrcClass *push_class = GST_PUSH_SRC_CLASS(klass);
+
+  gobject_class->set_property = gst_shmring_src_set_property;
+  gobject_class->get_property = gst_shmring_src_get_property;
+  gobject_class->finalize = gst_shmring_src_finalize;
+
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                           GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_RING,
+      g_param_spec_string("ring", "Ring", "Name of the ring, as given to shmringsink",
+                          nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_POLICY,
+      g_param_spec_enum("policy", "Policy", "What happens when this reader falls behind",
+                        GST_TYPE_SHMRING_POLICY, kDefaultPolicy, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_TIMESTAMP_MODE,
+      g_param_spec_enum("timestamp-mode", "Timestamp mode",
+                        "How buffers are timestamped", GST_TYPE_SHMRING_TIMESTAMP_MODE,
+                        kDefaultTimestampMode, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_ON_WRITER_LOST,
+      g_param_spec_enum("on-writer-lost", "On writer lost",
+                        "What to do when the writer stops or dies without EOS",
+                        GST_TYPE_SHMRING_WRITER_LOST, kDefaultOnWriterLost, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_TIMEOUT,
+      g_param_spec_uint64("timeout", "Timeout",
+                          "Nanoseconds to wait for a writer to appear before posting an "
+                          "error (0 = wait forever)",
+                          0, G_MAXUINT64, kDefaultTimeout, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "received, lost, copied, slots-held, writer-pid",
+                         GST_TYPE_STRUCTURE,
+                         static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_element_class_set_static_metadata(
+      element_class, "Shared memory ring source", "Source",
+      "Reads buffers, caps, timestamps and events from a shmringsink in another process, "
+      "without copying",
+      "shmring developers");
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+
+  base_class->start = GST_DEBUG_FUNCPTR(gst_shmring_src_start);
+  base_class->stop = GST_DEBUG_FUNCPTR(gst_shmring_src_stop);
+  base_class->negotiate = GST_DEBUG_FUNCPTR(gst_shmring_src_negotiate);
+  base_class->get_caps = GST_DEBUG_FUNCPTR(gst_shmring_src_get_caps);
+  base_class->query = GST_DEBUG_FUNCPTR(gst_shmring_src_query);
+  base_class->unlock = GST_DEBUG_FUNCPTR(gst_shmring_src_unlock);
+  base_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_shmring_src_unlock_stop);
+  push_class->create = GST_DEBUG_FUNCPTR(gst_shmring_src_create);
+
+  GST_DEBUG_CATEGORY_INIT(gst_shmring_src_debug, "shmringsrc", 0,
+                          "shmring shared memory ring source");
+  gst_type_mark_as_plugin_api(GST_TYPE_SHMRING_POLICY, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_SHMRING_TIMESTAMP_MODE, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_SHMRING_WRITER_LOST, GstPluginAPIFlags(0));
+}

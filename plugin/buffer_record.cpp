@@ -18,6 +18,13 @@ constexpr std::uint32_t kCarriedFlags =
 
 }  // namespace
 
+bool raw_video_info(GstCaps *caps, GstVideoInfo &info) {
+  if (!caps || gst_caps_is_empty(caps) ||
+      !gst_structure_has_name(gst_caps_get_structure(caps, 0), "video/x-raw"))
+    return false;
+  return gst_video_info_from_caps(&info, caps);
+}
+
 void describe_buffer(GstBuffer *buffer, RecordInfo &info) {
   info.pts = GST_BUFFER_PTS(buffer);
   info.dts = GST_BUFFER_DTS(buffer);

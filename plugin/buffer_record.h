@@ -9,6 +9,9 @@
 
 namespace shmring::gst {
 
+// Fills `info` from raw video caps; false (and no log noise) for other caps.
+bool raw_video_info(GstCaps *caps, GstVideoInfo &info);
+
 // Fills everything but kind, size, clock_time and caps_id from the buffer.
 void describe_buffer(GstBuffer *buffer, RecordInfo &info);
 

@@ -105,7 +105,7 @@ guint64 slot_size_for(const Settings &settings, GstCaps *caps) {
   if (settings.slot_size > 0)
     return settings.slot_size;
   GstVideoInfo info;
-  if (caps && gst_video_info_from_caps(&info, caps) && GST_VIDEO_INFO_SIZE(&info) > 0)
+  if (shmring::gst::raw_video_info(caps, info) && GST_VIDEO_INFO_SIZE(&info) > 0)
     return GST_VIDEO_INFO_SIZE(&info);
   return kFallbackSlotSize;
 }

@@ -218,7 +218,7 @@ Outcome update_caps(GstShmringSrc *self, shmring::Reader &reader, guint64 caps_i
     return Outcome::Error;
   }
   GST_DEBUG_OBJECT(self, "caps id %" G_GUINT64_FORMAT ": %" GST_PTR_FORMAT, caps_id, caps);
-  s.caps_are_video = gst_video_info_from_caps(&s.video_info, caps);
+  s.caps_are_video = shmring::gst::raw_video_info(caps, s.video_info);
   const gboolean accepted = gst_base_src_set_caps(GST_BASE_SRC(self), caps);
   gst_caps_unref(caps);
   if (!accepted) {

@@ -1,0 +1,513 @@
+// shmringsink and shmringsrc through GstHarness and small pipelines, in one
+// process (the ring is real shared memory all the same; the two-process
+// tests live in tests/multiprocess).
+#include <fcntl.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "layout.hpp"
+#include "shmring/writer.hpp"
+
+namespace {
+
+std::string ring_name(const char *what) {
+  return std::string("check-") + what + "-" + std::to_string(getpid());
+}
+
+bool ring_exists(const std::string &name) {
+  return access(("/dev/shm/shmring." + name).c_str(), F_OK) == 0;
+}
+
+GstHarness *sink_harness(const std::string &ring, const char *extra = "") {
+  std::string description = "shmringsink sync=false ring=" + ring + " " + extra;
+  return gst_harness_new_parse(description.c_str());
+}
+
+GstHarness *src_harness(const std::string &ring, const char *extra = "") {
+  std::string description = "shmringsrc ring=" + ring + " " + extra;
+  GstHarness *h = gst_harness_new_parse(description.c_str());
+  gst_harness_play(h);
+  return h;
+}
+
+// Everything that leaves the source, in order: "caps:<structure name>",
+// "event:<name>", "buffer:<offset>".
+struct Trace {
+  GMutex lock;
+  std::vector<std::string> items;
+  Trace() { g_mutex_init(&lock); }
+  ~Trace() { g_mutex_clear(&lock); }
+  std::vector<std::string> snapshot() {
+    g_mutex_lock(&lock);
+    auto copy = items;
+    g_mutex_unlock(&lock);
+    return copy;
+  }
+};
+
+GstPadProbeReturn trace_probe(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  auto *trace = static_cast<Trace *>(data);
+  std::string item;
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+    item = "buffer:" + std::to_string(GST_BUFFER_OFFSET(GST_PAD_PROBE_INFO_BUFFER(info)));
+  } else if (GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info)) {
+    if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+      GstCaps *caps;
+      gst_event_parse_caps(event, &caps);
+      const GstStructure *structure = gst_caps_get_structure(caps, 0);
+      const gchar *format = gst_structure_get_string(structure, "format");
+      item = std::string("caps:") + (format ? format : gst_structure_get_name(structure));
+    } else if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_DOWNSTREAM) {
+      item = std::string("custom:") +
+             gst_structure_get_name(gst_event_get_structure(event));
+    } else {
+      item = std::string("event:") + GST_EVENT_TYPE_NAME(event);
+    }
+  }
+  g_mutex_lock(&trace->lock);
+  trace->items.push_back(item);
+  g_mutex_unlock(&trace->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+// gst_harness_new_parse() puts the element in a bin: this is the element.
+GstElement *element_of(GstHarness *h, const char *factory) {
+  GstElement *element = gst_harness_find_element(h, factory);
+  fail_unless(element != nullptr);
+  gst_object_unref(element);  // the harness keeps it alive
+  return element;
+}
+
+void trace_source(GstHarness *src, Trace *trace) {
+  GstPad *pad = gst_element_get_static_pad(element_of(src, "shmringsrc"), "src");
+  gst_pad_add_probe(pad,
+                    static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
+                                                 GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                    trace_probe, trace, nullptr);
+  gst_object_unref(pad);
+}
+
+GstBuffer *numbered_buffer(guint64 n, gsize size) {
+  GstBuffer *buffer = gst_buffer_new_and_alloc(size);
+  GstMapInfo map;
+  gst_buffer_map(buffer, &map, GST_MAP_WRITE);
+  for (gsize i = 0; i < size; ++i)
+    map.data[i] = static_cast<guint8>(n * 31 + i);
+  gst_buffer_unmap(buffer, &map);
+  GST_BUFFER_PTS(buffer) = 10 * GST_SECOND + n * 40 * GST_MSECOND;
+  GST_BUFFER_DTS(buffer) = 10 * GST_SECOND + n * 40 * GST_MSECOND - GST_MSECOND;
+  GST_BUFFER_DURATION(buffer) = 40 * GST_MSECOND;
+  GST_BUFFER_OFFSET(buffer) = n;
+  GST_BUFFER_OFFSET_END(buffer) = n + 1;
+  if (n % 2)
+    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+  if (n == 3)
+    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_HEADER | GST_BUFFER_FLAG_MARKER);
+  return buffer;
+}
+
+void check_numbered_buffer(GstBuffer *buffer, guint64 n, gsize size) {
+  fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), n);
+  fail_unless_equals_uint64(GST_BUFFER_OFFSET_END(buffer), n + 1);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(buffer), 10 * GST_SECOND + n * 40 * GST_MSECOND);
+  fail_unless_equals_uint64(GST_BUFFER_DTS(buffer),
+                            10 * GST_SECOND + n * 40 * GST_MSECOND - GST_MSECOND);
+  fail_unless_equals_uint64(GST_BUFFER_DURATION(buffer), 40 * GST_MSECOND);
+  fail_unless_equals_int(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT), n % 2);
+  fail_unless_equals_int(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_HEADER), n == 3);
+  fail_unless_equals_int(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_MARKER), n == 3);
+  GstMapInfo map;
+  fail_unless(gst_buffer_map(buffer, &map, GST_MAP_READ));
+  fail_unless_equals_uint64(map.size, size);
+  for (gsize i = 0; i < size; ++i)
+    fail_unless_equals_int(map.data[i], static_cast<guint8>(n * 31 + i));
+  gst_buffer_unmap(buffer, &map);
+}
+
+// The first error on the bus of `pipeline`, waiting up to 5 s.
+GError *first_error(GstElement *pipeline) {
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *message =
+      gst_bus_timed_pop_filtered(bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
+  gst_object_unref(bus);
+  if (!message)
+    return nullptr;
+  GError *error = nullptr;
+  gst_message_parse_error(message, &error, nullptr);
+  gst_message_unref(message);
+  return error;
+}
+
+void expect_error_containing(GstElement *pipeline, const char *text) {
+  GError *error = first_error(pipeline);
+  fail_unless(error != nullptr, "no error on the bus");
+  fail_unless(strstr(error->message, text) != nullptr, "error '%s' lacks '%s'",
+              error->message, text);
+  g_error_free(error);
+}
+
+}  // namespace
+
+GST_START_TEST(test_caps_timestamps_flags_and_payload_round_trip) {
+  const std::string ring = ring_name("roundtrip");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
+  fail_unless(ring_exists(ring), "the first caps create the ring");
+  GstHarness *src = src_harness(ring, "timestamp-mode=original");
+  Trace trace;
+  trace_source(src, &trace);
+
+  for (guint64 n = 0; n < 10; ++n)
+    fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n, 32)), GST_FLOW_OK);
+  for (guint64 n = 0; n < 10; ++n) {
+    GstBuffer *buffer = gst_harness_pull(src);
+    fail_unless(buffer != nullptr);
+    check_numbered_buffer(buffer, n, 32);
+    gst_buffer_unref(buffer);
+  }
+  GstCaps *caps = gst_pad_get_current_caps(src->sinkpad);
+  GstCaps *expected =
+      gst_caps_from_string("video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
+  fail_unless(gst_caps_is_equal(caps, expected));
+  gst_caps_unref(caps);
+  gst_caps_unref(expected);
+
+  std::vector<std::string> items = trace.snapshot();
+  fail_unless(items.size() >= 4);
+  fail_unless_equals_string(items[0].c_str(), "event:stream-start");
+  fail_unless_equals_string(items[1].c_str(), "caps:GRAY8");
+  fail_unless_equals_string(items[2].c_str(), "event:segment");
+  fail_unless_equals_string(items[3].c_str(), "buffer:0");
+
+  GstStructure *stats = nullptr;
+  g_object_get(element_of(src, "shmringsrc"), "stats", &stats, nullptr);
+  guint64 received = 0, lost = 0;
+  gst_structure_get_uint64(stats, "received", &received);
+  gst_structure_get_uint64(stats, "lost", &lost);
+  fail_unless_equals_uint64(received, 10);
+  fail_unless_equals_uint64(lost, 0);
+  gst_structure_free(stats);
+  g_object_get(element_of(sink, "shmringsink"), "stats", &stats, nullptr);
+  guint64 published = 0;
+  guint readers = 0;
+  gst_structure_get_uint64(stats, "published", &published);
+  gst_structure_get_uint(stats, "readers", &readers);
+  fail_unless_equals_uint64(published, 10);
+  fail_unless_equals_int(readers, 1);
+  gst_structure_free(stats);
+
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring), "the sink removes the ring when it stops");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_caps_change_reaches_the_reader_at_the_right_buffer) {
+  const std::string ring = ring_name("recaps");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
+  GstHarness *src = src_harness(ring, "timestamp-mode=original");
+  Trace trace;
+  trace_source(src, &trace);
+  for (guint64 n = 0; n < 3; ++n)
+    gst_harness_push(sink, numbered_buffer(n, 32));
+  gst_harness_set_src_caps_str(sink, "video/x-raw,format=RGB8P,width=8,height=4,framerate=25/1");
+  for (guint64 n = 3; n < 6; ++n)
+    gst_harness_push(sink, numbered_buffer(n, 32));
+  for (int n = 0; n < 6; ++n)
+    gst_buffer_unref(gst_harness_pull(src));
+
+  std::vector<std::string> items = trace.snapshot();
+  std::vector<std::string> data;
+  for (const std::string &item : items) {
+    if (item.rfind("caps:", 0) == 0 || item.rfind("buffer:", 0) == 0)
+      data.push_back(item);
+  }
+  const std::vector<std::string> expected = {"caps:GRAY8", "buffer:0", "buffer:1",
+                                             "buffer:2",   "caps:RGB8P", "buffer:3",
+                                             "buffer:4",   "buffer:5"};
+  fail_unless_equals_int(data.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i)
+    fail_unless_equals_string(data[i].c_str(), expected[i].c_str());
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+GST_START_TEST(test_eos_and_custom_events_travel_in_order) {
+  const std::string ring = ring_name("eos");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  GstHarness *src = src_harness(ring);
+  Trace trace;
+  trace_source(src, &trace);
+  gst_harness_push(sink, numbered_buffer(0, 100));
+  fail_unless(gst_harness_push_event(
+      sink, gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,
+                                 gst_structure_new("shmring-test-marker", "n", G_TYPE_INT,
+                                                   7, nullptr))));
+  gst_harness_push(sink, numbered_buffer(1, 100));
+  fail_unless(gst_harness_push_event(sink, gst_event_new_eos()));
+
+  gst_buffer_unref(gst_harness_pull(src));
+  gst_buffer_unref(gst_harness_pull(src));
+  // Events: stream-start, caps, segment, the marker, then EOS.
+  GstEvent *event;
+  bool saw_marker = false;
+  while ((event = gst_harness_pull_event(src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS) {
+    if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_DOWNSTREAM) {
+      const GstStructure *s = gst_event_get_structure(event);
+      int n = 0;
+      fail_unless(gst_structure_has_name(s, "shmring-test-marker"));
+      fail_unless(gst_structure_get_int(s, "n", &n) && n == 7);
+      saw_marker = true;
+    }
+    gst_event_unref(event);
+  }
+  fail_unless(event != nullptr, "EOS reached the reader");
+  gst_event_unref(event);
+  fail_unless(saw_marker);
+
+  std::vector<std::string> items = trace.snapshot();
+  std::vector<std::string> tail;
+  for (const std::string &item : items) {
+    if (item != "event:stream-start" && item != "event:segment" && item.rfind("caps:", 0))
+      tail.push_back(item);
+  }
+  const std::vector<std::string> expected = {"buffer:0", "custom:shmring-test-marker",
+                                             "buffer:1", "event:eos"};
+  fail_unless_equals_int(tail.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i)
+    fail_unless_equals_string(tail[i].c_str(), expected[i].c_str());
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+GST_START_TEST(test_clock_mode_maps_writer_time_to_reader_running_time) {
+  const std::string ring = ring_name("clock");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  GstHarness *src = src_harness(ring);  // timestamp-mode=clock, the default
+  // Both elements on one clock; the writer started 1 s of clock time before
+  // the reader. A writer PTS of 2 s (running time 2 s) is then clock time
+  // base_w + 2 s, which is running time 1 s for the reader.
+  GstClock *clock = gst_system_clock_obtain();
+  GstElement *writer = element_of(sink, "shmringsink");
+  GstElement *reader = element_of(src, "shmringsrc");
+  gst_element_set_clock(writer, clock);
+  gst_element_set_clock(reader, clock);
+  const GstClockTime base = gst_clock_get_time(clock);
+  gst_element_set_base_time(writer, base);
+  gst_element_set_base_time(reader, base + GST_SECOND);
+  gst_object_unref(clock);
+
+  GstBuffer *buffer = numbered_buffer(0, 8);
+  GST_BUFFER_PTS(buffer) = 2 * GST_SECOND;
+  GST_BUFFER_DTS(buffer) = 2 * GST_SECOND - 10 * GST_MSECOND;
+  gst_harness_push(sink, buffer);
+  GstBuffer *out = gst_harness_pull(src);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(out), 1 * GST_SECOND);
+  fail_unless_equals_uint64(GST_BUFFER_DTS(out), 1 * GST_SECOND - 10 * GST_MSECOND);
+  fail_unless_equals_uint64(GST_BUFFER_DURATION(out), 40 * GST_MSECOND);
+  gst_buffer_unref(out);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_late_reader_starts_at_the_newest_buffer_with_caps) {
+  const std::string ring = ring_name("late");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
+  for (guint64 n = 0; n < 20; ++n)
+    gst_harness_push(sink, numbered_buffer(n, 32));
+  GstHarness *src = src_harness(ring, "timestamp-mode=original");
+  GstBuffer *buffer = gst_harness_pull(src);
+  check_numbered_buffer(buffer, 19, 32);
+  gst_buffer_unref(buffer);
+  GstCaps *caps = gst_pad_get_current_caps(src->sinkpad);
+  fail_unless(caps != nullptr);
+  gst_caps_unref(caps);
+  gst_harness_push(sink, numbered_buffer(20, 32));
+  buffer = gst_harness_pull(src);
+  check_numbered_buffer(buffer, 20, 32);
+  gst_buffer_unref(buffer);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_invalid_ring_names_are_element_errors) {
+  for (const char *description :
+       {"fakesrc ! shmringsink ring=a/b", "fakesrc ! shmringsink",
+        "shmringsrc ring=.. ! fakesink", "shmringsrc ring=\"x y\" ! fakesink"}) {
+    GstElement *pipeline = gst_parse_launch(description, nullptr);
+    fail_unless(pipeline != nullptr);
+    fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_PAUSED),
+                           GST_STATE_CHANGE_FAILURE);
+    expect_error_containing(pipeline, "ring name");
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_second_writer_on_a_live_ring_is_an_error) {
+  const std::string ring = ring_name("second");
+  const std::string description =
+      "appsrc ! shmringsink slot-size=4096 ring=" + ring;
+  GstElement *writer_a = gst_parse_launch(description.c_str(), nullptr);
+  GstElement *writer_b = gst_parse_launch(description.c_str(), nullptr);
+  fail_unless_equals_int(gst_element_set_state(writer_a, GST_STATE_PAUSED),
+                         GST_STATE_CHANGE_ASYNC);
+  fail_unless(ring_exists(ring));
+  fail_unless_equals_int(gst_element_set_state(writer_b, GST_STATE_PAUSED),
+                         GST_STATE_CHANGE_FAILURE);
+  expect_error_containing(writer_b, "already being written by live process");
+  gst_element_set_state(writer_b, GST_STATE_NULL);
+  gst_element_set_state(writer_a, GST_STATE_NULL);
+  fail_if(ring_exists(ring), "the first writer still removes its ring");
+  gst_object_unref(writer_a);
+  gst_object_unref(writer_b);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_buffer_larger_than_a_slot_is_an_error_not_a_truncation) {
+  const std::string ring = ring_name("large");
+  GstHarness *sink = sink_harness(ring, "slot-size=64");
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(element_of(sink, "shmringsink"), bus);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(0, 64)), GST_FLOW_OK);
+  fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(1, 65)), GST_FLOW_ERROR);
+  GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(message != nullptr);
+  GError *error = nullptr;
+  gchar *debug = nullptr;
+  gst_message_parse_error(message, &error, &debug);
+  fail_unless(strstr(error->message, "65 bytes does not fit") != nullptr, "%s",
+              error->message);
+  fail_unless(strstr(debug, "slot-size") != nullptr, "%s", debug);
+  g_error_free(error);
+  g_free(debug);
+  gst_message_unref(message);
+  gst_element_set_bus(element_of(sink, "shmringsink"), nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+namespace {
+// A ring image with one header field damaged, as the reader's object.
+void write_damaged_ring(const std::string &ring, void (*damage)(shmring::layout::Header &)) {
+  std::vector<char> image;
+  {
+    auto writer = shmring::Writer::create({ring, 2, 4096});
+    int fd = shm_open(("/shmring." + ring).c_str(), O_RDONLY, 0);
+    image.resize(static_cast<size_t>(lseek(fd, 0, SEEK_END)));
+    fail_unless_equals_int(pread(fd, image.data(), image.size(), 0), image.size());
+    close(fd);
+  }
+  damage(*reinterpret_cast<shmring::layout::Header *>(image.data()));
+  int fd = shm_open(("/shmring." + ring).c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  fail_unless(fd >= 0);
+  fail_unless_equals_int(write(fd, image.data(), image.size()), image.size());
+  close(fd);
+}
+}  // namespace
+
+GST_START_TEST(test_corrupt_or_foreign_ring_is_a_reader_error) {
+  struct Case {
+    void (*damage)(shmring::layout::Header &);
+    const char *message;
+  };
+  const Case cases[] = {
+      {[](shmring::layout::Header &h) { h.magic = 0x1234; }, "is corrupt"},
+      {[](shmring::layout::Header &h) { h.slot_count = 5000; }, "is corrupt"},
+      {[](shmring::layout::Header &h) { h.abi_version = 42; }, "ABI version 42"},
+  };
+  for (const Case &c : cases) {
+    const std::string ring = ring_name("damaged");
+    write_damaged_ring(ring, c.damage);
+    const std::string description = "shmringsrc ring=" + ring + " ! fakesink";
+    GstElement *pipeline = gst_parse_launch(description.c_str(), nullptr);
+    fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_PAUSED),
+                           GST_STATE_CHANGE_FAILURE);
+    expect_error_containing(pipeline, c.message);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    shm_unlink(("/shmring." + ring).c_str());
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_stopping_a_reader_that_waits_for_a_writer_does_not_hang) {
+  const std::string description = "shmringsrc ring=" + ring_name("absent") + " ! fakesink";
+  GstElement *pipeline = gst_parse_launch(description.c_str(), nullptr);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  g_usleep(100 * 1000);
+  fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_NULL),
+                         GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_stopping_a_writer_that_waits_does_not_hang) {
+  // One writer waits for its writer_a reader, one for a reader that never reads.
+  const std::string waiting = ring_name("waits-for-reader");
+  const std::string blocked = ring_name("blocked");
+  const std::string d1 = "videotestsrc ! shmringsink wait-for-readers=true ring=" + waiting;
+  const std::string d2 =
+      "videotestsrc ! shmringsink sync=false timeout=60000000000 slots=2 ring=" + blocked;
+  GstElement *p1 = gst_parse_launch(d1.c_str(), nullptr);
+  GstElement *p2 = gst_parse_launch(d2.c_str(), nullptr);
+  gst_element_set_state(p1, GST_STATE_PLAYING);
+  gst_element_set_state(p2, GST_STATE_PLAYING);
+  fail_unless_equals_int(gst_element_get_state(p2, nullptr, nullptr, 5 * GST_SECOND),
+                         GST_STATE_CHANGE_SUCCESS);
+  // A blocking reader that is never scheduled: its pipeline stays PAUSED.
+  const std::string d3 = "shmringsrc ring=" + blocked + " ! fakesink";
+  GstElement *reader = gst_parse_launch(d3.c_str(), nullptr);
+  gst_element_set_state(reader, GST_STATE_PAUSED);
+  g_usleep(300 * 1000);
+  fail_unless_equals_int(gst_element_set_state(p1, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int(gst_element_set_state(p2, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  gst_element_set_state(reader, GST_STATE_NULL);
+  gst_object_unref(p1);
+  gst_object_unref(p2);
+  gst_object_unref(reader);
+  fail_if(ring_exists(waiting));
+  fail_if(ring_exists(blocked));
+}
+GST_END_TEST;
+
+static Suite *shmring_suite(void) {
+  Suite *suite = suite_create("shmring elements");
+  TCase *tc = tcase_create("general");
+  tcase_set_timeout(tc, 60);
+  suite_add_tcase(suite, tc);
+  tcase_add_test(tc, test_caps_timestamps_flags_and_payload_round_trip);
+  tcase_add_test(tc, test_caps_change_reaches_the_reader_at_the_right_buffer);
+  tcase_add_test(tc, test_eos_and_custom_events_travel_in_order);
+  tcase_add_test(tc, test_clock_mode_maps_writer_time_to_reader_running_time);
+  tcase_add_test(tc, test_late_reader_starts_at_the_newest_buffer_with_caps);
+  tcase_add_test(tc, test_invalid_ring_names_are_element_errors);
+  tcase_add_test(tc, test_second_writer_on_a_live_ring_is_an_error);
+  tcase_add_test(tc, test_buffer_larger_than_a_slot_is_an_error_not_a_truncation);
+  tcase_add_test(tc, test_corrupt_or_foreign_ring_is_a_reader_error);
+  tcase_add_test(tc, test_stopping_a_reader_that_waits_for_a_writer_does_not_hang);
+  tcase_add_test(tc, test_stopping_a_writer_that_waits_does_not_hang);
+  return suite;
+}
+
+GST_CHECK_MAIN(shmring);

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Two real gst-launch-1.0 processes exchanging 1080p video through a ring.
+
+Each frame the consumer receives is checked against a reference run of the
+same videotestsrc pipeline (checksumsink prints PTS and SHA-1 per frame), so
+a torn, stale, reordered or duplicated frame fails the test. Every process is
+bounded by a timeout, and every ring is gone afterwards.
+"""
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+CAPS = "video/x-raw,format=I420,width=1920,height=1080,framerate=30/1"
+PROCESS_TIMEOUT = 60
+
+
+def gst_launch(description, **kwargs):
+    return subprocess.Popen(["gst-launch-1.0", "-q"] + description.split(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **kwargs)
+
+
+def finish(process, timeout=PROCESS_TIMEOUT):
+    """(exit code, stdout, stderr) of a process, killed if it overstays."""
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        raise AssertionError(f"process overstayed {timeout} s: {err[-2000:]}")
+    return process.returncode, out, err
+
+
+def frames(checksum_output):
+    """[(pts, sha1)] from checksumsink's output."""
+    result = []
+    for line in checksum_output.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            result.append((parts[0], parts[1]))
+    return result
+
+
+def seconds(pts):
+    h, m, s = pts.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def ring_path(name):
+    return "/dev/shm/shmring." + name
+
+
+class TwoProcesses(unittest.TestCase):
+    reference = {}
+
+    def setUp(self):
+        self.rings = []
+        self.processes = []
+
+    def tearDown(self):
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        for name in self.rings:
+            left = os.path.exists(ring_path(name))
+            if left:
+                os.unlink(ring_path(name))
+            self.assertFalse(left, f"ring {name} left behind")
+
+    def ring(self, what):
+        name = f"mp-{what}-{os.getpid()}"
+        self.rings.append(name)
+        return name
+
+    def start(self, description):
+        process = gst_launch(description)
+        self.processes.append(process)
+        return process
+
+    def reference_frames(self, count):
+        if count not in TwoProcesses.reference:
+            code, out, err = finish(gst_launch(
+                f"videotestsrc pattern=ball num-buffers={count} ! {CAPS} ! checksumsink"))
+            self.assertEqual(code, 0, err)
+            TwoProcesses.reference[count] = frames(out)
+        return TwoProcesses.reference[count]
+
+    def test_consumer_started_first_receives_every_frame_unchanged(self):
+        ring = self.ring("first")
+        consumer = self.start(f"shmringsrc ring={ring} timestamp-mode=original ! checksumsink")
+        time.sleep(0.3)  # the consumer is waiting for a writer that does not exist yet
+        producer = self.start(f"videotestsrc pattern=ball num-buffers=90 ! {CAPS} ! "
+                              f"shmringsink ring={ring} sync=false wait-for-readers=true")
+        code, _, err = finish(producer)
+        self.assertEqual(code, 0, err)
+        code, out, err = finish(consumer)
+        self.assertEqual(code, 0, "EOS ends the consumer cleanly: " + err)
+        self.assertEqual(frames(out), self.reference_frames(90))
+
+    def test_clock_mode_keeps_frames_and_their_spacing(self):
+        ring = self.ring("clock")
+        consumer = self.start(f"shmringsrc ring={ring} ! checksumsink")
+        time.sleep(0.3)
+        producer = self.start(f"videotestsrc pattern=ball num-buffers=60 ! {CAPS} ! "
+                              f"shmringsink ring={ring} sync=false wait-for-readers=true")
+        self.assertEqual(finish(producer)[0], 0)
+        code, out, err = finish(consumer)
+        self.assertEqual(code, 0, err)
+        got, want = frames(out), self.reference_frames(60)
+        self.assertEqual([sha for _, sha in got], [sha for _, sha in want])
+        # Mapped into the reader's running time: one constant shift for all.
+        shifts = {round(seconds(g) - seconds(w), 6) for (g, _), (w, _) in zip(got, want)}
+        self.assertEqual(len(shifts), 1, shifts)
+
+    def test_late_consumer_joins_with_caps_at_a_newer_frame(self):
+        ring = self.ring("late")
+        # Paced by the sink (sync=true): a real-time stream with reproducible
+        # frames, unlike a live source whose timestamps come from the clock.
+        producer = self.start(f"videotestsrc pattern=ball num-buffers=90 ! "
+                              f"{CAPS} ! shmringsink ring={ring}")
+        time.sleep(1.0)
+        consumer = self.start(f"shmringsrc ring={ring} timestamp-mode=original ! "
+                              f"checksumsink")
+        self.assertEqual(finish(producer)[0], 0)
+        code, out, err = finish(consumer)
+        self.assertEqual(code, 0, err)
+        got = frames(out)
+        want = dict(self.reference_frames(90))
+        self.assertGreater(len(got), 10, "the late consumer received frames")
+        self.assertGreater(seconds(got[0][0]), 0.5, "it started mid-stream")
+        self.assertEqual(got[-1][0], list(want)[-1], "and ran until the writer's EOS")
+        for pts, sha in got:
+            self.assertEqual(sha, want.get(pts), f"frame at {pts}")
+        self.assertEqual(len({pts for pts, _ in got}), len(got), "no frame twice")
+
+    def test_killed_writer_ends_or_fails_the_reader_as_configured(self):
+        for policy, expect_success in (("eos", True), ("error", False)):
+            ring = self.ring("killed-" + policy)
+            producer = self.start(f"videotestsrc is-live=true ! {CAPS} ! "
+                                  f"shmringsink ring={ring}")
+            deadline = time.monotonic() + 10
+            while not os.path.exists(ring_path(ring)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            consumer = self.start(f"shmringsrc ring={ring} on-writer-lost={policy} ! "
+                                  f"fakesink")
+            time.sleep(0.5)
+            producer.send_signal(signal.SIGKILL)
+            producer.wait()
+            code, _, err = finish(consumer, timeout=10)
+            if expect_success:
+                self.assertEqual(code, 0, err)
+            else:
+                self.assertNotEqual(code, 0)
+                self.assertIn("died without sending EOS", err)
+            # A killed writer cannot remove its ring; the next writer (or
+            # `shmring clean`) would. Here the test does.
+            self.assertTrue(os.path.exists(ring_path(ring)))
+            os.unlink(ring_path(ring))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what shmring needs from Debian 12's packages and builds it in
+# ./build. Safe to run again: it only installs what is missing and rebuilds
+# what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  meson ninja-build pkg-config g++ python3
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad   # checksumsink for the tests, shmsink/shmsrc for benchmarks
+  libgtest-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "== installing: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+if [ ! -f build/build.ninja ]; then
+  echo "== configuring build/"
+  meson setup build >/dev/null
+fi
+echo "== building"
+ninja -C build >/dev/null
+echo "== built: plugin in $(pwd)/build/plugin"

@@ -139,8 +139,9 @@ void post_open_error(GstShmringSrc *self, const shmring::Error &error) {
   }
 }
 
-// One attempt to open the ring. Absent or half-created rings, and rings whose
-// writer is dead (stale), are "not yet": the result is an empty pointer with
+// One attempt to open the ring. Absent or half-created rings, rings whose
+// writer is dead (stale) and rings already closed by a writer that is about
+// to remove them, are "not yet": the result is an empty pointer with
 // Outcome::Ok. Anything else wrong with the ring is an element error.
 Outcome try_open(GstShmringSrc *self, const Settings &settings,
                  std::shared_ptr<shmring::Reader> &out) {
@@ -153,9 +154,9 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
     post_open_error(self, error);
     return Outcome::Error;
   }
-  if (!out->writer_alive()) {
-    GST_LOG_OBJECT(self, "ring '%s' is stale (writer pid %d is gone)",
-                   settings.ring.c_str(), out->writer_pid());
+  if (!out->writer_alive() || out->writer_closed()) {
+    GST_LOG_OBJECT(self, "ring '%s' has no live writer (pid %d)", settings.ring.c_str(),
+                   out->writer_pid());
     out.reset();
   }
   return Outcome::Ok;

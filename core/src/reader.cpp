@@ -279,6 +279,8 @@ bool Reader::writer_alive() const {
   return process_alive(impl_->writer_pid, impl_->writer_start_time);
 }
 
+bool Reader::writer_closed() const { return impl_->writer_closed(); }
+
 pid_t Reader::writer_pid() const { return impl_->writer_pid; }
 std::uint32_t Reader::slot_count() const { return impl_->view.geometry.slot_count; }
 std::uint64_t Reader::slot_size() const { return impl_->view.geometry.slot_size; }

@@ -72,6 +72,8 @@ class Reader {
   void clear_interrupt();
 
   bool writer_alive() const;
+  // True once the writer has closed the ring (it may not be unlinked yet).
+  bool writer_closed() const;
   pid_t writer_pid() const;
   std::uint32_t slot_count() const;
   std::uint64_t slot_size() const;

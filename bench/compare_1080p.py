@@ -11,6 +11,7 @@ writer's EOS, shmsrc until num-buffers) into fakesink.
   GST_PLUGIN_PATH=build/plugin python3 bench/compare_1080p.py [--frames N] [--runs R]
 """
 import argparse
+import glob
 import os
 import statistics
 import subprocess
@@ -35,6 +36,15 @@ def launch(description, counting=False):
     return subprocess.Popen(["gst-launch-1.0"] + flags + description.split(),
                             stdout=subprocess.PIPE if counting else subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
+
+
+def remove_shmsink_leftovers(socket, producer_pid):
+    """shmsink leaves its socket and, when killed, its shm segments
+    (/dev/shm/'shmpipe.%5d.%5d' with its pid) behind."""
+    if os.path.exists(socket):
+        os.unlink(socket)
+    for segment in glob.glob(f"/dev/shm/shmpipe.{producer_pid:5d}.*"):
+        os.unlink(segment)
 
 
 class Stalled(Exception):
@@ -74,8 +84,8 @@ def run_pair(consumer, producer, socket, n):
         raise Stalled(f"stalled after {out.count('chain')} of {n} frames "
                       f"({timeout:.0f} s timeout)")
     finally:
-        if socket and os.path.exists(socket):
-            os.unlink(socket)
+        if socket:
+            remove_shmsink_leftovers(socket, p.pid)
     # shmsink posts an error when its client leaves after num-buffers; only
     # the consumer's success counts for it.
     if c.returncode or (p.returncode and not socket):

@@ -1,18 +1,19 @@
 #!/usr/bin/env python3
-"""1080p I420 frames per second between two gst-launch-1.0 processes:
-shmringsink/shmringsrc against shmsink/shmsrc, in one run, with the
-single-core memcpy limit beside them.
+"""1080p I420 frames per second between two processes: shmringsink/shmringsrc
+against shmsink/shmsrc, in one run, with the single-core memcpy limit beside
+them.
 
-Each transport moves N and then 2N frames; the rate is N divided by the
-difference of the two wall times, so process start-up and negotiation
-cancel out. Both consumers receive every frame (shmringsrc until the
-writer's EOS, shmsrc until num-buffers) into fakesink.
+The producer is gst-launch-1.0; the consumer is bench/consumer-rate, which
+times the first and the last buffer reaching its fakesink, so process
+start-up and negotiation stay out of the rate. A consumer that sees no new
+buffer for 10 s has stalled: that is reported, not waited for.
 
   GST_PLUGIN_PATH=build/plugin python3 bench/compare_1080p.py [--frames N] [--runs R]
 """
 import argparse
 import glob
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -22,20 +23,22 @@ import time
 WIDTH, HEIGHT = 1920, 1080
 FRAME_BYTES = WIDTH * HEIGHT * 3 // 2
 CAPS = f"video/x-raw,format=I420,width={WIDTH},height={HEIGHT},framerate=30/1"
-# Upstreams that produce frames in their own memory: the sink copies once.
+# Upstreams that produce frames in memory of their own, so that every sink
+# copies each frame once. identity drop-allocation=true keeps the sink's
+# allocator away from them: shmsink would otherwise lend videotestsrc its shm
+# and then, for imagefreeze's one repeated frame, send the same block again
+# and again without copying anything.
 UPSTREAMS = {
-    "imagefreeze": "videotestsrc num-buffers=1 ! {caps} ! imagefreeze num-buffers={n}",
-    "videotestsrc": "videotestsrc pattern=ball num-buffers={n} ! {caps}",
+    "imagefreeze": "videotestsrc num-buffers=1 ! {caps} ! identity drop-allocation=true ! "
+                   "imagefreeze num-buffers={n}",
+    "videotestsrc": "videotestsrc pattern=ball num-buffers={n} ! {caps} ! "
+                    "identity drop-allocation=true",
 }
+STALL_SECONDS = 10
 
 
-def launch(description, counting=False):
-    # A counting consumer runs with -v and a non-silent fakesink: one
-    # "chain" line per buffer received, so the run proves it got them all.
-    flags = ["-v"] if counting else ["-q"]
-    return subprocess.Popen(["gst-launch-1.0"] + flags + description.split(),
-                            stdout=subprocess.PIPE if counting else subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+class Stalled(Exception):
+    """The consumer stopped receiving frames: the transport deadlocked."""
 
 
 def remove_shmsink_leftovers(socket, producer_pid):
@@ -47,86 +50,82 @@ def remove_shmsink_leftovers(socket, producer_pid):
         os.unlink(segment)
 
 
-class Stalled(Exception):
-    """The consumer stopped receiving frames: the transport deadlocked."""
-
-
-def run_pair(consumer, producer, socket, n):
-    """Wall seconds from the first start until the consumer has all n frames.
-
-    shmsrc cannot wait for a writer (it ends at once if it connects before
-    shmsink listens): with `socket`, the producer starts first and the
-    consumer 0.2 s after the socket appears; that fixed delay cancels out
-    between the N and 2N runs. shmringsrc waits, so its consumer starts first."""
-    timeout = 20 + n / 50  # far beyond any healthy run at >= 100 frames/s
+def measure(consumer, producer, socket, n, tools):
+    """Frames per second the consumer received, first to last buffer."""
+    counter = [os.path.join(tools, "consumer-rate"), "--count", str(n),
+               "--timeout", str(STALL_SECONDS)] + consumer.split()
     start = time.monotonic()
     if socket:
-        p = launch(producer)
-        while not os.path.exists(socket) and time.monotonic() - start < timeout:
+        # shmsrc cannot wait for a writer: the producer starts first, and the
+        # consumer once shmsink listens (it ends at once if it connects sooner).
+        p = subprocess.Popen(["gst-launch-1.0", "-q"] + producer.split(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        while not os.path.exists(socket) and time.monotonic() - start < STALL_SECONDS:
             time.sleep(0.001)
         time.sleep(0.2)
-        c = launch(consumer, counting=True)
+        c = subprocess.Popen(counter, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     else:
-        c = launch(consumer, counting=True)
-        p = launch(producer)
+        c = subprocess.Popen(counter, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p = subprocess.Popen(["gst-launch-1.0", "-q"] + producer.split(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        out, _ = c.communicate(timeout=timeout)
-        elapsed = time.monotonic() - start
-        received = out.count("chain")
-        if received != n:
-            raise RuntimeError(f"consumer received {received} of {n} frames:\n  {consumer}")
-        p.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        c.kill()
-        out, _ = c.communicate()
-        p.communicate()
-        raise Stalled(f"stalled after {out.count('chain')} of {n} frames "
-                      f"({timeout:.0f} s timeout)")
+        out, err = c.communicate(timeout=n / 10 + 60)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()  # shmsink may not notice that its reader left
+        p.wait()
     finally:
+        if c.poll() is None:
+            c.kill()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
         if socket:
             remove_shmsink_leftovers(socket, p.pid)
-    # shmsink posts an error when its client leaves after num-buffers; only
-    # the consumer's success counts for it.
-    if c.returncode or (p.returncode and not socket):
-        raise RuntimeError(f"failed ({p.returncode}, {c.returncode}):\n  {consumer}\n"
-                           f"  {producer}\n{p.stderr.read()[-800:]}")
-    return elapsed
+    if "stalled=1" in out:
+        frames = re.search(r"frames=(\d+)", out).group(1)
+        raise Stalled(f"stalled after {frames} of {n} frames (no frame for {STALL_SECONDS} s)")
+    m = re.search(r"frames=(\d+) seconds=([\d.]+)", out)
+    if c.returncode or not m or int(m.group(1)) != n:
+        raise RuntimeError(f"consumer failed ({c.returncode}): {out} {err[-800:]}\n"
+                           f"  {consumer}\n  {producer}")
+    # shmring's producer must also succeed; shmsink's posts an error when its
+    # reader leaves after --count, so only its consumer counts.
+    if p.returncode and not socket:
+        raise RuntimeError(f"producer failed: {p.stderr.read()[-800:]}\n  {producer}")
+    return (n - 1) / float(m.group(2))
 
 
 def shmring(upstream, n, tag):
     ring = f"bench-{tag}-{os.getpid()}"
-    return (f"shmringsrc ring={ring} ! fakesink sync=false silent=false",
+    return (f"shmringsrc ring={ring} ! fakesink name=sink sync=false",
             f"{upstream.format(caps=CAPS, n=n)} ! "
             f"shmringsink ring={ring} sync=false wait-for-readers=true", None)
 
 
 def shmsink(upstream, n, tag):
     path = os.path.join(tempfile.gettempdir(), f"bench-shmsink-{tag}-{os.getpid()}")
-    # shm-size for 10 frames; shmsrc needs the caps to be typed again.
-    return (f"shmsrc socket-path={path} is-live=true num-buffers={n} ! {CAPS} ! "
-            f"fakesink sync=false silent=false",
+    # shm-size for 10 frames; shmsrc needs the caps typed again.
+    return (f"shmsrc socket-path={path} is-live=true ! {CAPS} ! fakesink name=sink sync=false",
             f"{upstream.format(caps=CAPS, n=n)} ! shmsink socket-path={path} "
             f"shm-size={FRAME_BYTES * 10} wait-for-connection=true sync=false", path)
 
 
-def frames_per_second(transport, upstream, n, runs):
+def frames_per_second(transport, upstream, n, runs, tools):
     """(median frames/s, None) or (None, why it could not be measured)."""
     rates = []
     for run in range(runs):
         try:
-            t1 = run_pair(*transport(upstream, n, f"{run}a"), n)
-            t2 = run_pair(*transport(upstream, 2 * n, f"{run}b"), 2 * n)
+            rates.append(measure(*transport(upstream, n, str(run)), n, tools))
         except Stalled as stalled:
             return None, str(stalled)
-        rates.append(n / max(t2 - t1, 1e-6))
     return statistics.median(rates), None
 
 
-def memcpy_limit(build_dir):
-    tool = os.path.join(build_dir, "bench", "memcpy-limit")
-    out = subprocess.run([tool, str(FRAME_BYTES), "1", "8"], capture_output=True,
-                         text=True, check=True).stdout
+def memcpy_limit(tools):
+    out = subprocess.run([os.path.join(tools, "memcpy-limit"), str(FRAME_BYTES), "1", "8"],
+                         capture_output=True, text=True, check=True).stdout
     return float(out) / FRAME_BYTES
 
 
@@ -136,18 +135,21 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--build-dir", default="build")
     args = parser.parse_args()
+    tools = os.path.join(args.build_dir, "bench")
 
-    limit = memcpy_limit(args.build_dir)
-    print(f"1080p I420 ({FRAME_BYTES} bytes), {args.frames} vs {2 * args.frames} frames, "
-          f"median of {args.runs} runs; {os.cpu_count()} cores")
+    limit = memcpy_limit(tools)
+    print(f"1080p I420 ({FRAME_BYTES} bytes), {args.frames} frames, median of {args.runs} "
+          f"runs; {os.cpu_count()} cores")
     print(f"memcpy limit (1 core, one warm frame into 8 slots in turn): {limit:.0f} frames/s "
           f"({limit * FRAME_BYTES / 1e9:.2f} GB/s)")
     print(f"{'upstream':<13} {'shmring fps':>12} {'shmsink fps':>12} "
           f"{'shmring/shmsink':>16} {'shmring/memcpy':>15}")
     notes = []
     for name, upstream in UPSTREAMS.items():
-        ring_fps, ring_problem = frames_per_second(shmring, upstream, args.frames, args.runs)
-        shm_fps, shm_problem = frames_per_second(shmsink, upstream, args.frames, args.runs)
+        ring_fps, ring_problem = frames_per_second(shmring, upstream, args.frames, args.runs,
+                                                   tools)
+        shm_fps, shm_problem = frames_per_second(shmsink, upstream, args.frames, args.runs,
+                                                 tools)
         cells = [f"{ring_fps:12.0f}" if ring_fps else f"{'stalled':>12}",
                  f"{shm_fps:12.0f}" if shm_fps else f"{'stalled':>12}",
                  f"{ring_fps / shm_fps:16.2f}" if ring_fps and shm_fps else f"{'-':>16}",

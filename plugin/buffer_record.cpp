@@ -66,20 +66,64 @@ bool apply_record(const RecordInfo &info, const GstVideoInfo *video_info,
     offsets[p] = info.video.plane_offset[p];
     strides[p] = info.video.stride[p];
   }
-  GstVideoMeta *meta = gst_buffer_add_video_meta_full(
-      buffer, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(video_info),
-      info.video.width, info.video.height, info.video.n_planes, offsets, strides);
-  guint plane_height[GST_VIDEO_MAX_PLANES] = {};
-  bool inside = meta && gst_video_meta_get_plane_height(meta, plane_height);
+  // Every plane, at its offset and stride, must lie inside the buffer: the
+  // layout comes from another process and downstream will read through it.
+  const GstVideoFormatInfo *finfo = video_info->finfo;
   const std::uint64_t size = gst_buffer_get_size(buffer);
-  for (unsigned p = 0; inside && p < info.video.n_planes; ++p) {
-    const std::uint64_t end = info.video.plane_offset[p] +
-                              std::uint64_t(info.video.stride[p]) * plane_height[p];
-    inside = end <= size;
+  for (unsigned p = 0; p < info.video.n_planes; ++p) {
+    gint components[GST_VIDEO_MAX_COMPONENTS];
+    gst_video_format_info_component(finfo, p, components);
+    if (components[0] < 0)
+      return false;
+    const std::uint64_t rows = static_cast<std::uint64_t>(
+        GST_VIDEO_FORMAT_INFO_SCALE_HEIGHT(finfo, components[0], info.video.height));
+    const std::uint64_t row_bytes = static_cast<std::uint64_t>(
+        GST_VIDEO_FORMAT_INFO_SCALE_WIDTH(finfo, components[0], info.video.width) *
+        GST_VIDEO_FORMAT_INFO_PSTRIDE(finfo, components[0]));
+    if (row_bytes > std::uint64_t(info.video.stride[p]) ||
+        info.video.plane_offset[p] + std::uint64_t(info.video.stride[p]) * rows > size)
+      return false;
   }
-  if (!inside && meta)
-    gst_buffer_remove_meta(buffer, &meta->meta);
-  return inside;
+  gst_buffer_add_video_meta_full(buffer, GST_VIDEO_FRAME_FLAG_NONE,
+                                 GST_VIDEO_INFO_FORMAT(video_info), info.video.width,
+                                 info.video.height, info.video.n_planes, offsets, strides);
+  return true;
+}
+
+bool has_default_layout(const RecordInfo &info, const GstVideoInfo &video_info) {
+  if (info.video.n_planes == 0)
+    return true;
+  for (unsigned p = 0; p < info.video.n_planes; ++p) {
+    if (info.video.plane_offset[p] != video_info.offset[p] ||
+        info.video.stride[p] != video_info.stride[p])
+      return false;
+  }
+  return true;
+}
+
+GstBuffer *packed_copy(GstBuffer *strided, const GstVideoInfo &video_info) {
+  GstVideoInfo info = video_info;
+  GstVideoFrame from, to;
+  if (!gst_video_frame_map(&from, &info, strided, GST_MAP_READ))
+    return nullptr;
+  GstBuffer *packed = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
+  if (!gst_video_frame_map(&to, &info, packed, GST_MAP_WRITE)) {
+    gst_video_frame_unmap(&from);
+    gst_buffer_unref(packed);
+    return nullptr;
+  }
+  const bool copied = gst_video_frame_copy(&to, &from);
+  gst_video_frame_unmap(&to);
+  gst_video_frame_unmap(&from);
+  if (!copied) {
+    gst_buffer_unref(packed);
+    return nullptr;
+  }
+  gst_buffer_copy_into(packed, strided,
+                       static_cast<GstBufferCopyFlags>(GST_BUFFER_COPY_FLAGS |
+                                                       GST_BUFFER_COPY_TIMESTAMPS),
+                       0, 0);
+  return packed;
 }
 
 }  // namespace shmring::gst

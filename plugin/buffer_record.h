@@ -23,4 +23,12 @@ void describe_buffer(GstBuffer *buffer, RecordInfo &info);
 bool apply_record(const RecordInfo &info, const GstVideoInfo *video_info,
                   GstBuffer *buffer);
 
+// True when the record's planes sit where GstVideoInfo puts them by default
+// (or it has no layout): then downstream needs no video meta to read it.
+bool has_default_layout(const RecordInfo &info, const GstVideoInfo &video_info);
+
+// A copy of a frame described by its video meta, with the default layout of
+// `video_info`; null if the frame cannot be mapped.
+GstBuffer *packed_copy(GstBuffer *strided, const GstVideoInfo &video_info);
+
 }  // namespace shmring::gst

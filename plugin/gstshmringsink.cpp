@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "buffer_record.h"
+#include "slot_pool.h"
 #include "shmring/error.hpp"
 #include "shmring/ring_name.hpp"
 #include "shmring/writer.hpp"
@@ -70,7 +71,7 @@ struct SinkState {
   Settings settings;
   Counters counters;
   std::mutex writer_lock;
-  std::unique_ptr<shmring::Writer> writer;
+  std::shared_ptr<shmring::Writer> writer;  // shared with pools lent upstream
   bool unlocked = false;  // guarded by writer_lock
   guint64 caps_id = 0;
   std::vector<KnownReader> readers;  // streaming thread only
@@ -114,7 +115,7 @@ guint64 slot_size_for(const Settings &settings, GstCaps *caps) {
 bool create_writer(GstShmringSink *self, guint64 slot_size) {
   SinkState &s = *self->state;
   const Settings settings = settings_of(self);
-  std::unique_ptr<shmring::Writer> writer;
+  std::shared_ptr<shmring::Writer> writer;
   try {
     writer = shmring::Writer::create(
         {settings.ring, settings.slots, slot_size, static_cast<mode_t>(settings.perms)});
@@ -373,7 +374,7 @@ static gboolean gst_shmring_sink_start(GstBaseSink *base) {
 static gboolean gst_shmring_sink_stop(GstBaseSink *base) {
   GstShmringSink *self = GST_SHMRING_SINK(base);
   SinkState &s = *self->state;
-  std::unique_ptr<shmring::Writer> writer;
+  std::shared_ptr<shmring::Writer> writer;
   {
     std::lock_guard<std::mutex> guard(s.writer_lock);
     writer = std::move(s.writer);
@@ -433,6 +434,17 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
   info.caps_id = s.caps_id;
   info.clock_time = clock_time_of(self, buffer);
 
+  // Upstream filled a slot from our pool: publish it where it is.
+  if (shmring::gst::SlotLease *lease =
+          shmring::gst::unpublished_lease_of(buffer, s.writer.get())) {
+    s.writer->publish(lease->slot, info);
+    lease->published.store(true);
+    GST_OBJECT_LOCK(self);
+    s.counters.published++;
+    GST_OBJECT_UNLOCK(self);
+    return GST_FLOW_OK;
+  }
+
   shmring::WritableSlot slot;
   GstFlowReturn ret = acquire_slot(self, slot);
   if (ret != GST_FLOW_OK)
@@ -484,6 +496,46 @@ static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
     }
   }
   return GST_BASE_SINK_CLASS(gst_shmring_sink_parent_class)->event(base, event);
+}
+
+// Offers upstream a pool of ring slots for raw video, so that it draws each
+// frame straight into shared memory; and accepts video meta, so that padded
+// layouts need no repacking (the layout travels with the frame).
+static gboolean gst_shmring_sink_propose_allocation(GstBaseSink *base, GstQuery *query) {
+  GstShmringSink *self = GST_SHMRING_SINK(base);
+  SinkState &s = *self->state;
+  GstCaps *caps = nullptr;
+  gboolean need_pool = FALSE;
+  gst_query_parse_allocation(query, &caps, &need_pool);
+  gst_query_add_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
+
+  GstVideoInfo info;
+  std::shared_ptr<shmring::Writer> writer;
+  {
+    std::lock_guard<std::mutex> guard(s.writer_lock);
+    writer = s.writer;
+  }
+  if (!writer || !need_pool || !shmring::gst::raw_video_info(caps, info) ||
+      GST_VIDEO_INFO_SIZE(&info) > writer->slot_size())
+    return TRUE;
+  GstBufferPool *pool =
+      shmring::gst::slot_pool_new(writer, GST_ELEMENT(self), settings_of(self).timeout);
+  GstStructure *config = gst_buffer_pool_get_config(pool);
+  // At most all slots but one lent at once: the ring keeps one to turn on.
+  const guint max = writer->slot_count() - 1;
+  gst_buffer_pool_config_set_params(config, caps, static_cast<guint>(GST_VIDEO_INFO_SIZE(&info)),
+                                    0, max);
+  gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+  if (!gst_buffer_pool_set_config(pool, config)) {
+    GST_WARNING_OBJECT(self, "slot pool refused its configuration");
+    gst_object_unref(pool);
+    return TRUE;
+  }
+  gst_query_add_allocation_pool(query, pool, static_cast<guint>(GST_VIDEO_INFO_SIZE(&info)), 0,
+                                max);
+  gst_object_unref(pool);
+  GST_DEBUG_OBJECT(self, "offered a pool of ring slots for %" GST_PTR_FORMAT, caps);
+  return TRUE;
 }
 
 static gboolean gst_shmring_sink_unlock(GstBaseSink *base) {
@@ -569,6 +621,7 @@ static void gst_shmring_sink_class_init(GstShmringSinkClass *klass) {
   base_class->set_caps = GST_DEBUG_FUNCPTR(gst_shmring_sink_set_caps);
   base_class->render = GST_DEBUG_FUNCPTR(gst_shmring_sink_render);
   base_class->event = GST_DEBUG_FUNCPTR(gst_shmring_sink_event);
+  base_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_shmring_sink_propose_allocation);
   base_class->unlock = GST_DEBUG_FUNCPTR(gst_shmring_sink_unlock);
   base_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_shmring_sink_unlock_stop);
 

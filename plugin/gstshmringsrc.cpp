@@ -49,8 +49,9 @@ struct Settings {
 
 struct Counters {
   guint64 received = 0;
-  guint64 lost = 0;
-  guint64 copied = 0;  // buffers copied because downstream held too many slots
+  guint64 dropped = 0;  // frames read but not pushed (a layout that does not fit)
+  guint64 lost = 0;     // frames overwritten before this reader got to them
+  guint64 copied = 0;   // copies: downstream held too many slots, or needed packed video
 };
 
 enum class Outcome { Ok, Flushing, Error };
@@ -73,6 +74,7 @@ struct SrcState {
   guint64 caps_id = 0;
   GstVideoInfo video_info;
   bool caps_are_video = false;
+  bool downstream_video_meta = false;  // from the allocation query
   GstClockTime last_duration = GST_CLOCK_TIME_NONE;
 };
 
@@ -222,7 +224,9 @@ Outcome update_caps(GstShmringSrc *self, shmring::Reader &reader, guint64 caps_i
   s.caps_are_video = shmring::gst::raw_video_info(caps, s.video_info);
   const gboolean accepted = gst_base_src_set_caps(GST_BASE_SRC(self), caps);
   gst_caps_unref(caps);
-  if (!accepted) {
+  // Caps arrive here rather than in negotiate(): ask downstream about
+  // allocation now (whether it reads video meta) for these caps.
+  if (!accepted || !gst_base_src_negotiate(GST_BASE_SRC(self))) {
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Downstream refused the ring's caps"),
                       ("caps: %s", text->c_str()));
     return Outcome::Error;
@@ -353,7 +357,8 @@ static GstStructure *build_stats(GstShmringSrc *self) {
   GST_OBJECT_UNLOCK(self);
   std::shared_ptr<shmring::gst::ReaderLink> link = current_link(self);
   return gst_structure_new("application/x-shmringsrc-stats", "received", G_TYPE_UINT64,
-                           counters.received, "lost", G_TYPE_UINT64, counters.lost,
+                           counters.received, "dropped", G_TYPE_UINT64, counters.dropped,
+                           "lost", G_TYPE_UINT64, counters.lost,
                            "copied", G_TYPE_UINT64, counters.copied, "slots-held",
                            G_TYPE_UINT, link ? link->slots_out.load() : 0u,
                            "writer-pid", G_TYPE_INT,
@@ -436,6 +441,7 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
   GST_OBJECT_UNLOCK(self);
   s.caps_id = 0;
   s.caps_are_video = false;
+  s.downstream_video_meta = false;
   s.last_duration = GST_CLOCK_TIME_NONE;
   // Report a ring that exists but is unusable now, not at the first buffer.
   // A ring that is absent is fine: create() waits for its writer.
@@ -472,6 +478,17 @@ static GstCaps *gst_shmring_src_get_caps(GstBaseSrc *base, GstCaps *filter) {
     caps = filtered;
   }
   return caps;
+}
+
+// Notes whether downstream reads GstVideoMeta: padded frames reach it as
+// they are if so, repacked otherwise.
+static gboolean gst_shmring_src_decide_allocation(GstBaseSrc *base, GstQuery *query) {
+  GstShmringSrc *self = GST_SHMRING_SRC(base);
+  self->state->downstream_video_meta =
+      gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
+  GST_DEBUG_OBJECT(self, "downstream %s video meta",
+                   self->state->downstream_video_meta ? "supports" : "does not support");
+  return GST_BASE_SRC_CLASS(gst_shmring_src_parent_class)->decide_allocation(base, query);
 }
 
 static gboolean gst_shmring_src_query(GstBaseSrc *base, GstQuery *query) {
@@ -553,7 +570,27 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
                                     buffer)) {
       GST_WARNING_OBJECT(self, "dropping a frame whose video layout does not fit it");
       gst_buffer_unref(buffer);
+      GST_OBJECT_LOCK(self);
+      s.counters.dropped++;
+      GST_OBJECT_UNLOCK(self);
       continue;
+    }
+    // A padded layout needs video meta downstream; without it, repack.
+    if (s.caps_are_video && !s.downstream_video_meta &&
+        !shmring::gst::has_default_layout(frame.info, s.video_info)) {
+      GstBuffer *packed = shmring::gst::packed_copy(buffer, s.video_info);
+      gst_buffer_unref(buffer);
+      if (!packed) {
+        GST_WARNING_OBJECT(self, "dropping a frame that could not be repacked");
+        GST_OBJECT_LOCK(self);
+        s.counters.dropped++;
+        GST_OBJECT_UNLOCK(self);
+        continue;
+      }
+      buffer = packed;
+      GST_OBJECT_LOCK(self);
+      s.counters.copied++;
+      GST_OBJECT_UNLOCK(self);
     }
     stamp(self, settings.timestamp_mode, frame.info, buffer);
     if (frame.lost_before > 0)
@@ -630,7 +667,7 @@ static void gst_shmring_src_class_init(GstShmringSrcClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
-                         "received, lost, copied, slots-held, writer-pid",
+                         "received, dropped, lost, copied, slots-held, writer-pid",
                          GST_TYPE_STRUCTURE,
                          static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
@@ -646,6 +683,7 @@ static void gst_shmring_src_class_init(GstShmringSrcClass *klass) {
   base_class->negotiate = GST_DEBUG_FUNCPTR(gst_shmring_src_negotiate);
   base_class->get_caps = GST_DEBUG_FUNCPTR(gst_shmring_src_get_caps);
   base_class->query = GST_DEBUG_FUNCPTR(gst_shmring_src_query);
+  base_class->decide_allocation = GST_DEBUG_FUNCPTR(gst_shmring_src_decide_allocation);
   base_class->unlock = GST_DEBUG_FUNCPTR(gst_shmring_src_unlock);
   base_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_shmring_src_unlock_stop);
   push_class->create = GST_DEBUG_FUNCPTR(gst_shmring_src_create);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <algorithm>
 #include <iterator>
+#include <mutex>
 #include <thread>
 
 #include "futex.hpp"
@@ -84,6 +85,8 @@ struct Writer::Impl {
   WakeChannel data_channel;
   WakeChannel space_channel;
 
+  // Guards everything below that is not atomic. Never held across a wait.
+  mutable std::mutex lock;
   // The writer's own view of every slot: it never trusts shared words to know
   // what a slot holds or whether it lent it out.
   std::vector<std::uint64_t> slot_sequence;  // kNoSequence: never written
@@ -96,7 +99,7 @@ struct Writer::Impl {
   std::uint64_t caps_counter = 0;
   WriterStats counters;
   std::atomic<bool> interrupted{false};
-  bool closed = false;
+  std::atomic<bool> closed{false};
   Deadline last_reclaim = Clock::now();
 
   Impl(std::string name_, std::string path_, ShmObject object_, Mapping mapping_,
@@ -239,6 +242,7 @@ struct Writer::Impl {
   bool wait_for_space(Ready ready, Deadline deadline) {
     const Deadline slice_end = std::min(deadline, Clock::now() + kLivenessSlice);
     if (!space_channel.wait([&] { return interrupted.load() || ready(); }, slice_end)) {
+      std::lock_guard<std::mutex> guard(lock);
       reclaim_dead_readers();
       return Clock::now() < deadline;
     }
@@ -307,6 +311,7 @@ std::uint32_t Writer::slot_count() const { return impl_->view.geometry.slot_coun
 std::uint64_t Writer::slot_size() const { return impl_->view.geometry.slot_size; }
 
 std::uint64_t Writer::set_caps(std::string_view caps_text) {
+  std::lock_guard<std::mutex> guard(impl_->lock);
   if (caps_text.size() > kCapsCapacity)
     throw Error(ErrorCode::InvalidArgument,
                 "caps of " + std::to_string(caps_text.size()) +
@@ -326,43 +331,60 @@ std::uint64_t Writer::set_caps(std::string_view caps_text) {
   return id;
 }
 
-WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline) {
+WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline,
+                           const std::atomic<bool> *cancel) {
   Impl &w = *impl_;
-  w.maybe_reclaim_dead_readers();
+  auto cancelled = [&] { return w.interrupted.load() || (cancel && cancel->load()); };
+  auto lend = [&](long index) {
+    out = WritableSlot{static_cast<std::uint32_t>(index),
+                       w.payload + index * w.view.geometry.slot_stride,
+                       w.view.geometry.slot_size};
+  };
+  {
+    std::lock_guard<std::mutex> guard(w.lock);
+    w.maybe_reclaim_dead_readers();
+  }
   for (;;) {
-    if (w.interrupted.load())
+    if (cancelled())
       return WaitStatus::Interrupted;
-    long index = w.find_free_slot(true);
-    if (index >= 0) {
-      if (w.claim(static_cast<std::uint32_t>(index))) {
-        out = WritableSlot{static_cast<std::uint32_t>(index),
-                           w.payload + index * w.view.geometry.slot_stride,
-                           w.view.geometry.slot_size};
-        return WaitStatus::Ok;
+    {
+      std::lock_guard<std::mutex> guard(w.lock);
+      const long index = w.find_free_slot(true);
+      if (index >= 0) {
+        if (w.claim(static_cast<std::uint32_t>(index))) {
+          lend(index);
+          return WaitStatus::Ok;
+        }
+        continue;  // lost a race with a reader: look again
       }
-      continue;  // lost a race with a reader: look again
-    }
-    if (Clock::now() >= deadline) {
-      // The wait is over: a blocking reader that has not moved loses frames
-      // rather than stopping the stream. Slots that readers hold stay theirs.
-      w.reclaim_dead_readers();
-      w.mark_blocking_readers_stalled();
-      index = w.find_free_slot(true);
-      if (index >= 0 && w.claim(static_cast<std::uint32_t>(index))) {
-        ++w.counters.overruns;
-        out = WritableSlot{static_cast<std::uint32_t>(index),
-                           w.payload + index * w.view.geometry.slot_stride,
-                           w.view.geometry.slot_size};
-        return WaitStatus::Ok;
+      if (Clock::now() >= deadline) {
+        // The wait is over: a blocking reader that has not moved loses frames
+        // rather than stopping the stream. Slots that readers hold stay theirs.
+        w.reclaim_dead_readers();
+        w.mark_blocking_readers_stalled();
+        const long overrun = w.find_free_slot(true);
+        if (overrun >= 0 && w.claim(static_cast<std::uint32_t>(overrun))) {
+          ++w.counters.overruns;
+          lend(overrun);
+          return WaitStatus::Ok;
+        }
+        return WaitStatus::Timeout;
       }
-      return WaitStatus::Timeout;
     }
-    w.wait_for_space([&] { return w.find_free_slot(true) >= 0; }, deadline);
+    w.wait_for_space(
+        [&] {
+          if (cancelled())
+            return true;
+          std::lock_guard<std::mutex> guard(w.lock);
+          return w.find_free_slot(true) >= 0;
+        },
+        deadline);
   }
 }
 
 void Writer::publish(const WritableSlot &slot, const RecordInfo &info) {
   Impl &w = *impl_;
+  std::lock_guard<std::mutex> guard(w.lock);
   if (slot.index >= w.view.geometry.slot_count || !w.slot_lent[slot.index])
     throw Error(ErrorCode::InvalidArgument, "publish of a slot that was not acquired");
   if (info.size > w.view.geometry.slot_size)
@@ -389,6 +411,7 @@ void Writer::publish(const WritableSlot &slot, const RecordInfo &info) {
 
 void Writer::abandon(const WritableSlot &slot) {
   Impl &w = *impl_;
+  std::lock_guard<std::mutex> guard(w.lock);
   if (slot.index < w.view.geometry.slot_count && w.slot_lent[slot.index]) {
     w.view.slot(slot.index)->seq.store(kNoSequence, std::memory_order_release);
     w.slot_lent[slot.index] = false;
@@ -442,7 +465,10 @@ std::vector<ReaderInfo> Writer::readers() const {
   return result;
 }
 
-std::uint32_t Writer::reclaim_dead_readers() { return impl_->reclaim_dead_readers(); }
+std::uint32_t Writer::reclaim_dead_readers() {
+  std::lock_guard<std::mutex> guard(impl_->lock);
+  return impl_->reclaim_dead_readers();
+}
 
 void Writer::interrupt() {
   impl_->interrupted.store(true);
@@ -451,11 +477,12 @@ void Writer::interrupt() {
 
 void Writer::clear_interrupt() { impl_->interrupted.store(false); }
 
+void Writer::wake() { impl_->space_channel.notify_forced(); }
+
 void Writer::close() {
   Impl &w = *impl_;
-  if (w.closed)
+  if (w.closed.exchange(true))
     return;
-  w.closed = true;
   w.header->writer_state.store(static_cast<std::uint32_t>(WriterState::Closed),
                                std::memory_order_seq_cst);
   w.data_channel.notify_forced();
@@ -471,6 +498,9 @@ void Writer::close() {
     shm_unlink(w.path.c_str());
 }
 
-WriterStats Writer::stats() const { return impl_->counters; }
+WriterStats Writer::stats() const {
+  std::lock_guard<std::mutex> guard(impl_->lock);
+  return impl_->counters;
+}
 
 }  // namespace shmring

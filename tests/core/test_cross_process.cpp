@@ -2,6 +2,7 @@
 // in forked children; payload checksums and metadata compared one by one.
 #include <signal.h>
 
+#include <atomic>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -352,4 +353,57 @@ TEST_F(RingTest, DeadReaderIsReclaimedAndStopsHoldingTheWriter) {
   EXPECT_EQ(writer->stats().overruns, 0u);
   EXPECT_EQ(writer->stats().readers_reclaimed, 1u);
   EXPECT_TRUE(writer->readers().empty());
+}
+
+TEST_F(RingTest, LentSlotsAreSkippedAndACancelFlagEndsTheWait) {
+  const std::string name = ring("lent");
+  auto writer = Writer::create({name, 3, 64});
+  auto reader = Reader::open({name, false});
+  // Two slots lent out and kept, as by an upstream element holding pool
+  // buffers: the ring keeps turning on the third.
+  WritableSlot kept_a, kept_b;
+  ASSERT_EQ(writer->acquire(kept_a, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(writer->acquire(kept_b, in_ms(100)), WaitStatus::Ok);
+  RecordInfo info;
+  info.size = 8;
+  for (std::uint64_t value = 0; value < 10; ++value) {
+    ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+    Frame frame;
+    ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
+    std::uint64_t seen;
+    std::memcpy(&seen, frame.data, sizeof(seen));
+    EXPECT_EQ(seen, value);
+    EXPECT_NE(frame.slot, kept_a.index);
+    EXPECT_NE(frame.slot, kept_b.index);
+    reader->release(frame.slot);
+  }
+  // A lent slot published later arrives like any other.
+  std::uint64_t late = 77;
+  std::memcpy(kept_a.data, &late, sizeof(late));
+  writer->publish(kept_a, info);
+  Frame frame;
+  ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
+  EXPECT_EQ(frame.slot, kept_a.index);
+  reader->release(frame.slot);
+
+  // Every slot lent: a waiting acquire ends when its own cancel flag is set.
+  WritableSlot third;
+  ASSERT_EQ(writer->acquire(third, in_ms(100)), WaitStatus::Ok);
+  WritableSlot fourth;
+  ASSERT_EQ(writer->acquire(fourth, in_ms(100)), WaitStatus::Ok);
+  std::atomic<bool> cancel{false};
+  WaitStatus status = WaitStatus::Ok;
+  std::thread waiter([&] {
+    WritableSlot none;
+    status = writer->acquire(none, in_ms(60000), &cancel);
+  });
+  usleep(100000);
+  cancel.store(true);
+  writer->wake();
+  waiter.join();
+  EXPECT_EQ(status, WaitStatus::Interrupted);
+  writer->abandon(kept_b);
+  writer->abandon(third);
+  writer->abandon(fourth);
+  EXPECT_EQ(writer->write(info, &late, in_ms(100)), WaitStatus::Ok);
 }

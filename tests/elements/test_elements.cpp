@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <gst/video/video.h>
+
 #include "layout.hpp"
 #include "shmring/writer.hpp"
 
@@ -495,6 +497,206 @@ GST_START_TEST(test_stopping_a_writer_that_waits_does_not_hang) {
 }
 GST_END_TEST;
 
+
+namespace {
+
+const char *kSmallI420 = "video/x-raw,format=I420,width=64,height=48,framerate=25/1";
+
+// The pool shmringsink offers in answer to an allocation query for `caps`.
+GstBufferPool *offered_pool(GstHarness *sink, const char *caps_text, bool *video_meta) {
+  GstCaps *caps = gst_caps_from_string(caps_text);
+  GstQuery *query = gst_query_new_allocation(caps, TRUE);
+  fail_unless(gst_pad_peer_query(sink->srcpad, query));
+  *video_meta = gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
+  GstBufferPool *pool = nullptr;
+  if (gst_query_get_n_allocation_pools(query) > 0)
+    gst_query_parse_nth_allocation_pool(query, 0, &pool, nullptr, nullptr, nullptr);
+  gst_query_unref(query);
+  gst_caps_unref(caps);
+  return pool;
+}
+
+guint8 pixel_value(guint frame, guint plane, guint x, guint y) {
+  return static_cast<guint8>(frame * 7 + plane * 50 + x * 3 + y * 5);
+}
+
+// Writes a known value into every visible pixel of every plane.
+void paint(GstBuffer *buffer, const GstVideoInfo *info, guint frame) {
+  GstVideoFrame video;
+  fail_unless(gst_video_frame_map(&video, info, buffer, GST_MAP_WRITE));
+  for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES(&video); ++p) {
+    auto *data = static_cast<guint8 *>(GST_VIDEO_FRAME_PLANE_DATA(&video, p));
+    const gint stride = GST_VIDEO_FRAME_PLANE_STRIDE(&video, p);
+    for (gint y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT(&video, p); ++y)
+      for (gint x = 0; x < GST_VIDEO_FRAME_COMP_WIDTH(&video, p); ++x)
+        data[y * stride + x] = pixel_value(frame, p, x, y);
+  }
+  gst_video_frame_unmap(&video);
+}
+
+void check_painted(GstBuffer *buffer, const GstVideoInfo *info, guint frame) {
+  GstVideoFrame video;
+  fail_unless(gst_video_frame_map(&video, info, buffer, GST_MAP_READ));
+  for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES(&video); ++p) {
+    auto *data = static_cast<const guint8 *>(GST_VIDEO_FRAME_PLANE_DATA(&video, p));
+    const gint stride = GST_VIDEO_FRAME_PLANE_STRIDE(&video, p);
+    for (gint y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT(&video, p); ++y)
+      for (gint x = 0; x < GST_VIDEO_FRAME_COMP_WIDTH(&video, p); ++x)
+        fail_unless_equals_int(data[y * stride + x], pixel_value(frame, p, x, y));
+  }
+  gst_video_frame_unmap(&video);
+}
+
+guint64 stat_of(GstElement *element, const char *field) {
+  GstStructure *stats = nullptr;
+  g_object_get(element, "stats", &stats, nullptr);
+  guint64 value = 0;
+  fail_unless(gst_structure_get_uint64(stats, field, &value), "no %s", field);
+  gst_structure_free(stats);
+  return value;
+}
+
+}  // namespace
+
+GST_START_TEST(test_pool_buffers_are_slots_published_without_a_copy) {
+  const std::string ring = ring_name("pool");
+  GstHarness *sink = sink_harness(ring, "slots=6");
+  gst_harness_set_src_caps_str(sink, kSmallI420);
+  GstHarness *src = src_harness(ring, "timestamp-mode=original");
+  bool video_meta = false;
+  GstBufferPool *pool = offered_pool(sink, kSmallI420, &video_meta);
+  fail_unless(pool != nullptr, "the sink offers a pool of ring slots");
+  fail_unless(video_meta, "and accepts video meta");
+  fail_unless(gst_buffer_pool_set_active(pool, TRUE));
+  GstVideoInfo info;
+  GstCaps *caps = gst_caps_from_string(kSmallI420);
+  gst_video_info_from_caps(&info, caps);
+  gst_caps_unref(caps);
+
+  // Upstream keeps two pool buffers and never pushes them: the ring turns on.
+  GstBuffer *kept[2];
+  for (GstBuffer *&buffer : kept) {
+    fail_unless_equals_int(gst_buffer_pool_acquire_buffer(pool, &buffer, nullptr), GST_FLOW_OK);
+    paint(buffer, &info, 999);
+  }
+  GstBuffer *held = nullptr;  // the reader keeps its first frame all along
+  for (guint n = 0; n < 40; ++n) {
+    GstBuffer *buffer = nullptr;
+    fail_unless_equals_int(gst_buffer_pool_acquire_buffer(pool, &buffer, nullptr), GST_FLOW_OK);
+    paint(buffer, &info, n);
+    GST_BUFFER_OFFSET(buffer) = n;
+    fail_unless_equals_int(gst_harness_push(sink, buffer), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull(src);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(out), n);
+    check_painted(out, &info, n);
+    if (n == 0)
+      held = out;
+    else
+      gst_buffer_unref(out);
+  }
+  check_painted(held, &info, 0);  // its slot was never handed out again
+  for (GstBuffer *buffer : kept)
+    check_painted(buffer, &info, 999);
+  gst_buffer_unref(held);
+  for (GstBuffer *buffer : kept)
+    gst_buffer_unref(buffer);
+
+  GstElement *writer = element_of(sink, "shmringsink");
+  fail_unless_equals_uint64(stat_of(writer, "published"), 40);
+  fail_unless_equals_uint64(stat_of(writer, "copied"), 0);
+  // A buffer from elsewhere is copied once, and counted.
+  GstBuffer *foreign = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
+  paint(foreign, &info, 41);
+  fail_unless_equals_int(gst_harness_push(sink, foreign), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull(src);
+  check_painted(out, &info, 41);
+  gst_buffer_unref(out);
+  fail_unless_equals_uint64(stat_of(writer, "copied"), 1);
+  fail_unless_equals_uint64(stat_of(writer, "bytes-copied"), GST_VIDEO_INFO_SIZE(&info));
+
+  gst_buffer_pool_set_active(pool, FALSE);
+  gst_object_unref(pool);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+GST_START_TEST(test_padded_frames_keep_their_layout_or_are_repacked) {
+  const char *caps_text = "video/x-raw,format=I420,width=60,height=40,framerate=25/1";
+  const std::string ring = ring_name("padded");
+  // Room for the padding upstream will ask for.
+  GstHarness *sink = sink_harness(ring, "slot-size=65536");
+  gst_harness_set_src_caps_str(sink, caps_text);
+  GstHarness *with_meta = gst_harness_new_parse(
+      ("shmringsrc timestamp-mode=original ring=" + ring).c_str());
+  gst_harness_add_propose_allocation_meta(with_meta, GST_VIDEO_META_API_TYPE, nullptr);
+  gst_harness_play(with_meta);
+  GstHarness *without_meta = src_harness(ring, "timestamp-mode=original");
+
+  bool video_meta = false;
+  GstBufferPool *pool = offered_pool(sink, caps_text, &video_meta);
+  fail_unless(pool != nullptr);
+  GstStructure *config = gst_buffer_pool_get_config(pool);
+  GstVideoAlignment align;
+  gst_video_alignment_reset(&align);
+  align.padding_right = 12;
+  align.padding_bottom = 6;
+  align.stride_align[0] = align.stride_align[1] = align.stride_align[2] = 31;
+  gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+  gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_ALIGNMENT);
+  gst_buffer_pool_config_set_video_alignment(config, &align);
+  fail_unless(gst_buffer_pool_set_config(pool, config));
+  fail_unless(gst_buffer_pool_set_active(pool, TRUE));
+
+  GstVideoInfo plain;
+  GstCaps *caps = gst_caps_from_string(caps_text);
+  gst_video_info_from_caps(&plain, caps);
+  gst_caps_unref(caps);
+  GstVideoInfo padded = plain;
+  gst_video_info_align(&padded, &align);
+  fail_unless(padded.stride[0] != plain.stride[0], "the padding changes the layout");
+
+  // One frame at a time, so that neither reader holds enough slots to make
+  // it copy for the writer's sake: every copy counted below is a repacking.
+  for (guint n = 0; n < 5; ++n) {
+    GstBuffer *buffer = nullptr;
+    fail_unless_equals_int(gst_buffer_pool_acquire_buffer(pool, &buffer, nullptr), GST_FLOW_OK);
+    GstVideoMeta *meta = gst_buffer_get_video_meta(buffer);
+    fail_unless(meta != nullptr);
+    fail_unless_equals_int(meta->stride[0], padded.stride[0]);
+    paint(buffer, &plain, n);  // through the meta: lands in the padded layout
+    fail_unless_equals_int(gst_harness_push(sink, buffer), GST_FLOW_OK);
+
+    // Downstream that reads video meta gets the padded frame as it is...
+    GstBuffer *out = gst_harness_pull(with_meta);
+    GstVideoMeta *out_meta = gst_buffer_get_video_meta(out);
+    fail_unless(out_meta != nullptr);
+    fail_unless_equals_int(out_meta->stride[0], padded.stride[0]);
+    fail_unless_equals_uint64(out_meta->offset[1], padded.offset[1]);
+    check_painted(out, &plain, n);
+    gst_buffer_unref(out);
+    // ...and downstream that does not gets a packed copy.
+    out = gst_harness_pull(without_meta);
+    fail_unless_equals_uint64(gst_buffer_get_size(out), GST_VIDEO_INFO_SIZE(&plain));
+    GstVideoMeta *packed_meta = gst_buffer_get_video_meta(out);
+    fail_unless(packed_meta == nullptr || packed_meta->stride[0] == plain.stride[0]);
+    check_painted(out, &plain, n);
+    gst_buffer_unref(out);
+  }
+  fail_unless_equals_uint64(stat_of(element_of(without_meta, "shmringsrc"), "copied"), 5);
+  fail_unless_equals_uint64(stat_of(element_of(with_meta, "shmringsrc"), "copied"), 0);
+  fail_unless_equals_uint64(stat_of(element_of(sink, "shmringsink"), "copied"), 0);
+
+  gst_buffer_pool_set_active(pool, FALSE);
+  gst_object_unref(pool);
+  gst_harness_teardown(with_meta);
+  gst_harness_teardown(without_meta);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
 static Suite *shmring_suite(void) {
   Suite *suite = suite_create("shmring elements");
   TCase *tc = tcase_create("general");
@@ -511,6 +713,8 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_corrupt_or_foreign_ring_is_a_reader_error);
   tcase_add_test(tc, test_stopping_a_reader_that_waits_for_a_writer_does_not_hang);
   tcase_add_test(tc, test_stopping_a_writer_that_waits_does_not_hang);
+  tcase_add_test(tc, test_pool_buffers_are_slots_published_without_a_copy);
+  tcase_add_test(tc, test_padded_frames_keep_their_layout_or_are_repacked);
   return suite;
 }
 

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -48,6 +49,8 @@ struct WriterStats {
   std::uint64_t readers_reclaimed = 0; // entries of dead readers taken back
 };
 
+// Thread-safe: one thread may publish while others acquire slots (a buffer
+// pool lends slots to upstream threads) or read stats.
 class Writer {
  public:
   // Throws Error: InvalidName, InvalidArgument, WriterAlive, VersionMismatch,
@@ -68,7 +71,10 @@ class Writer {
   // Lends a free slot: not held by any reader, not unread by a blocking
   // reader. Waits until the deadline; then stalled blocking readers are
   // overrun (counted), and Timeout means every slot is held by a live reader.
-  WaitStatus acquire(WritableSlot &out, Deadline deadline);
+  // Returns Interrupted after interrupt(), or once *cancel becomes true (a
+  // caller's own flag, e.g. a flushing buffer pool; set it, then wake()).
+  WaitStatus acquire(WritableSlot &out, Deadline deadline,
+                     const std::atomic<bool> *cancel = nullptr);
   // Publishes the slot as the next sequence. info.size must fit the slot.
   void publish(const WritableSlot &slot, const RecordInfo &info);
   // Gives a lent slot back unpublished.
@@ -89,6 +95,8 @@ class Writer {
   // Makes every wait of this writer return Interrupted until clear_interrupt().
   void interrupt();
   void clear_interrupt();
+  // Wakes every wait so that it re-checks its cancel flag.
+  void wake();
 
   // Tells readers that the writer is gone and removes the name. Idempotent.
   void close();

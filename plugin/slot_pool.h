@@ -1,0 +1,35 @@
+// A GstBufferPool whose buffers are ring slots, so upstream writes its frame
+// straight into shared memory and shmringsink only publishes it.
+//
+// Each acquire lends a fresh slot from the writer (never one a reader holds
+// or has yet to read); a buffer is never recycled: when it comes back
+// unpublished its slot goes back to the ring, and once published the slot
+// belongs to the readers.
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include <atomic>
+#include <memory>
+
+#include "shmring/writer.hpp"
+
+namespace shmring::gst {
+
+// What a pool buffer's memory knows about its slot.
+struct SlotLease {
+  std::shared_ptr<Writer> writer;
+  WritableSlot slot;
+  std::atomic<bool> published{false};
+};
+
+// The lease of `buffer` if it is a single memory lent by a slot pool of
+// `writer` and not published yet; null otherwise (then the sink copies).
+SlotLease *unpublished_lease_of(GstBuffer *buffer, const Writer *writer);
+
+// `element` receives the error when no slot comes free in time.
+GstBufferPool *slot_pool_new(std::shared_ptr<Writer> writer, GstElement *element,
+                             GstClockTime timeout);
+
+}  // namespace shmring::gst

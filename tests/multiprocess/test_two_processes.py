@@ -7,6 +7,7 @@ a torn, stale, reordered or duplicated frame fails the test. Every process is
 bounded by a timeout, and every ring is gone afterwards.
 """
 import os
+import re
 import signal
 import subprocess
 import time
@@ -33,6 +34,21 @@ def finish(process, timeout=PROCESS_TIMEOUT):
     return process.returncode, out, err
 
 
+def run_pipeline(description):
+    """A producer run by tests/multiprocess/run-pipeline: like gst-launch-1.0,
+    but it prints each shmring element's stats at the end."""
+    return subprocess.Popen([os.environ["SHMRING_RUN_PIPELINE"]] + description.split(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stats_of(output, element):
+    """{field: int} from the 'stats NAME: structure' line run-pipeline prints."""
+    for line in output.splitlines():
+        if line.startswith(f"stats {element}:"):
+            return {k: int(v) for k, v in re.findall(r"([\w-]+)=\([\w]+\)(\d+)", line)}
+    raise AssertionError(f"no stats for {element} in {output!r}")
+
+
 def frames(checksum_output):
     """[(pts, sha1)] from checksumsink's output."""
     result = []
@@ -52,7 +68,8 @@ def ring_path(name):
     return "/dev/shm/shmring." + name
 
 
-class TwoProcesses(unittest.TestCase):
+class ProcessTest(unittest.TestCase):
+    """Starts processes and rings, and makes sure none outlives the test."""
     reference = {}
 
     def setUp(self):
@@ -80,13 +97,20 @@ class TwoProcesses(unittest.TestCase):
         self.processes.append(process)
         return process
 
-    def reference_frames(self, count):
-        if count not in TwoProcesses.reference:
+    def reference_frames(self, count, caps=CAPS, after=""):
+        key = (count, caps, after)
+        if key not in ProcessTest.reference:
             code, out, err = finish(gst_launch(
-                f"videotestsrc pattern=ball num-buffers={count} ! {CAPS} ! checksumsink"))
+                f"videotestsrc pattern=ball num-buffers={count} ! {caps} ! {after} "
+                f"checksumsink"))
             self.assertEqual(code, 0, err)
-            TwoProcesses.reference[count] = frames(out)
-        return TwoProcesses.reference[count]
+            ProcessTest.reference[key] = frames(out)
+        return ProcessTest.reference[key]
+
+
+
+class TwoProcesses(ProcessTest):
+    """1080p between two gst-launch-1.0 processes."""
 
     def test_consumer_started_first_receives_every_frame_unchanged(self):
         ring = self.ring("first")
@@ -159,6 +183,51 @@ class TwoProcesses(unittest.TestCase):
             # `shmring clean`) would. Here the test does.
             self.assertTrue(os.path.exists(ring_path(ring)))
             os.unlink(ring_path(ring))
+
+
+class ZeroCopy(ProcessTest):
+    """The writer side: upstream draws into ring slots from shmringsink's pool."""
+
+    SMALL = "video/x-raw,format=I420,width=320,height=240,framerate=30/1"
+
+    def exchange(self, ring, producer_upstream, caps, count, consumer_tail="",
+                 reference_tail=""):
+        consumer = self.start(f"shmringsrc ring={ring} timestamp-mode=original ! "
+                              f"{consumer_tail} checksumsink")
+        producer = run_pipeline(f"{producer_upstream} ! shmringsink name=writer ring={ring} "
+                                f"sync=false wait-for-readers=true")
+        self.processes.append(producer)
+        code, out, err = finish(producer)
+        self.assertEqual(code, 0, err)
+        code, received, err = finish(consumer)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(frames(received),
+                         self.reference_frames(count, caps, reference_tail))
+        return stats_of(out, "writer")
+
+    def test_pool_aware_upstream_is_never_copied(self):
+        stats = self.exchange(self.ring("pool"),
+                              f"videotestsrc pattern=ball num-buffers=1000 ! {self.SMALL}",
+                              self.SMALL, 1000)
+        self.assertEqual(stats["published"], 1000)
+        self.assertEqual(stats["copied"], 0)
+        self.assertEqual(stats["bytes-copied"], 0)
+
+    def test_upstream_with_its_own_buffers_is_copied_once(self):
+        stats = self.exchange(self.ring("copy"),
+                              f"videotestsrc pattern=ball num-buffers=200 ! {self.SMALL} ! "
+                              f"identity drop-allocation=true", self.SMALL, 200)
+        self.assertEqual(stats["published"], 200)
+        self.assertEqual(stats["copied"], 200)
+        self.assertEqual(stats["bytes-copied"], 200 * 320 * 240 * 3 // 2)
+
+    def test_odd_width_frames_are_pixel_exact_through_videoconvert(self):
+        odd = "video/x-raw,format=I420,width=321,height=241,framerate=30/1"
+        to_rgb = "videoconvert ! video/x-raw,format=RGB !"
+        stats = self.exchange(self.ring("odd"),
+                              f"videotestsrc pattern=ball num-buffers=60 ! {odd}", odd, 60,
+                              consumer_tail=to_rgb, reference_tail=to_rgb)
+        self.assertEqual(stats["copied"], 0)
 
 
 if __name__ == "__main__":

@@ -35,9 +35,17 @@ GstHarness *sink_harness(const std::string &ring, const char *extra = "") {
   return gst_harness_new_parse(description.c_str());
 }
 
-GstHarness *src_harness(const std::string &ring, const char *extra = "") {
+struct Trace;
+void trace_source(GstHarness *src, Trace *trace);
+
+// A playing shmringsrc harness; with `trace`, everything it pushes is traced
+// from the very first event.
+GstHarness *src_harness(const std::string &ring, const char *extra = "",
+                        Trace *trace = nullptr) {
   std::string description = "shmringsrc ring=" + ring + " " + extra;
   GstHarness *h = gst_harness_new_parse(description.c_str());
+  if (trace)
+    trace_source(h, trace);
   gst_harness_play(h);
   return h;
 }
@@ -165,9 +173,8 @@ GST_START_TEST(test_caps_timestamps_flags_and_payload_round_trip) {
   GstHarness *sink = sink_harness(ring);
   gst_harness_set_src_caps_str(sink, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
   fail_unless(ring_exists(ring), "the first caps create the ring");
-  GstHarness *src = src_harness(ring, "timestamp-mode=original");
   Trace trace;
-  trace_source(src, &trace);
+  GstHarness *src = src_harness(ring, "timestamp-mode=original", &trace);
 
   for (guint64 n = 0; n < 10; ++n)
     fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n, 32)), GST_FLOW_OK);
@@ -218,9 +225,8 @@ GST_START_TEST(test_caps_change_reaches_the_reader_at_the_right_buffer) {
   const std::string ring = ring_name("recaps");
   GstHarness *sink = sink_harness(ring);
   gst_harness_set_src_caps_str(sink, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
-  GstHarness *src = src_harness(ring, "timestamp-mode=original");
   Trace trace;
-  trace_source(src, &trace);
+  GstHarness *src = src_harness(ring, "timestamp-mode=original", &trace);
   for (guint64 n = 0; n < 3; ++n)
     gst_harness_push(sink, numbered_buffer(n, 32));
   gst_harness_set_src_caps_str(sink, "video/x-raw,format=RGB8P,width=8,height=4,framerate=25/1");
@@ -251,9 +257,8 @@ GST_START_TEST(test_eos_and_custom_events_travel_in_order) {
   const std::string ring = ring_name("eos");
   GstHarness *sink = sink_harness(ring);
   gst_harness_set_src_caps_str(sink, "application/x-test");
-  GstHarness *src = src_harness(ring);
   Trace trace;
-  trace_source(src, &trace);
+  GstHarness *src = src_harness(ring, "", &trace);
   gst_harness_push(sink, numbered_buffer(0, 100));
   fail_unless(gst_harness_push_event(
       sink, gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,

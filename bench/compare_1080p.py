@@ -23,16 +23,19 @@ import time
 WIDTH, HEIGHT = 1920, 1080
 FRAME_BYTES = WIDTH * HEIGHT * 3 // 2
 CAPS = f"video/x-raw,format=I420,width={WIDTH},height={HEIGHT},framerate=30/1"
-# Upstreams that produce frames in memory of their own, so that every sink
-# copies each frame once. identity drop-allocation=true keeps the sink's
-# allocator away from them: shmsink would otherwise lend videotestsrc its shm
-# and then, for imagefreeze's one repeated frame, send the same block again
-# and again without copying anything.
+# Upstreams, each named by what the sink must do with its frames.
+# "copied": frames in memory of the upstream's own, so every sink copies each
+# once; identity drop-allocation=true keeps the sink's allocator away (shmsink
+# would otherwise lend videotestsrc its shm, and for imagefreeze's one
+# repeated frame send the same block again and again without copying).
+# "pool": videotestsrc draws each frame into memory the sink lends it
+# (shmringsink's ring slots, shmsink's shm area): no copy in either.
 UPSTREAMS = {
-    "imagefreeze": "videotestsrc num-buffers=1 ! {caps} ! identity drop-allocation=true ! "
-                   "imagefreeze num-buffers={n}",
-    "videotestsrc": "videotestsrc pattern=ball num-buffers={n} ! {caps} ! "
-                    "identity drop-allocation=true",
+    "imagefreeze, copied": "videotestsrc num-buffers=1 ! {caps} ! "
+                           "identity drop-allocation=true ! imagefreeze num-buffers={n}",
+    "black, copied": "videotestsrc pattern=black num-buffers={n} ! {caps} ! "
+                     "identity drop-allocation=true",
+    "black, pool": "videotestsrc pattern=black num-buffers={n} ! {caps}",
 }
 STALL_SECONDS = 10
 
@@ -142,7 +145,7 @@ def main():
           f"runs; {os.cpu_count()} cores")
     print(f"memcpy limit (1 core, one warm frame into 8 slots in turn): {limit:.0f} frames/s "
           f"({limit * FRAME_BYTES / 1e9:.2f} GB/s)")
-    print(f"{'upstream':<13} {'shmring fps':>12} {'shmsink fps':>12} "
+    print(f"{'upstream':<20} {'shmring fps':>12} {'shmsink fps':>12} "
           f"{'shmring/shmsink':>16} {'shmring/memcpy':>15}")
     notes = []
     for name, upstream in UPSTREAMS.items():
@@ -154,7 +157,7 @@ def main():
                  f"{shm_fps:12.0f}" if shm_fps else f"{'stalled':>12}",
                  f"{ring_fps / shm_fps:16.2f}" if ring_fps and shm_fps else f"{'-':>16}",
                  f"{ring_fps / limit:15.2f}" if ring_fps else f"{'-':>15}"]
-        print(f"{name:<13} " + " ".join(cells))
+        print(f"{name:<20} " + " ".join(cells))
         sys.stdout.flush()
         for transport, problem in (("shmring", ring_problem), ("shmsink", shm_problem)):
             if problem:

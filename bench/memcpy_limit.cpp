@@ -1,6 +1,7 @@
 // The physical limit of a one-copy transport: single-core memcpy bandwidth
 // for the copy a ring sink makes, one frame that upstream just produced (so
-// it is warm in the cache) into each of SLOTS destination buffers in turn.
+// it is warm in the cache) into each of SLOTS destination buffers in turn
+// (2: the warm case of a ring that reuses its most recently freed slots).
 // Prints bytes per second.
 //
 //   memcpy-limit BYTES [SECONDS] [SLOTS]

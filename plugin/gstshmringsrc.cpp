@@ -98,6 +98,13 @@ Settings settings_of(GstShmringSrc *self) {
   return copy;
 }
 
+// Adds to one of the counters that `stats` reports.
+void count(GstShmringSrc *self, guint64 Counters::*counter, guint64 amount = 1) {
+  GST_OBJECT_LOCK(self);
+  self->state->counters.*counter += amount;
+  GST_OBJECT_UNLOCK(self);
+}
+
 std::shared_ptr<shmring::gst::ReaderLink> current_link(GstShmringSrc *self) {
   std::lock_guard<std::mutex> guard(self->state->lock);
   return self->state->link;
@@ -279,7 +286,6 @@ void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::Rec
 GstBuffer *buffer_for_frame(GstShmringSrc *self,
                             const std::shared_ptr<shmring::gst::ReaderLink> &link,
                             const shmring::Frame &frame) {
-  SrcState &s = *self->state;
   const guint limit = MAX(1u, link->reader->slot_count() / 2);
   if (frame.info.size == 0) {
     link->reader->release(frame.slot);
@@ -288,9 +294,7 @@ GstBuffer *buffer_for_frame(GstShmringSrc *self,
   if (link->slots_out.load() >= limit) {
     GstBuffer *copy = gst_buffer_new_memdup(frame.data, frame.info.size);
     link->reader->release(frame.slot);
-    GST_OBJECT_LOCK(self);
-    s.counters.copied++;
-    GST_OBJECT_UNLOCK(self);
+    count(self, &Counters::copied);
     return copy;
   }
   GstBuffer *buffer = gst_buffer_new();
@@ -545,9 +549,7 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
     }
 
     if (frame.lost_before > 0) {
-      GST_OBJECT_LOCK(self);
-      s.counters.lost += frame.lost_before;
-      GST_OBJECT_UNLOCK(self);
+      count(self, &Counters::lost, frame.lost_before);
       GST_DEBUG_OBJECT(self, "lost %" G_GUINT64_FORMAT " records", frame.lost_before);
     }
     if (frame.info.kind == shmring::RecordKind::Eos) {
@@ -570,9 +572,7 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
                                     buffer)) {
       GST_WARNING_OBJECT(self, "dropping a frame whose video layout does not fit it");
       gst_buffer_unref(buffer);
-      GST_OBJECT_LOCK(self);
-      s.counters.dropped++;
-      GST_OBJECT_UNLOCK(self);
+      count(self, &Counters::dropped);
       continue;
     }
     // A padded layout needs video meta downstream; without it, repack.
@@ -582,15 +582,11 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
       gst_buffer_unref(buffer);
       if (!packed) {
         GST_WARNING_OBJECT(self, "dropping a frame that could not be repacked");
-        GST_OBJECT_LOCK(self);
-        s.counters.dropped++;
-        GST_OBJECT_UNLOCK(self);
+        count(self, &Counters::dropped);
         continue;
       }
       buffer = packed;
-      GST_OBJECT_LOCK(self);
-      s.counters.copied++;
-      GST_OBJECT_UNLOCK(self);
+      count(self, &Counters::copied);
     }
     stamp(self, settings.timestamp_mode, frame.info, buffer);
     if (frame.lost_before > 0)

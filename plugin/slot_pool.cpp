@@ -1,11 +1,24 @@
 #include "slot_pool.h"
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 
 GST_DEBUG_CATEGORY_STATIC(shmring_slot_pool_debug);
 #define GST_CAT_DEFAULT shmring_slot_pool_debug
 
 namespace shmring::gst {
+
+// How many slots the pool has lent at most at once (the configured max, at
+// most all slots but one): the ring keeps a slot of its own for buffers it
+// must copy and for EOS, whatever upstream keeps.
+struct PoolLimit {
+  std::mutex lock;
+  std::condition_variable returned;
+  guint lent = 0;
+  guint max = 1;
+  bool flushing = false;
+};
 
 namespace {
 
@@ -18,7 +31,34 @@ void end_lease(gpointer data) {
   auto *lease = static_cast<SlotLease *>(data);
   if (!lease->published.load())
     lease->writer->abandon(lease->slot);
+  {
+    std::lock_guard<std::mutex> guard(lease->limit->lock);
+    lease->limit->lent--;
+  }
+  lease->limit->returned.notify_all();
   delete lease;
+}
+
+// Waits until the pool may lend one more slot, as GstBufferPool does at its
+// maximum: GST_FLOW_OK once it may, FLUSHING when flushed, EOS at the
+// maximum when the caller asked not to wait.
+GstFlowReturn take_lease_place(PoolLimit &limit, bool dont_wait) {
+  std::unique_lock<std::mutex> guard(limit.lock);
+  if (dont_wait && !limit.flushing && limit.lent >= limit.max)
+    return GST_FLOW_EOS;
+  limit.returned.wait(guard, [&] { return limit.flushing || limit.lent < limit.max; });
+  if (limit.flushing)
+    return GST_FLOW_FLUSHING;
+  limit.lent++;
+  return GST_FLOW_OK;
+}
+
+void give_back_lease_place(PoolLimit &limit) {
+  {
+    std::lock_guard<std::mutex> guard(limit.lock);
+    limit.lent--;
+  }
+  limit.returned.notify_all();
 }
 
 }  // namespace
@@ -29,6 +69,7 @@ struct SlotPoolState {
   GWeakRef element;
   GstClockTime timeout = GST_SECOND;
   std::atomic<bool> flushing{false};
+  std::shared_ptr<PoolLimit> limit = std::make_shared<PoolLimit>();
   // From the configuration:
   gsize size = 0;
   bool add_video_meta = false;
@@ -102,6 +143,12 @@ static gboolean gst_shmring_slot_pool_set_config(GstBufferPool *base, GstStructu
     return FALSE;
   }
   s.size = needed;
+  const guint most = s.writer->slot_count() - 1;
+  max = max == 0 ? most : MIN(max, most);
+  {
+    std::lock_guard<std::mutex> guard(s.limit->lock);
+    s.limit->max = max;
+  }
   // No buffers are made up front: a slot is lent only when upstream asks.
   gst_buffer_pool_config_set_params(config, caps, static_cast<guint>(needed), 0, max);
   return GST_BUFFER_POOL_CLASS(gst_shmring_slot_pool_parent_class)->set_config(base, config);
@@ -115,13 +162,20 @@ static gboolean gst_shmring_slot_pool_stop(GstBufferPool *) { return TRUE; }
 
 static GstFlowReturn gst_shmring_slot_pool_acquire_buffer(GstBufferPool *base,
                                                           GstBuffer **out,
-                                                          GstBufferPoolAcquireParams *) {
+                                                          GstBufferPoolAcquireParams *params) {
   auto *pool = reinterpret_cast<GstShmringSlotPool *>(base);
   SlotPoolState &s = *pool->state;
+  const bool dont_wait = params && (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT);
+  const GstFlowReturn place = shmring::gst::take_lease_place(*s.limit, dont_wait);
+  if (place != GST_FLOW_OK)
+    return place;
   shmring::WritableSlot slot;
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::nanoseconds(s.timeout);
-  switch (s.writer->acquire(slot, deadline, &s.flushing)) {
+  const shmring::WaitStatus status = s.writer->acquire(slot, deadline, &s.flushing);
+  if (status != shmring::WaitStatus::Ok)
+    shmring::gst::give_back_lease_place(*s.limit);
+  switch (status) {
     case shmring::WaitStatus::Ok:
       break;
     case shmring::WaitStatus::Interrupted:
@@ -137,7 +191,7 @@ static GstFlowReturn gst_shmring_slot_pool_acquire_buffer(GstBufferPool *base,
       return GST_FLOW_ERROR;
     }
   }
-  auto *lease = new shmring::gst::SlotLease{s.writer, slot, {}};
+  auto *lease = new shmring::gst::SlotLease{s.writer, slot, s.limit, {}};
   GstMemory *memory = gst_memory_new_wrapped(static_cast<GstMemoryFlags>(0), slot.data,
                                              slot.capacity, 0, s.size, lease,
                                              shmring::gst::end_lease);
@@ -163,13 +217,23 @@ static void gst_shmring_slot_pool_release_buffer(GstBufferPool *, GstBuffer *buf
 }
 
 static void gst_shmring_slot_pool_flush_start(GstBufferPool *base) {
-  auto *pool = reinterpret_cast<GstShmringSlotPool *>(base);
-  pool->state->flushing.store(true);
-  pool->state->writer->wake();
+  SlotPoolState &s = *reinterpret_cast<GstShmringSlotPool *>(base)->state;
+  s.flushing.store(true);
+  {
+    std::lock_guard<std::mutex> guard(s.limit->lock);
+    s.limit->flushing = true;
+  }
+  s.limit->returned.notify_all();
+  s.writer->wake();
 }
 
 static void gst_shmring_slot_pool_flush_stop(GstBufferPool *base) {
-  reinterpret_cast<GstShmringSlotPool *>(base)->state->flushing.store(false);
+  SlotPoolState &s = *reinterpret_cast<GstShmringSlotPool *>(base)->state;
+  {
+    std::lock_guard<std::mutex> guard(s.limit->lock);
+    s.limit->flushing = false;
+  }
+  s.flushing.store(false);
 }
 
 static void gst_shmring_slot_pool_class_init(GstShmringSlotPoolClass *klass) {

@@ -17,10 +17,13 @@
 
 namespace shmring::gst {
 
+struct PoolLimit;
+
 // What a pool buffer's memory knows about its slot.
 struct SlotLease {
   std::shared_ptr<Writer> writer;
   WritableSlot slot;
+  std::shared_ptr<PoolLimit> limit;  // counts this lease while it lasts
   std::atomic<bool> published{false};
 };
 

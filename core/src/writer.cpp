@@ -238,6 +238,13 @@ struct Writer::Impl {
       reclaim_dead_readers();
   }
 
+  void check_fits(std::uint64_t size) const {
+    if (size > view.geometry.slot_size)
+      throw Error(ErrorCode::InvalidArgument,
+                  "record of " + std::to_string(size) + " bytes does not fit a slot of " +
+                      std::to_string(view.geometry.slot_size));
+  }
+
   bool any_reader_attached() const {
     for (std::uint32_t i = 0; i < kMaxReaders; ++i) {
       if (view.reader(i)->state.load(std::memory_order_acquire) ==
@@ -398,11 +405,7 @@ void Writer::publish(const WritableSlot &slot, const RecordInfo &info) {
   std::lock_guard<std::mutex> guard(w.lock);
   if (slot.index >= w.view.geometry.slot_count || !w.slot_lent[slot.index])
     throw Error(ErrorCode::InvalidArgument, "publish of a slot that was not acquired");
-  if (info.size > w.view.geometry.slot_size)
-    throw Error(ErrorCode::InvalidArgument,
-                "record of " + std::to_string(info.size) +
-                    " bytes does not fit a slot of " +
-                    std::to_string(w.view.geometry.slot_size));
+  w.check_fits(info.size);
   const std::uint64_t sequence = w.next_sequence++;
   SlotMeta *meta = w.view.slot(slot.index);
   meta->record = info;
@@ -430,11 +433,7 @@ void Writer::abandon(const WritableSlot &slot) {
 }
 
 WaitStatus Writer::write(const RecordInfo &info, const void *payload, Deadline deadline) {
-  if (info.size > impl_->view.geometry.slot_size)
-    throw Error(ErrorCode::InvalidArgument,
-                "record of " + std::to_string(info.size) +
-                    " bytes does not fit a slot of " +
-                    std::to_string(impl_->view.geometry.slot_size));
+  impl_->check_fits(info.size);  // before a slot is lent, not after
   WritableSlot slot;
   WaitStatus status = acquire(slot, deadline);
   if (status != WaitStatus::Ok)

@@ -702,6 +702,58 @@ GST_START_TEST(test_padded_frames_keep_their_layout_or_are_repacked) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_the_pool_leaves_the_ring_a_slot_of_its_own) {
+  const std::string ring = ring_name("pool-limit");
+  GstHarness *sink = sink_harness(ring, "slots=3");
+  gst_harness_set_src_caps_str(sink, kSmallI420);
+  GstHarness *src = src_harness(ring, "timestamp-mode=original");
+  bool video_meta = false;
+  GstBufferPool *pool = offered_pool(sink, kSmallI420, &video_meta);
+  fail_unless(pool != nullptr);
+  fail_unless(gst_buffer_pool_set_active(pool, TRUE));
+  GstVideoInfo info;
+  GstCaps *caps = gst_caps_from_string(kSmallI420);
+  gst_video_info_from_caps(&info, caps);
+  gst_caps_unref(caps);
+
+  // Upstream takes all it may (slots - 1) and keeps them.
+  GstBuffer *kept[2];
+  for (GstBuffer *&buffer : kept)
+    fail_unless_equals_int(gst_buffer_pool_acquire_buffer(pool, &buffer, nullptr), GST_FLOW_OK);
+  GstBufferPoolAcquireParams dont_wait = {};
+  dont_wait.flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
+  GstBuffer *more = nullptr;
+  fail_unless_equals_int(gst_buffer_pool_acquire_buffer(pool, &more, &dont_wait), GST_FLOW_EOS);
+
+  // The ring still turns on its own slot: copied buffers, then EOS.
+  for (guint n = 0; n < 5; ++n) {
+    GstBuffer *foreign = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
+    paint(foreign, &info, n);
+    fail_unless_equals_int(gst_harness_push(sink, foreign), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull(src);
+    check_painted(out, &info, n);
+    gst_buffer_unref(out);
+  }
+  fail_unless(gst_harness_push_event(sink, gst_event_new_eos()));
+  GstEvent *event;
+  while ((event = gst_harness_pull_event(src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS)
+    gst_event_unref(event);
+  fail_unless(event != nullptr);
+  gst_event_unref(event);
+
+  // A returned buffer makes room for the next one.
+  gst_buffer_unref(kept[0]);
+  fail_unless_equals_int(gst_buffer_pool_acquire_buffer(pool, &more, &dont_wait), GST_FLOW_OK);
+  gst_buffer_unref(more);
+  gst_buffer_unref(kept[1]);
+  gst_buffer_pool_set_active(pool, FALSE);
+  gst_object_unref(pool);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
 static Suite *shmring_suite(void) {
   Suite *suite = suite_create("shmring elements");
   TCase *tc = tcase_create("general");
@@ -720,6 +772,7 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_stopping_a_writer_that_waits_does_not_hang);
   tcase_add_test(tc, test_pool_buffers_are_slots_published_without_a_copy);
   tcase_add_test(tc, test_padded_frames_keep_their_layout_or_are_repacked);
+  tcase_add_test(tc, test_the_pool_leaves_the_ring_a_slot_of_its_own);
   return suite;
 }
 

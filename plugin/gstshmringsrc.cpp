@@ -75,6 +75,12 @@ struct SrcState {
   GstVideoInfo video_info;
   bool caps_are_video = false;
   bool downstream_video_meta = false;  // from the allocation query
+  // A new writer took over the ring: the next buffer starts a new segment
+  // and is marked DISCONT.
+  bool writer_changed = false;
+  // Delta units cannot be decoded without the keyframe before them: after
+  // joining, after a loss and after a writer change, skip to a keyframe.
+  bool waiting_for_keyframe = true;
   GstClockTime last_duration = GST_CLOCK_TIME_NONE;
 };
 
@@ -314,6 +320,20 @@ void push_custom_event(GstShmringSrc *self, const shmring::Frame &frame) {
                      gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, structure));
 }
 
+// Tells the application, as sinks do for late buffers, that frames were lost.
+void post_loss(GstShmringSrc *self, GstBuffer *buffer, guint64 lost) {
+  GST_OBJECT_LOCK(self);
+  const guint64 received = self->state->counters.received;
+  const guint64 lost_total = self->state->counters.lost;
+  GST_OBJECT_UNLOCK(self);
+  GstMessage *message = gst_message_new_qos(
+      GST_OBJECT(self), TRUE, GST_BUFFER_PTS(buffer), GST_CLOCK_TIME_NONE,
+      GST_BUFFER_PTS(buffer), GST_BUFFER_DURATION(buffer));
+  gst_message_set_qos_stats(message, GST_FORMAT_BUFFERS, received, lost_total);
+  gst_element_post_message(GST_ELEMENT(self), message);
+  GST_DEBUG_OBJECT(self, "lost %" G_GUINT64_FORMAT " frames", lost);
+}
+
 GstFlowReturn handle_writer_lost(GstShmringSrc *self, shmring::ReadStatus status,
                                  GstShmringWriterLost policy) {
   const Settings settings = settings_of(self);
@@ -332,6 +352,8 @@ GstFlowReturn handle_writer_lost(GstShmringSrc *self, shmring::ReadStatus status
       GST_INFO_OBJECT(self, "writer %s: waiting for a new one", how);
       drop_reader(self);
       self->state->caps_id = 0;  // a new writer's caps are pushed afresh
+      self->state->writer_changed = true;
+      self->state->waiting_for_keyframe = true;
       return GST_FLOW_OK;
   }
   return GST_FLOW_ERROR;
@@ -446,6 +468,8 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
   s.caps_id = 0;
   s.caps_are_video = false;
   s.downstream_video_meta = false;
+  s.writer_changed = false;
+  s.waiting_for_keyframe = true;
   s.last_duration = GST_CLOCK_TIME_NONE;
   // Report a ring that exists but is unusable now, not at the first buffer.
   // A ring that is absent is fine: create() waits for its writer.
@@ -550,7 +574,7 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
 
     if (frame.lost_before > 0) {
       count(self, &Counters::lost, frame.lost_before);
-      GST_DEBUG_OBJECT(self, "lost %" G_GUINT64_FORMAT " records", frame.lost_before);
+      s.waiting_for_keyframe = true;
     }
     if (frame.info.kind == shmring::RecordKind::Eos) {
       reader.release(frame.slot);
@@ -562,6 +586,13 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
       reader.release(frame.slot);
       continue;
     }
+    if (s.waiting_for_keyframe && (frame.info.flags & GST_BUFFER_FLAG_DELTA_UNIT)) {
+      GST_LOG_OBJECT(self, "skipping a delta unit while waiting for a keyframe");
+      reader.release(frame.slot);
+      count(self, &Counters::dropped);
+      continue;
+    }
+    s.waiting_for_keyframe = false;
     if (update_caps(self, reader, frame.info.caps_id) != Outcome::Ok) {
       reader.release(frame.slot);
       return GST_FLOW_NOT_NEGOTIATED;
@@ -589,8 +620,19 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
       count(self, &Counters::copied);
     }
     stamp(self, settings.timestamp_mode, frame.info, buffer);
-    if (frame.lost_before > 0)
+    if (frame.lost_before > 0) {
       GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+      post_loss(self, buffer, frame.lost_before);
+    }
+    if (s.writer_changed) {
+      // The new writer's stream: a new segment (timestamps start over in
+      // original mode) and a discontinuity.
+      GstSegment segment;
+      gst_segment_init(&segment, GST_FORMAT_TIME);
+      gst_base_src_new_segment(GST_BASE_SRC(self), &segment);
+      GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+      s.writer_changed = false;
+    }
     GST_OBJECT_LOCK(self);
     s.counters.received++;
     if (GST_BUFFER_DURATION_IS_VALID(buffer))

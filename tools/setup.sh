@@ -10,6 +10,7 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad   # checksumsink for the tests, shmsink/shmsrc for benchmarks
+  gstreamer1.0-plugins-ugly  # x264enc: late join of H.264 in the fault tests
   libgtest-dev
 )
 

@@ -37,6 +37,7 @@ GstHarness *sink_harness(const std::string &ring, const char *extra = "") {
 
 struct Trace;
 void trace_source(GstHarness *src, Trace *trace);
+guint64 stat_of(GstElement *element, const char *field);
 
 // A playing shmringsrc harness; with `trace`, everything it pushes is traced
 // from the very first event.
@@ -335,23 +336,28 @@ GST_START_TEST(test_clock_mode_maps_writer_time_to_reader_running_time) {
 }
 GST_END_TEST;
 
-GST_START_TEST(test_late_reader_starts_at_the_newest_buffer_with_caps) {
+GST_START_TEST(test_late_reader_starts_at_the_newest_keyframe_with_caps) {
   const std::string ring = ring_name("late");
   GstHarness *sink = sink_harness(ring);
   gst_harness_set_src_caps_str(sink, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
+  // Odd buffers are delta units (see numbered_buffer): the newest, 19, is one.
   for (guint64 n = 0; n < 20; ++n)
     gst_harness_push(sink, numbered_buffer(n, 32));
   GstHarness *src = src_harness(ring, "timestamp-mode=original");
+  gst_harness_push(sink, numbered_buffer(20, 32));  // a keyframe
+  gst_harness_push(sink, numbered_buffer(21, 32));  // and a delta unit after it
+  // The reader started at the newest buffer, 19, skipped it as a delta unit
+  // without its keyframe, and starts with 20, caps first.
   GstBuffer *buffer = gst_harness_pull(src);
-  check_numbered_buffer(buffer, 19, 32);
+  check_numbered_buffer(buffer, 20, 32);
   gst_buffer_unref(buffer);
   GstCaps *caps = gst_pad_get_current_caps(src->sinkpad);
   fail_unless(caps != nullptr);
   gst_caps_unref(caps);
-  gst_harness_push(sink, numbered_buffer(20, 32));
   buffer = gst_harness_pull(src);
-  check_numbered_buffer(buffer, 20, 32);
+  check_numbered_buffer(buffer, 21, 32);
   gst_buffer_unref(buffer);
+  fail_unless_equals_uint64(stat_of(element_of(src, "shmringsrc"), "dropped"), 1);
   gst_harness_teardown(src);
   gst_harness_teardown(sink);
 }
@@ -763,7 +769,7 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_caps_change_reaches_the_reader_at_the_right_buffer);
   tcase_add_test(tc, test_eos_and_custom_events_travel_in_order);
   tcase_add_test(tc, test_clock_mode_maps_writer_time_to_reader_running_time);
-  tcase_add_test(tc, test_late_reader_starts_at_the_newest_buffer_with_caps);
+  tcase_add_test(tc, test_late_reader_starts_at_the_newest_keyframe_with_caps);
   tcase_add_test(tc, test_invalid_ring_names_are_element_errors);
   tcase_add_test(tc, test_second_writer_on_a_live_ring_is_an_error);
   tcase_add_test(tc, test_buffer_larger_than_a_slot_is_an_error_not_a_truncation);

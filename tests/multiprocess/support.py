@@ -1,0 +1,102 @@
+"""Helpers for tests with real processes: gst-launch-1.0 and run-pipeline
+started with bounded lifetimes, checksumsink output, and rings that must not
+outlive a test."""
+import os
+import re
+import subprocess
+import unittest
+
+CAPS = "video/x-raw,format=I420,width=1920,height=1080,framerate=30/1"
+PROCESS_TIMEOUT = 60
+
+
+def gst_launch(description, flags=("-q",)):
+    """gst-launch-1.0 with its output captured; flags such as -m (bus
+    messages) or -v (property changes) replace the default -q."""
+    return subprocess.Popen(["gst-launch-1.0", *flags] + description.split(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(process, timeout=PROCESS_TIMEOUT):
+    """(exit code, stdout, stderr) of a process, killed if it overstays."""
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        raise AssertionError(f"process overstayed {timeout} s: {err[-2000:]}")
+    return process.returncode, out, err
+
+
+def run_pipeline(description):
+    """A producer run by tests/multiprocess/run-pipeline: like gst-launch-1.0,
+    but it prints each shmring element's stats at the end."""
+    return subprocess.Popen([os.environ["SHMRING_RUN_PIPELINE"]] + description.split(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stats_of(output, element):
+    """{field: int} from the 'stats NAME: structure' line run-pipeline prints."""
+    for line in output.splitlines():
+        if line.startswith(f"stats {element}:"):
+            return {k: int(v) for k, v in re.findall(r"([\w-]+)=\([\w]+\)(\d+)", line)}
+    raise AssertionError(f"no stats for {element} in {output!r}")
+
+
+def frames(checksum_output):
+    """[(pts, sha1)] from checksumsink's output."""
+    result = []
+    for line in checksum_output.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            result.append((parts[0], parts[1]))
+    return result
+
+
+def seconds(pts):
+    h, m, s = pts.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def ring_path(name):
+    return "/dev/shm/shmring." + name
+
+
+class ProcessTest(unittest.TestCase):
+    """Starts processes and rings, and makes sure none outlives the test."""
+    reference = {}
+
+    def setUp(self):
+        self.rings = []
+        self.processes = []
+
+    def tearDown(self):
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        for name in self.rings:
+            left = os.path.exists(ring_path(name))
+            if left:
+                os.unlink(ring_path(name))
+            self.assertFalse(left, f"ring {name} left behind")
+
+    def ring(self, what):
+        name = f"mp-{what}-{os.getpid()}"
+        self.rings.append(name)
+        return name
+
+    def start(self, description):
+        process = gst_launch(description)
+        self.processes.append(process)
+        return process
+
+    def reference_frames(self, count, caps=CAPS, after=""):
+        key = (count, caps, after)
+        if key not in ProcessTest.reference:
+            code, out, err = finish(gst_launch(
+                f"videotestsrc pattern=ball num-buffers={count} ! {caps} ! {after} "
+                f"checksumsink"))
+            self.assertEqual(code, 0, err)
+            ProcessTest.reference[key] = frames(out)
+        return ProcessTest.reference[key]

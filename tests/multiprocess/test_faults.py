@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Faults between real processes: writers and readers killed with SIGKILL,
+stopped with SIGSTOP, too slow, or joining late. Nothing a peer does may
+hang, crash or corrupt another process: every process is bounded in time,
+every frame that arrives is checked against a reference run, and no ring
+outlives its test.
+"""
+import os
+import random
+import re
+import signal
+import time
+import unittest
+
+from support import (ProcessTest, finish, frames, gst_launch, ring_path, run_pipeline,
+                     stats_of)
+
+SMALL = "video/x-raw,format=I420,width=320,height=240,framerate=30/1"
+TINY = "video/x-raw,format=I420,width=160,height=120,framerate=30/1"
+
+
+def wait_for(condition, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+class Faults(ProcessTest):
+
+    def track(self, process):
+        self.processes.append(process)
+        return process
+
+    def test_killed_writer_is_replaced_and_the_reader_resumes(self):
+        ring = self.ring("restart")
+        reader = self.track(run_pipeline(
+            f"shmringsrc name=reader ring={ring} on-writer-lost=wait "
+            f"timestamp-mode=original ! checksumsink"))
+        first = self.start(f"videotestsrc pattern=ball ! {SMALL} ! shmringsink ring={ring}")
+        time.sleep(1.0)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        self.assertTrue(os.path.exists(ring_path(ring)), "a killed writer leaves its ring")
+        time.sleep(0.3)
+        # Same name, other caps: the stale ring is replaced, not renamed.
+        second = self.start(f"videotestsrc pattern=ball num-buffers=30 ! {TINY} ! "
+                            f"shmringsink ring={ring}")
+        self.assertEqual(finish(second)[0], 0)
+        code, out, err = finish(reader)
+        self.assertEqual(code, 0, "the second writer's EOS ends the reader: " + err)
+        got = frames(out)
+        tiny = self.reference_frames(30, TINY)
+        self.assertEqual(got[-30:], tiny, "every frame of the new writer, new caps, intact")
+        small = dict(self.reference_frames(60, SMALL))
+        before = got[:-30]
+        self.assertGreater(len(before), 10, "frames of the first writer arrived")
+        for pts, sha in before:
+            self.assertEqual(sha, small.get(pts), f"first writer's frame at {pts}")
+
+    def test_killed_readers_are_reclaimed_and_the_others_lose_nothing(self):
+        ring = self.ring("reader-kills")
+        steady = self.start(f"shmringsrc ring={ring} timestamp-mode=original ! checksumsink")
+        time.sleep(0.3)
+        # -m: the writer's bus messages, reader joined/left among them.
+        producer = self.track(gst_launch(
+            f"videotestsrc pattern=ball num-buffers=150 ! {SMALL} ! shmringsink ring={ring}",
+            flags=("-m",)))
+        rng = random.Random(1234)
+        for _ in range(20):
+            victim = self.start(f"shmringsrc ring={ring} ! fakesink")
+            time.sleep(rng.uniform(0.02, 0.2))
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
+        code, out, err = finish(producer)
+        self.assertEqual(code, 0, err)
+        code, received, err = finish(steady)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(frames(received), self.reference_frames(150, SMALL),
+                         "the steady reader lost nothing")
+        left = len(re.findall(r"shmring-reader-left", out))
+        joined = len(re.findall(r"shmring-reader-joined", out))
+        self.assertGreaterEqual(left, joined - 1, "every killed reader was noticed")
+        self.assertGreater(left, 5)
+
+    def test_a_leaky_slow_reader_never_costs_a_fast_one_a_frame(self):
+        ring = self.ring("leaky")
+        # The writer waits for its first reader, the lossless one; the slow
+        # leaky one (10 frames/s against the writer's 30) joins after it.
+        producer = self.track(run_pipeline(
+            f"videotestsrc pattern=ball num-buffers=90 ! {SMALL} ! "
+            f"shmringsink name=writer ring={ring} wait-for-readers=true"))
+        wait_for(lambda: os.path.exists(ring_path(ring)))
+        fast = self.start(f"shmringsrc ring={ring} timestamp-mode=original ! checksumsink")
+        slow = self.track(run_pipeline(
+            f"shmringsrc name=reader ring={ring} policy=leaky ! "
+            f"identity sleep-time=100000 ! fakesink"))
+        code, out, err = finish(producer)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(stats_of(out, "writer")["overruns"], 0, "the writer never waited it out")
+        code, received, err = finish(fast)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(frames(received), self.reference_frames(90, SMALL))
+        code, out, err = finish(slow)
+        self.assertEqual(code, 0, err)
+        stats = stats_of(out, "reader")
+        self.assertGreater(stats["lost"], 0, "the slow reader skipped frames")
+        self.assertGreater(stats["received"], 0)
+
+    def test_a_stopped_reader_is_overrun_and_the_others_lose_nothing(self):
+        ring = self.ring("sigstop")
+        lossless = [self.start(f"shmringsrc ring={ring} timestamp-mode=original ! "
+                               f"checksumsink") for _ in range(2)]
+        stopped = self.track(run_pipeline(f"shmringsrc name=reader ring={ring} ! fakesink"))
+        time.sleep(0.5)
+        producer = self.track(run_pipeline(
+            f"videotestsrc pattern=ball num-buffers=120 ! {SMALL} ! "
+            f"shmringsink name=writer ring={ring} timeout=300000000"))
+        time.sleep(1.0)
+        stopped.send_signal(signal.SIGSTOP)
+        time.sleep(1.5)
+        stopped.send_signal(signal.SIGCONT)
+        code, out, err = finish(producer)
+        self.assertEqual(code, 0, err)
+        self.assertGreaterEqual(stats_of(out, "writer")["overruns"], 1)
+        for reader in lossless:
+            code, received, err = finish(reader)
+            self.assertEqual(code, 0, err)
+            self.assertEqual(frames(received), self.reference_frames(120, SMALL))
+        code, out, err = finish(stopped)
+        self.assertEqual(code, 0, "the stopped reader carries on to EOS: " + err)
+        self.assertGreater(stats_of(out, "reader")["lost"], 0)
+
+    def test_late_join_of_h264_starts_at_a_keyframe(self):
+        ring = self.ring("h264")
+        producer = self.start(
+            f"videotestsrc pattern=ball num-buffers=150 ! {SMALL} ! "
+            f"x264enc key-int-max=30 tune=zerolatency speed-preset=ultrafast ! "
+            f"video/x-h264,stream-format=byte-stream ! shmringsink ring={ring}")
+        time.sleep(1.3)  # mid-GOP: frames 30 and 60 are keyframes
+        consumer = self.track(gst_launch(
+            f"shmringsrc ring={ring} timestamp-mode=original ! fakesink silent=false",
+            flags=("-v",)))
+        self.assertEqual(finish(producer)[0], 0)
+        code, out, err = finish(consumer)
+        self.assertEqual(code, 0, err)
+        chains = [line for line in out.splitlines() if "last-message = chain" in line]
+        self.assertGreater(len(chains), 30)
+        self.assertNotIn("delta-unit", chains[0], "the first buffer is a keyframe")
+        self.assertTrue(any("delta-unit" in line for line in chains[1:]),
+                        "delta units flow once a keyframe has arrived")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

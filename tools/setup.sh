@@ -12,6 +12,7 @@ packages=(
   gstreamer1.0-plugins-bad   # checksumsink for the tests, shmsink/shmsrc for benchmarks
   gstreamer1.0-plugins-ugly  # x264enc: late join of H.264 in the fault tests
   libgtest-dev
+  clang libclang-rt-14-dev   # libFuzzer for the fuzz target
 )
 
 missing=()

@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """Counts the test cases inside each meson test (GoogleTest, Check, unittest)
-and prints one closing line: 'tests: N passed, M failed'."""
+and prints one closing line: 'tests: N passed, M failed'.
+
+  summarize_tests.py LOG [LABEL:LOG ...] [NAME=OK|FAIL ...]
+
+LOG is a meson testlog.json; LABEL prefixes its tests' names. NAME=RESULT
+counts one more test run outside meson (the fuzz run)."""
 import json
 import re
 import sys
@@ -26,19 +31,29 @@ def count_cases(entry):
     return (1, 0) if ok else (0, 1)
 
 
-def main(path):
+def main(arguments):
     passed = failed = 0
-    with open(path) as log:
-        for line in log:
-            entry = json.loads(line)
-            p, f = count_cases(entry)
-            if entry["result"] != "OK" and f == 0:
-                f = 1  # crashed or timed out before it could report
-            print(f"  {entry['name']}: {p} passed, {f} failed ({entry['result']})")
-            passed += p
-            failed += f
+    for argument in arguments:
+        if "=" in argument:
+            name, result = argument.split("=", 1)
+            ok = result == "OK"
+            print(f"  {name}: {int(ok)} passed, {int(not ok)} failed ({result})")
+            passed += ok
+            failed += not ok
+            continue
+        label, _, path = argument.rpartition(":")
+        with open(path) as log:
+            for line in log:
+                entry = json.loads(line)
+                p, f = count_cases(entry)
+                if entry["result"] != "OK" and f == 0:
+                    f = 1  # crashed or timed out before it could report
+                name = f"{label} {entry['name']}" if label else entry["name"]
+                print(f"  {name}: {p} passed, {f} failed ({entry['result']})")
+                passed += p
+                failed += f
     print(f"tests: {passed} passed, {failed} failed")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])

@@ -1,13 +1,48 @@
 #!/usr/bin/env bash
-# Sets up (tools/setup.sh) and runs the whole test suite: core tests, element
-# tests and the two-process tests. Exits non-zero if any test fails.
+# Sets up (tools/setup.sh) and runs the whole test suite:
+#   1. core, element, two-process and fault tests (build/);
+#   2. the core and element tests again, built with AddressSanitizer and
+#      UndefinedBehaviorSanitizer (build-asan/);
+#   3. the reader's fuzz target, a bounded number of runs (build-fuzz/).
+# Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
-echo "== testing"
 status=0
-meson test -C build --print-errorlogs --num-processes 2 || status=$?
-python3 tools/summarize_tests.py build/meson-logs/testlog.json
+
+echo "== testing"
+meson test -C build --print-errorlogs --num-processes 2 || status=1
+
+echo "== testing with AddressSanitizer and UndefinedBehaviorSanitizer"
+[ -f build-asan/build.ninja ] ||
+  meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+ninja -C build-asan >/dev/null
+# The two-process suites run gst-launch-1.0, which cannot load a plugin
+# built with ASan; the core suite forks its own processes.
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --print-errorlogs --num-processes 2 core elements || status=1
+
+echo "== fuzzing the reader"
+[ -f build-fuzz/build.ninja ] ||
+  CXX=clang++ meson setup build-fuzz -Dfuzzing=true -Dtests=false -Dplugin=disabled \
+    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+ninja -C build-fuzz >/dev/null
+corpus=$(mktemp -d)
+cp tests/fuzz/corpus/* "$corpus"
+fuzz_log=build-fuzz/fuzz-reader.log
+if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+   build-fuzz/tests/fuzz/fuzz-reader -runs=100000 -max_len=40000 "$corpus" >"$fuzz_log" 2>&1; then
+  grep -E "^Done [0-9]+ runs" "$fuzz_log" | sed 's/^/fuzz-reader: /'
+  fuzz_result=OK
+else
+  tail -n 40 "$fuzz_log"
+  fuzz_result=FAIL
+  status=1
+fi
+rm -rf "$corpus"
+
+python3 tools/summarize_tests.py build/meson-logs/testlog.json \
+  asan:build-asan/meson-logs/testlog.json "fuzz-reader=$fuzz_result"
 leftovers=$(ls /dev/shm | grep '^shmring\.' || true)
 if [ -n "$leftovers" ]; then
   echo "shared memory objects left behind: $leftovers"

@@ -212,3 +212,31 @@ TEST_F(RingTest, RecordLargerThanASlotIsRefused) {
     EXPECT_EQ(error.code(), ErrorCode::InvalidArgument);
   }
 }
+
+TEST_F(RingTest, RingOfAnotherUserIsPermissionDenied) {
+  const std::string name = ring("other-user");
+  auto writer = Writer::create({name, 2, 64, 0600});
+  // Another user: as root, a child that becomes nobody; otherwise a ring
+  // whose mode shuts out even its owner.
+  pid_t child = fork();
+  if (child == 0) {
+    if (geteuid() == 0) {
+      if (setgid(65534) != 0 || setuid(65534) != 0)
+        _exit(3);
+    } else if (chmod(("/dev/shm/shmring." + name).c_str(), 0) != 0) {
+      _exit(4);
+    }
+    try {
+      Reader::open({name, false});
+    } catch (const Error &error) {
+      _exit(error.code() == ErrorCode::PermissionDenied &&
+                     std::string(error.what()).find("Permission denied") != std::string::npos
+                 ? 0
+                 : 1);
+    }
+    _exit(2);  // opened: the mode did not protect the ring
+  }
+  int status = shmring::test::wait_child(child, 5000);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: other error, 2: opened, 3/4: setup failed";
+}

@@ -14,6 +14,7 @@
 #include "shmring/error.hpp"
 #include "shmring/ring_name.hpp"
 #include "shmring/writer.hpp"
+#include "shmring_enums.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_shmring_sink_debug);
 #define GST_CAT_DEFAULT gst_shmring_sink_debug
@@ -25,6 +26,7 @@ constexpr guint64 kDefaultSlotSize = 0;
 constexpr guint kDefaultPerms = 0600;
 constexpr gboolean kDefaultWaitForReaders = FALSE;
 constexpr guint64 kDefaultTimeout = GST_SECOND;
+constexpr GstShmringReaderTimeout kDefaultOnReaderTimeout = GST_SHMRING_READER_TIMEOUT_DROP;
 // Slot size when slot-size is 0 and the caps are not raw video, whose frame
 // size is known from the caps.
 constexpr guint64 kFallbackSlotSize = 4 * 1024 * 1024;
@@ -37,6 +39,7 @@ enum {
   PROP_PERMS,
   PROP_WAIT_FOR_READERS,
   PROP_TIMEOUT,
+  PROP_ON_READER_TIMEOUT,
   PROP_STATS,
 };
 
@@ -47,6 +50,13 @@ struct Settings {
   guint perms = kDefaultPerms;
   bool wait_for_readers = kDefaultWaitForReaders;
   guint64 timeout = kDefaultTimeout;
+  GstShmringReaderTimeout on_reader_timeout = kDefaultOnReaderTimeout;
+
+  shmring::AtDeadline at_deadline() const {
+    return on_reader_timeout == GST_SHMRING_READER_TIMEOUT_ERROR
+               ? shmring::AtDeadline::GiveUp
+               : shmring::AtDeadline::OverrunStalledReaders;
+  }
 };
 
 struct Counters {
@@ -182,17 +192,27 @@ void announce_reader_changes(GstShmringSink *self) {
 GstFlowReturn acquire_slot(GstShmringSink *self, shmring::WritableSlot &slot) {
   SinkState &s = *self->state;
   for (;;) {
-    const guint64 timeout = settings_of(self).timeout;
-    switch (s.writer->acquire(slot, deadline_after(timeout))) {
+    const Settings settings = settings_of(self);
+    switch (s.writer->acquire(slot, deadline_after(settings.timeout), nullptr,
+                              settings.at_deadline())) {
       case shmring::WaitStatus::Ok:
         return GST_FLOW_OK;
       case shmring::WaitStatus::Timeout:
-        GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
-                          ("All %u slots of ring '%s' are held by readers",
-                           s.writer->slot_count(), s.writer->name().c_str()),
-                          ("No slot came free within %" GST_TIME_FORMAT
-                           "; readers hold on to buffers (raise 'slots')",
-                           GST_TIME_ARGS(timeout)));
+        if (settings.on_reader_timeout == GST_SHMRING_READER_TIMEOUT_ERROR)
+          GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+                            ("A reader of ring '%s' stopped reading",
+                             s.writer->name().c_str()),
+                            ("No slot came free within %" GST_TIME_FORMAT
+                             ": a reader with policy=block did not read (on-reader-timeout="
+                             "error), or readers hold all %u slots",
+                             GST_TIME_ARGS(settings.timeout), s.writer->slot_count()));
+        else
+          GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+                            ("All %u slots of ring '%s' are held by readers",
+                             s.writer->slot_count(), s.writer->name().c_str()),
+                            ("No slot came free within %" GST_TIME_FORMAT
+                             "; readers hold on to buffers (raise 'slots')",
+                             GST_TIME_ARGS(settings.timeout)));
         return GST_FLOW_ERROR;
       case shmring::WaitStatus::Interrupted: {
         GstFlowReturn ret = gst_base_sink_wait_preroll(GST_BASE_SINK(self));
@@ -309,6 +329,9 @@ static void gst_shmring_sink_set_property(GObject *object, guint prop_id,
     case PROP_TIMEOUT:
       settings.timeout = g_value_get_uint64(value);
       break;
+    case PROP_ON_READER_TIMEOUT:
+      settings.on_reader_timeout = static_cast<GstShmringReaderTimeout>(g_value_get_enum(value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -342,6 +365,9 @@ static void gst_shmring_sink_get_property(GObject *object, guint prop_id, GValue
       break;
     case PROP_TIMEOUT:
       g_value_set_uint64(value, settings.timeout);
+      break;
+    case PROP_ON_READER_TIMEOUT:
+      g_value_set_enum(value, settings.on_reader_timeout);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -518,8 +544,9 @@ static gboolean gst_shmring_sink_propose_allocation(GstBaseSink *base, GstQuery 
   if (!writer || !need_pool || !shmring::gst::raw_video_info(caps, info) ||
       GST_VIDEO_INFO_SIZE(&info) > writer->slot_size())
     return TRUE;
-  GstBufferPool *pool =
-      shmring::gst::slot_pool_new(writer, GST_ELEMENT(self), settings_of(self).timeout);
+  const Settings settings = settings_of(self);
+  GstBufferPool *pool = shmring::gst::slot_pool_new(writer, GST_ELEMENT(self), settings.timeout,
+                                                    settings.at_deadline());
   GstStructure *config = gst_buffer_pool_get_config(pool);
   // At most all slots but one lent at once: the ring keeps one to turn on.
   const guint max = writer->slot_count() - 1;
@@ -598,9 +625,15 @@ static void gst_shmring_sink_class_init(GstShmringSinkClass *klass) {
       gobject_class, PROP_TIMEOUT,
       g_param_spec_uint64("timeout", "Timeout",
                           "Nanoseconds to wait for a slow reader with policy=block before "
-                          "overwriting its oldest unread frames; when readers hold every "
-                          "slot that long, the sink fails with an error",
+                          "on-reader-timeout applies; when readers hold every slot that "
+                          "long, the sink fails with an error",
                           1, G_MAXUINT64, kDefaultTimeout, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_ON_READER_TIMEOUT,
+      g_param_spec_enum("on-reader-timeout", "On reader timeout",
+                        "What to do when a reader with policy=block has not read for "
+                        "'timeout'",
+                        GST_TYPE_SHMRING_READER_TIMEOUT, kDefaultOnReaderTimeout, rw));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
@@ -627,4 +660,5 @@ static void gst_shmring_sink_class_init(GstShmringSinkClass *klass) {
 
   GST_DEBUG_CATEGORY_INIT(gst_shmring_sink_debug, "shmringsink", 0,
                           "shmring shared memory ring sink");
+  gst_type_mark_as_plugin_api(GST_TYPE_SHMRING_READER_TIMEOUT, GstPluginAPIFlags(0));
 }

@@ -13,6 +13,20 @@ GType gst_shmring_policy_get_type(void) {
   return type;
 }
 
+GType gst_shmring_reader_timeout_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_SHMRING_READER_TIMEOUT_DROP,
+       "Overwrite the stalled reader's unread frames (it counts them as lost) and "
+       "stop waiting for it until it reads again",
+       "drop"},
+      {GST_SHMRING_READER_TIMEOUT_ERROR, "Fail with an element error", "error"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("GstShmringReaderTimeout", values));
+  return type;
+}
+
 GType gst_shmring_timestamp_mode_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {

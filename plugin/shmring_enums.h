@@ -25,11 +25,19 @@ typedef enum {
   GST_SHMRING_WRITER_LOST_WAIT = 2,  // wait for a new writer and resume
 } GstShmringWriterLost;
 
+// What shmringsink does when a policy=block reader has not read for `timeout`.
+typedef enum {
+  GST_SHMRING_READER_TIMEOUT_DROP = 0,   // overwrite that reader's unread frames
+  GST_SHMRING_READER_TIMEOUT_ERROR = 1,  // fail with an element error
+} GstShmringReaderTimeout;
+
 GType gst_shmring_policy_get_type(void);
+GType gst_shmring_reader_timeout_get_type(void);
 GType gst_shmring_timestamp_mode_get_type(void);
 GType gst_shmring_writer_lost_get_type(void);
 
 #define GST_TYPE_SHMRING_POLICY (gst_shmring_policy_get_type())
+#define GST_TYPE_SHMRING_READER_TIMEOUT (gst_shmring_reader_timeout_get_type())
 #define GST_TYPE_SHMRING_TIMESTAMP_MODE (gst_shmring_timestamp_mode_get_type())
 #define GST_TYPE_SHMRING_WRITER_LOST (gst_shmring_writer_lost_get_type())
 

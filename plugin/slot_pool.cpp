@@ -68,6 +68,7 @@ struct SlotPoolState {
   std::shared_ptr<Writer> writer;
   GWeakRef element;
   GstClockTime timeout = GST_SECOND;
+  shmring::AtDeadline at_deadline = shmring::AtDeadline::OverrunStalledReaders;
   std::atomic<bool> flushing{false};
   std::shared_ptr<PoolLimit> limit = std::make_shared<PoolLimit>();
   // From the configuration:
@@ -172,7 +173,8 @@ static GstFlowReturn gst_shmring_slot_pool_acquire_buffer(GstBufferPool *base,
   shmring::WritableSlot slot;
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::nanoseconds(s.timeout);
-  const shmring::WaitStatus status = s.writer->acquire(slot, deadline, &s.flushing);
+  const shmring::WaitStatus status =
+      s.writer->acquire(slot, deadline, &s.flushing, s.at_deadline);
   if (status != shmring::WaitStatus::Ok)
     shmring::gst::give_back_lease_place(*s.limit);
   switch (status) {
@@ -183,9 +185,10 @@ static GstFlowReturn gst_shmring_slot_pool_acquire_buffer(GstBufferPool *base,
     case shmring::WaitStatus::Timeout: {
       if (GstElement *element = static_cast<GstElement *>(g_weak_ref_get(&s.element))) {
         GST_ELEMENT_ERROR(element, RESOURCE, WRITE,
-                          ("All %u slots of ring '%s' are held by readers",
-                           s.writer->slot_count(), s.writer->name().c_str()),
-                          ("No slot came free for upstream's buffer pool"));
+                          ("No slot of ring '%s' came free for upstream's buffer pool",
+                           s.writer->name().c_str()),
+                          ("A reader with policy=block stopped reading, or readers hold "
+                           "all %u slots", s.writer->slot_count()));
         gst_object_unref(element);
       }
       return GST_FLOW_ERROR;
@@ -269,12 +272,13 @@ SlotLease *unpublished_lease_of(GstBuffer *buffer, const Writer *writer) {
 }
 
 GstBufferPool *slot_pool_new(std::shared_ptr<Writer> writer, GstElement *element,
-                             GstClockTime timeout) {
+                             GstClockTime timeout, AtDeadline at_deadline) {
   auto *pool = static_cast<GstShmringSlotPool *>(
       g_object_new(gst_shmring_slot_pool_get_type(), nullptr));
   gst_object_ref_sink(pool);
   pool->state->writer = std::move(writer);
   pool->state->timeout = timeout;
+  pool->state->at_deadline = at_deadline;
   g_weak_ref_set(&pool->state->element, element);
   return GST_BUFFER_POOL(pool);
 }

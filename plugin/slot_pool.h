@@ -31,8 +31,9 @@ struct SlotLease {
 // `writer` and not published yet; null otherwise (then the sink copies).
 SlotLease *unpublished_lease_of(GstBuffer *buffer, const Writer *writer);
 
-// `element` receives the error when no slot comes free in time.
+// `element` receives the error when no slot comes free in time; upstream's
+// acquires wait as the sink's own do (`timeout`, `at_deadline`).
 GstBufferPool *slot_pool_new(std::shared_ptr<Writer> writer, GstElement *element,
-                             GstClockTime timeout);
+                             GstClockTime timeout, AtDeadline at_deadline);
 
 }  // namespace shmring::gst

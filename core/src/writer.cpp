@@ -350,7 +350,7 @@ std::uint64_t Writer::set_caps(std::string_view caps_text) {
 }
 
 WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline,
-                           const std::atomic<bool> *cancel) {
+                           const std::atomic<bool> *cancel, AtDeadline at_deadline) {
   Impl &w = *impl_;
   auto cancelled = [&] { return w.interrupted.load() || (cancel && cancel->load()); };
   auto lend = [&](long index) {
@@ -377,8 +377,17 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline,
       }
       if (Clock::now() >= deadline) {
         // The wait is over: a blocking reader that has not moved loses frames
-        // rather than stopping the stream. Slots that readers hold stay theirs.
+        // rather than stopping the stream (unless the caller would rather
+        // stop). Slots that readers hold stay theirs.
         w.reclaim_dead_readers();
+        if (at_deadline == AtDeadline::GiveUp) {
+          const long index = w.find_free_slot(true);
+          if (index >= 0 && w.claim(static_cast<std::uint32_t>(index))) {
+            lend(index);  // a dead reader's slots came back
+            return WaitStatus::Ok;
+          }
+          return WaitStatus::Timeout;
+        }
         w.mark_blocking_readers_stalled();
         const long overrun = w.find_free_slot(true);
         if (overrun >= 0 && w.claim(static_cast<std::uint32_t>(overrun))) {

@@ -407,3 +407,22 @@ TEST_F(RingTest, LentSlotsAreSkippedAndACancelFlagEndsTheWait) {
   writer->abandon(fourth);
   EXPECT_EQ(writer->write(info, &late, in_ms(100)), WaitStatus::Ok);
 }
+
+TEST_F(RingTest, WriterCanGiveUpOnAStalledReaderInsteadOfOverrunningIt) {
+  const std::string name = ring("give-up");
+  auto writer = Writer::create({name, 2, 64});
+  auto stalled = Reader::open({name, false});
+  RecordInfo info;
+  ASSERT_EQ(writer->write(info, nullptr, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(writer->write(info, nullptr, in_ms(100)), WaitStatus::Ok);
+  WritableSlot slot;
+  EXPECT_EQ(writer->acquire(slot, in_ms(100), nullptr, AtDeadline::GiveUp), WaitStatus::Timeout);
+  EXPECT_EQ(writer->stats().overruns, 0u);
+  // Once the reader reads, the writer goes on without losing it anything.
+  Frame frame;
+  ASSERT_EQ(stalled->next(frame, in_ms(100)), ReadStatus::Frame);
+  stalled->release(frame.slot);
+  EXPECT_EQ(writer->acquire(slot, in_ms(100), nullptr, AtDeadline::GiveUp), WaitStatus::Ok);
+  writer->abandon(slot);
+  EXPECT_EQ(stalled->counters().lost, 0u);
+}

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
 
 #include "layout.hpp"
@@ -760,6 +761,115 @@ GST_START_TEST(test_the_pool_leaves_the_ring_a_slot_of_its_own) {
 }
 GST_END_TEST;
 
+namespace {
+// A reader that never reads: its live pipeline waits in PAUSED.
+GstElement *paused_reader(const std::string &ring) {
+  GstElement *reader = gst_parse_launch(("shmringsrc ring=" + ring + " ! fakesink").c_str(),
+                                        nullptr);
+  gst_element_set_state(reader, GST_STATE_PAUSED);
+  gst_element_get_state(reader, nullptr, nullptr, 5 * GST_SECOND);
+  return reader;
+}
+}  // namespace
+
+GST_START_TEST(test_a_stalled_blocking_reader_is_dropped_or_an_error_as_configured) {
+  for (const char *mode : {"drop", "error"}) {
+    const std::string ring = ring_name(mode);
+    const std::string extra = std::string("slots=2 timeout=200000000 on-reader-timeout=") + mode;
+    GstHarness *sink = sink_harness(ring, extra.c_str());
+    GstBus *bus = gst_bus_new();
+    GstElement *writer = element_of(sink, "shmringsink");
+    gst_element_set_bus(writer, bus);
+    gst_harness_set_src_caps_str(sink, "application/x-test");
+    GstElement *reader = paused_reader(ring);
+    // Two records fill both slots unread; the third waits for the reader.
+    fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(0, 8)), GST_FLOW_OK);
+    fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(1, 8)), GST_FLOW_OK);
+    const GstFlowReturn third = gst_harness_push(sink, numbered_buffer(2, 8));
+    if (std::string(mode) == "drop") {
+      fail_unless_equals_int(third, GST_FLOW_OK);
+      fail_unless_equals_uint64(stat_of(writer, "overruns"), 1);
+    } else {
+      fail_unless_equals_int(third, GST_FLOW_ERROR);
+      GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+      fail_unless(message != nullptr);
+      GError *error = nullptr;
+      gst_message_parse_error(message, &error, nullptr);
+      fail_unless(strstr(error->message, "stopped reading") != nullptr, "%s", error->message);
+      g_error_free(error);
+      gst_message_unref(message);
+      fail_unless_equals_uint64(stat_of(writer, "overruns"), 0);
+    }
+    gst_element_set_state(reader, GST_STATE_NULL);
+    gst_object_unref(reader);
+    gst_element_set_bus(writer, nullptr);
+    gst_object_unref(bus);
+    gst_harness_teardown(sink);
+    fail_if(ring_exists(ring));
+  }
+}
+GST_END_TEST;
+
+namespace {
+guint readers_of(GstElement *writer) {
+  GstStructure *stats = nullptr;
+  g_object_get(writer, "stats", &stats, nullptr);
+  guint readers = 0;
+  fail_unless(gst_structure_get_uint(stats, "readers", &readers));
+  gst_structure_free(stats);
+  return readers;
+}
+}  // namespace
+
+GST_START_TEST(test_paused_and_playing_again_keeps_the_connection) {
+  const std::string ring = ring_name("pause");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  GstElement *writer = element_of(sink, "shmringsink");
+  GstElement *pipeline = gst_parse_launch(
+      ("shmringsrc ring=" + ring + " timestamp-mode=original ! appsink name=out sync=false")
+          .c_str(),
+      nullptr);
+  GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  auto next_offset = [&]() {
+    GstSample *sample = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 5 * GST_SECOND);
+    fail_unless(sample != nullptr);
+    const guint64 offset = GST_BUFFER_OFFSET(gst_sample_get_buffer(sample));
+    gst_sample_unref(sample);
+    return offset;
+  };
+  gst_harness_push(sink, numbered_buffer(0, 8));
+  fail_unless_equals_uint64(next_offset(), 0);
+  GstElement *reader = gst_bin_get_by_name(GST_BIN(pipeline), "shmringsrc0");
+  fail_unless_equals_int(readers_of(writer), 1);
+
+  // The reader's pipeline pauses and plays again: same reader, nothing lost.
+  gst_element_set_state(pipeline, GST_STATE_PAUSED);
+  gst_element_get_state(pipeline, nullptr, nullptr, 5 * GST_SECOND);
+  gst_harness_push(sink, numbered_buffer(1, 8));
+  fail_unless_equals_int(readers_of(writer), 1);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_uint64(next_offset(), 1);
+
+  // The writer's side pauses and plays again: the ring stays, no reconnect.
+  gst_element_set_state(writer, GST_STATE_PAUSED);
+  gst_element_set_state(writer, GST_STATE_PLAYING);
+  gst_harness_push(sink, numbered_buffer(2, 8));
+  fail_unless_equals_uint64(next_offset(), 2);
+  fail_unless_equals_int(readers_of(writer), 1);
+  fail_unless_equals_uint64(stat_of(reader, "lost"), 0);
+  fail_unless_equals_uint64(stat_of(reader, "received"), 3);
+
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(reader);
+  gst_object_unref(out);
+  gst_object_unref(pipeline);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
 static Suite *shmring_suite(void) {
   Suite *suite = suite_create("shmring elements");
   TCase *tc = tcase_create("general");
@@ -779,6 +889,8 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_pool_buffers_are_slots_published_without_a_copy);
   tcase_add_test(tc, test_padded_frames_keep_their_layout_or_are_repacked);
   tcase_add_test(tc, test_the_pool_leaves_the_ring_a_slot_of_its_own);
+  tcase_add_test(tc, test_a_stalled_blocking_reader_is_dropped_or_an_error_as_configured);
+  tcase_add_test(tc, test_paused_and_playing_again_keeps_the_connection);
   return suite;
 }
 

@@ -21,6 +21,13 @@ using Deadline = std::chrono::steady_clock::time_point;
 
 enum class WaitStatus { Ok, Timeout, Interrupted };
 
+// What acquire() does when its deadline passes while blocking readers still
+// have unread records in every free slot.
+enum class AtDeadline {
+  OverrunStalledReaders,  // overwrite their oldest unread records (they count them lost)
+  GiveUp,                 // return Timeout: the caller reports the stalled reader
+};
+
 struct WriterOptions {
   std::string name;             // ring name, see ring_name.hpp
   std::uint32_t slot_count = 8;
@@ -69,12 +76,14 @@ class Writer {
   std::uint64_t set_caps(std::string_view caps_text);
 
   // Lends a free slot: not held by any reader, not unread by a blocking
-  // reader. Waits until the deadline; then stalled blocking readers are
-  // overrun (counted), and Timeout means every slot is held by a live reader.
-  // Returns Interrupted after interrupt(), or once *cancel becomes true (a
-  // caller's own flag, e.g. a flushing buffer pool; set it, then wake()).
+  // reader. Waits until the deadline; then, by default, stalled blocking
+  // readers are overrun (counted), and Timeout means every slot is held by a
+  // live reader. Returns Interrupted after interrupt(), or once *cancel
+  // becomes true (a caller's own flag, e.g. a flushing buffer pool; set it,
+  // then wake()).
   WaitStatus acquire(WritableSlot &out, Deadline deadline,
-                     const std::atomic<bool> *cancel = nullptr);
+                     const std::atomic<bool> *cancel = nullptr,
+                     AtDeadline at_deadline = AtDeadline::OverrunStalledReaders);
   // Publishes the slot as the next sequence. info.size must fit the slot.
   void publish(const WritableSlot &slot, const RecordInfo &info);
   // Gives a lent slot back unpublished.

@@ -150,9 +150,6 @@ struct Reader::Impl {
            static_cast<std::uint32_t>(WriterState::Closed);
   }
 
-  bool data_available() const {
-    return header->write_seq.load(std::memory_order_acquire) > cursor;
-  }
 };
 
 Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -217,14 +214,15 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
         return ReadStatus::Frame;
       }
       // Overwritten (we fell behind) or invalid: go to the newest record.
-      // If that is the one we failed on, wait rather than spin on it.
       if (r.cursor + 1 < written) {
         r.skip_to(written - 1);
         continue;
       }
-    } else if (closed) {
-      return ReadStatus::WriterClosed;
+      // The newest record itself cannot be read (being rewritten, or
+      // corrupt): wait for a newer one rather than spin on it.
     }
+    if (closed)
+      return ReadStatus::WriterClosed;
     if (spins++ < kSpinsBeforeSleep) {
       cpu_relax();
       continue;
@@ -233,8 +231,13 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     if (now >= deadline)
       return ReadStatus::Timeout;
     const Deadline slice_end = std::min(deadline, now + kLivenessSlice);
+    // Something newer than what this pass saw, not merely something unread:
+    // an unreadable newest record must not turn the wait into a spin.
     const bool in_time = r.data_channel.wait(
-        [&] { return r.interrupted.load() || r.writer_closed() || r.data_available(); },
+        [&] {
+          return r.interrupted.load() || r.writer_closed() ||
+                 r.header->write_seq.load(std::memory_order_acquire) > written;
+        },
         slice_end);
     if (!in_time && !writer_alive())
       return ReadStatus::WriterDead;

@@ -1,12 +1,15 @@
 // Frames between real processes: a forked writer, readers in this process or
 // in forked children; payload checksums and metadata compared one by one.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 
 #include <atomic>
 #include <cstring>
 #include <thread>
 #include <vector>
 
+#include "layout.hpp"
 #include "shmring/error.hpp"
 #include "shmring/reader.hpp"
 #include "shmring/writer.hpp"
@@ -425,4 +428,33 @@ TEST_F(RingTest, WriterCanGiveUpOnAStalledReaderInsteadOfOverrunningIt) {
   EXPECT_EQ(writer->acquire(slot, in_ms(100), nullptr, AtDeadline::GiveUp), WaitStatus::Ok);
   writer->abandon(slot);
   EXPECT_EQ(stalled->counters().lost, 0u);
+}
+
+TEST_F(RingTest, AnUnreadableLastRecordEndsWithTheWriterNotInASpin) {
+  const std::string name = ring("corrupt-tail");
+  auto writer = Writer::create({name, 2, 64});
+  auto reader = Reader::open({name, false});
+  RecordInfo info;
+  info.size = 8;
+  std::uint64_t value = 1;
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  // Another process scribbles over the record: its kind becomes invalid.
+  int fd = shm_open(("/shmring." + name).c_str(), O_RDWR, 0);
+  ASSERT_GE(fd, 0);
+  layout::Geometry g;
+  ASSERT_TRUE(layout::compute_geometry(2, 64, g));
+  void *control = mmap(nullptr, g.control_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  ASSERT_NE(control, MAP_FAILED);
+  layout::ControlView view{static_cast<std::byte *>(control), g};
+  const std::uint32_t slot = view.descriptor(0)->slot.load();
+  view.slot(slot)->record.kind = static_cast<RecordKind>(99);
+  munmap(control, g.control_size);
+
+  Frame frame;
+  EXPECT_EQ(reader->next(frame, in_ms(200)), ReadStatus::Timeout);
+  writer->close();
+  // Nothing newer will come: the reader is told at once, long before this
+  // deadline, instead of spinning on the bad record until it passes.
+  EXPECT_EQ(reader->next(frame, in_ms(30000)), ReadStatus::WriterClosed);
 }

@@ -376,23 +376,22 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline,
         continue;  // lost a race with a reader: look again
       }
       if (Clock::now() >= deadline) {
-        // The wait is over: a blocking reader that has not moved loses frames
-        // rather than stopping the stream (unless the caller would rather
-        // stop). Slots that readers hold stay theirs.
+        // The wait is over. A dead reader's slots may have come back; if
+        // not, a blocking reader that has not moved loses frames rather than
+        // stopping the stream (unless the caller would rather stop). Slots
+        // that readers hold stay theirs either way.
         w.reclaim_dead_readers();
-        if (at_deadline == AtDeadline::GiveUp) {
-          const long index = w.find_free_slot(true);
-          if (index >= 0 && w.claim(static_cast<std::uint32_t>(index))) {
-            lend(index);  // a dead reader's slots came back
-            return WaitStatus::Ok;
-          }
-          return WaitStatus::Timeout;
+        long index = w.find_free_slot(true);
+        bool overrun = false;
+        if (index < 0 && at_deadline == AtDeadline::OverrunStalledReaders) {
+          w.mark_blocking_readers_stalled();
+          index = w.find_free_slot(true);
+          overrun = index >= 0;
         }
-        w.mark_blocking_readers_stalled();
-        const long overrun = w.find_free_slot(true);
-        if (overrun >= 0 && w.claim(static_cast<std::uint32_t>(overrun))) {
-          ++w.counters.overruns;
-          lend(overrun);
+        if (index >= 0 && w.claim(static_cast<std::uint32_t>(index))) {
+          if (overrun)
+            ++w.counters.overruns;
+          lend(index);
           return WaitStatus::Ok;
         }
         return WaitStatus::Timeout;

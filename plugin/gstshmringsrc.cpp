@@ -81,6 +81,9 @@ struct SrcState {
   // Delta units cannot be decoded without the keyframe before them: after
   // joining, after a loss and after a writer change, skip to a keyframe.
   bool waiting_for_keyframe = true;
+  // Frames were lost, skipped or dropped since the last buffer pushed: the
+  // next one is marked DISCONT.
+  bool discont_pending = false;
   GstClockTime last_duration = GST_CLOCK_TIME_NONE;
 };
 
@@ -320,15 +323,17 @@ void push_custom_event(GstShmringSrc *self, const shmring::Frame &frame) {
                      gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, structure));
 }
 
-// Tells the application, as sinks do for late buffers, that frames were lost.
-void post_loss(GstShmringSrc *self, GstBuffer *buffer, guint64 lost) {
+// Counts frames lost to the writer and tells the application, as sinks do
+// for late buffers, with a QoS message (buffers processed and dropped).
+void report_loss(GstShmringSrc *self, guint64 lost) {
   GST_OBJECT_LOCK(self);
+  self->state->counters.lost += lost;
   const guint64 received = self->state->counters.received;
   const guint64 lost_total = self->state->counters.lost;
   GST_OBJECT_UNLOCK(self);
-  GstMessage *message = gst_message_new_qos(
-      GST_OBJECT(self), TRUE, GST_BUFFER_PTS(buffer), GST_CLOCK_TIME_NONE,
-      GST_BUFFER_PTS(buffer), GST_BUFFER_DURATION(buffer));
+  GstMessage *message = gst_message_new_qos(GST_OBJECT(self), TRUE, GST_CLOCK_TIME_NONE,
+                                            GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE,
+                                            GST_CLOCK_TIME_NONE);
   gst_message_set_qos_stats(message, GST_FORMAT_BUFFERS, received, lost_total);
   gst_element_post_message(GST_ELEMENT(self), message);
   GST_DEBUG_OBJECT(self, "lost %" G_GUINT64_FORMAT " frames", lost);
@@ -470,6 +475,7 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
   s.downstream_video_meta = false;
   s.writer_changed = false;
   s.waiting_for_keyframe = true;
+  s.discont_pending = false;
   s.last_duration = GST_CLOCK_TIME_NONE;
   // Report a ring that exists but is unusable now, not at the first buffer.
   // A ring that is absent is fine: create() waits for its writer.
@@ -573,8 +579,9 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
     }
 
     if (frame.lost_before > 0) {
-      count(self, &Counters::lost, frame.lost_before);
+      report_loss(self, frame.lost_before);
       s.waiting_for_keyframe = true;
+      s.discont_pending = true;
     }
     if (frame.info.kind == shmring::RecordKind::Eos) {
       reader.release(frame.slot);
@@ -590,6 +597,7 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
       GST_LOG_OBJECT(self, "skipping a delta unit while waiting for a keyframe");
       reader.release(frame.slot);
       count(self, &Counters::dropped);
+      s.discont_pending = true;
       continue;
     }
     s.waiting_for_keyframe = false;
@@ -604,6 +612,7 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
       GST_WARNING_OBJECT(self, "dropping a frame whose video layout does not fit it");
       gst_buffer_unref(buffer);
       count(self, &Counters::dropped);
+      s.discont_pending = true;
       continue;
     }
     // A padded layout needs video meta downstream; without it, repack.
@@ -614,24 +623,25 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
       if (!packed) {
         GST_WARNING_OBJECT(self, "dropping a frame that could not be repacked");
         count(self, &Counters::dropped);
+        s.discont_pending = true;
         continue;
       }
       buffer = packed;
       count(self, &Counters::copied);
     }
     stamp(self, settings.timestamp_mode, frame.info, buffer);
-    if (frame.lost_before > 0) {
-      GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
-      post_loss(self, buffer, frame.lost_before);
-    }
     if (s.writer_changed) {
       // The new writer's stream: a new segment (timestamps start over in
       // original mode) and a discontinuity.
       GstSegment segment;
       gst_segment_init(&segment, GST_FORMAT_TIME);
       gst_base_src_new_segment(GST_BASE_SRC(self), &segment);
-      GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
       s.writer_changed = false;
+      s.discont_pending = true;
+    }
+    if (s.discont_pending) {
+      GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+      s.discont_pending = false;
     }
     GST_OBJECT_LOCK(self);
     s.counters.received++;

@@ -351,12 +351,14 @@ GST_START_TEST(test_late_reader_starts_at_the_newest_keyframe_with_caps) {
   // without its keyframe, and starts with 20, caps first.
   GstBuffer *buffer = gst_harness_pull(src);
   check_numbered_buffer(buffer, 20, 32);
+  fail_unless(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT), "after a skip");
   gst_buffer_unref(buffer);
   GstCaps *caps = gst_pad_get_current_caps(src->sinkpad);
   fail_unless(caps != nullptr);
   gst_caps_unref(caps);
   buffer = gst_harness_pull(src);
   check_numbered_buffer(buffer, 21, 32);
+  fail_if(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT));
   gst_buffer_unref(buffer);
   fail_unless_equals_uint64(stat_of(element_of(src, "shmringsrc"), "dropped"), 1);
   gst_harness_teardown(src);

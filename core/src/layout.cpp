@@ -35,4 +35,22 @@ bool compute_geometry(std::uint32_t slot_count, std::uint64_t slot_size, Geometr
   return true;
 }
 
+void write_header_fields(Header &header, const Geometry &geometry, std::int32_t writer_pid,
+                         std::uint64_t writer_start_time) {
+  header.magic = kMagic;
+  header.abi_version = kAbiVersion;
+  header.header_size = sizeof(Header);
+  header.total_size = geometry.total_size;
+  header.control_size = geometry.control_size;
+  header.slot_count = geometry.slot_count;
+  header.descriptor_count = geometry.descriptor_count;
+  header.slot_size = geometry.slot_size;
+  header.slot_stride = geometry.slot_stride;
+  header.max_readers = kMaxReaders;
+  header.caps_entries = kCapsEntries;
+  header.caps_capacity = kCapsCapacity;
+  header.writer_pid = writer_pid;
+  header.writer_start_time = writer_start_time;
+}
+
 }  // namespace shmring::layout

@@ -128,6 +128,12 @@ struct Geometry {
 // False when count or size is out of range.
 bool compute_geometry(std::uint32_t slot_count, std::uint64_t slot_size, Geometry &out);
 
+// Writes the write-once identity and geometry fields of a header (all but
+// `ready`, which the writer stores last). Readers accept exactly what this
+// writes; the fuzz target builds its valid headers with it too.
+void write_header_fields(Header &header, const Geometry &geometry, std::int32_t writer_pid,
+                         std::uint64_t writer_start_time);
+
 // Typed views of one mapping of the control area.
 struct ControlView {
   std::byte *base = nullptr;

@@ -297,21 +297,8 @@ std::unique_ptr<Writer> Writer::create(const WriterOptions &options) {
   // ftruncate gave zeroed memory: every atomic starts at 0 (Free readers, no
   // waiters); set what is not zero, then `ready` last.
   Header *header = reinterpret_cast<Header *>(mapping.data());
-  header->magic = kMagic;
-  header->abi_version = kAbiVersion;
-  header->header_size = sizeof(Header);
-  header->total_size = geometry.total_size;
-  header->control_size = geometry.control_size;
-  header->slot_count = geometry.slot_count;
-  header->descriptor_count = geometry.descriptor_count;
-  header->slot_size = geometry.slot_size;
-  header->slot_stride = geometry.slot_stride;
-  header->max_readers = kMaxReaders;
-  header->caps_entries = kCapsEntries;
-  header->caps_capacity = kCapsCapacity;
   const ProcessIdentity self = current_process();
-  header->writer_pid = self.pid;
-  header->writer_start_time = self.start_time;
+  write_header_fields(*header, geometry, self.pid, self.start_time);
   header->writer_state.store(static_cast<std::uint32_t>(WriterState::Running));
   ControlView view{mapping.data(), geometry};
   for (std::uint32_t i = 0; i < geometry.descriptor_count; ++i)

@@ -44,21 +44,9 @@ std::vector<std::uint8_t> valid_image_with(const std::uint8_t *data, std::size_t
     std::memcpy(image.data() + at, data + 16, std::min(size - 16, image.size() - at));
   }
   auto *h = reinterpret_cast<Header *>(image.data());
-  h->magic = kMagic;
-  h->abi_version = kAbiVersion;
-  h->header_size = sizeof(Header);
-  h->total_size = g.total_size;
-  h->control_size = g.control_size;
-  h->slot_count = g.slot_count;
-  h->descriptor_count = g.descriptor_count;
-  h->slot_size = g.slot_size;
-  h->slot_stride = g.slot_stride;
-  h->max_readers = kMaxReaders;
-  h->caps_entries = kCapsEntries;
-  h->caps_capacity = kCapsCapacity;
   const shmring::ProcessIdentity self = shmring::current_process();
-  h->writer_pid = self.pid;  // alive: reads go on instead of stopping early
-  h->writer_start_time = self.start_time;
+  // Alive: reads go on instead of stopping at "writer dead".
+  write_header_fields(*h, g, self.pid, self.start_time);
   h->ready.store(1);
   // The live part of the header comes from the input too.
   if (size >= 16) {

@@ -1,0 +1,80 @@
+// The seed library's own chart: core ring bandwidth between two processes,
+// one writer and one reader, for a node size and a number of nodes. Payload
+// bytes are counted once (a record written and read is its size, not twice).
+// The writer copies a warm buffer into each slot; the reader (a forked
+// process) reads every record's first and last byte and releases it.
+//
+//   ring-bandwidth NODE_BYTES NODES SECONDS
+// prints: node_bytes nodes records seconds bytes_per_second
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "shmring/error.hpp"
+#include "shmring/reader.hpp"
+#include "shmring/writer.hpp"
+
+namespace {
+using Clock = std::chrono::steady_clock;
+Clock::time_point in(int ms) { return Clock::now() + std::chrono::milliseconds(ms); }
+}  // namespace
+
+int main(int argc, char **argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: %s NODE_BYTES NODES SECONDS\n", argv[0]);
+    return 2;
+  }
+  const std::uint64_t node = std::strtoull(argv[1], nullptr, 10);
+  const std::uint32_t nodes = static_cast<std::uint32_t>(std::strtoul(argv[2], nullptr, 10));
+  const double seconds = std::atof(argv[3]);
+  const std::string name = "bench-bw-" + std::to_string(getpid());
+  auto writer = shmring::Writer::create({name, nodes, node});
+
+  pid_t child = fork();
+  if (child == 0) {
+    auto reader = shmring::Reader::open({name, false});
+    unsigned sum = 0;
+    for (;;) {
+      shmring::Frame frame;
+      if (reader->next(frame, in(10000)) != shmring::ReadStatus::Frame)
+        _exit(1);
+      if (frame.info.kind == shmring::RecordKind::Eos)
+        _exit(sum == 12345 ? 3 : 0);  // keeps the reads
+      sum += static_cast<unsigned>(frame.data[0]) +
+             static_cast<unsigned>(frame.data[frame.info.size - 1]);
+      reader->release(frame.slot);
+    }
+  }
+  if (writer->wait_for_reader(in(10000)) != shmring::WaitStatus::Ok)
+    return 1;
+  std::vector<char> payload(node, 7);
+  shmring::RecordInfo info;
+  info.size = node;
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration<double>(seconds);
+  std::uint64_t records = 0;
+  while (Clock::now() < end) {
+    for (int i = 0; i < 64; ++i) {
+      if (writer->write(info, payload.data(), in(10000)) != shmring::WaitStatus::Ok)
+        return 1;
+    }
+    records += 64;
+  }
+  shmring::RecordInfo eos;
+  eos.kind = shmring::RecordKind::Eos;
+  writer->write(eos, nullptr, in(10000));
+  int status = 0;
+  waitpid(child, &status, 0);  // the reader has read everything
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return 1;
+  std::printf("%llu %u %llu %.6f %.0f\n", static_cast<unsigned long long>(node), nodes,
+              static_cast<unsigned long long>(records), elapsed,
+              double(records) * double(node) / elapsed);
+  return 0;
+}

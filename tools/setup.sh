@@ -13,6 +13,7 @@ packages=(
   gstreamer1.0-plugins-ugly  # x264enc: late join of H.264 in the fault tests
   libgtest-dev
   clang libclang-rt-14-dev   # libFuzzer for the fuzz target
+  gnuplot-nox                # the benchmark's plots
 )
 
 missing=()

@@ -3,7 +3,9 @@
 #   1. core, element, two-process and fault tests (build/);
 #   2. the core and element tests again, built with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (build-asan/);
-#   3. the reader's fuzz target, a bounded number of runs (build-fuzz/).
+#   3. the reader's fuzz target, a bounded number of runs (build-fuzz/);
+#   4. the benchmark harness in --quick mode, so that it keeps working (that
+#      it ran and wrote its table and plots is checked, never a timing).
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,8 +43,24 @@ else
 fi
 rm -rf "$corpus"
 
+echo "== benchmark harness (--quick)"
+bench_out=build/bench-quick
+rm -rf "$bench_out"
+if GST_PLUGIN_PATH="$PWD/build/plugin" python3 bench/run.py --quick --out "$bench_out" \
+     >build/bench-quick.log 2>&1 &&
+   [ -s "$bench_out/results.txt" ] && [ -s "$bench_out/throughput.png" ] &&
+   [ -s "$bench_out/ring-bandwidth.png" ]; then
+  head -n 1 "$bench_out/results.txt"
+  bench_result=OK
+else
+  tail -n 30 build/bench-quick.log
+  bench_result=FAIL
+  status=1
+fi
+
 python3 tools/summarize_tests.py build/meson-logs/testlog.json \
-  asan:build-asan/meson-logs/testlog.json "fuzz-reader=$fuzz_result"
+  asan:build-asan/meson-logs/testlog.json "fuzz-reader=$fuzz_result" \
+  "bench-quick=$bench_result"
 leftovers=$(ls /dev/shm | grep '^shmring\.' || true)
 if [ -n "$leftovers" ]; then
   echo "shared memory objects left behind: $leftovers"

@@ -1,0 +1,457 @@
+#!/usr/bin/env python3
+"""shmring against shmsink/shmsrc and the memcpy limit, on the same machine in
+one run: throughput of raw video, small buffers, one-way latency, fan-out, and
+the seed library's ring-bandwidth chart. Prints a table with absolute figures
+and ratios, and writes it with two plots into the output folder.
+
+  GST_PLUGIN_PATH=build/plugin python3 bench/run.py [--quick] [--out bench-out]
+
+--quick runs every measurement once and small (under two minutes), so that
+CI keeps the harness working; its figures are not for quoting.
+"""
+import argparse
+import glob
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+# A consumer that receives nothing for this long has stalled (healthy runs
+# here move thousands of buffers a second); --quick halves it.
+STALL_SECONDS = 10
+RESOLUTIONS = [("320x240", 320, 240), ("1080p", 1920, 1080), ("4K", 3840, 2160)]
+
+
+def caps_for(width, height):
+    return f"video/x-raw,format=I420,width={width},height={height},framerate=30/1"
+
+
+# Upstreams, named by what the sinks do with their frames. "copied": frames
+# in memory of the upstream's own (identity drop-allocation=true keeps the
+# sink's allocator away), so each sink copies every frame once. "pool":
+# videotestsrc draws into memory the sink lends it (shmringsink's ring slots,
+# shmsink's shm area): no copy in either.
+VARIANTS = {
+    "copied": "videotestsrc pattern=black num-buffers={n} ! {caps} ! "
+              "identity drop-allocation=true",
+    "pool": "videotestsrc pattern=black num-buffers={n} ! {caps}",
+}
+
+
+class Stalled(Exception):
+    """The consumer stopped receiving: the transport deadlocked."""
+
+
+class Harness:
+    def __init__(self, build_dir):
+        self.tools = os.path.join(build_dir, "bench")
+        self.serial = 0
+
+    def tool(self, name):
+        return os.path.join(self.tools, name)
+
+    def name(self, what):
+        self.serial += 1
+        return f"bench-{what}-{os.getpid()}-{self.serial}"
+
+    # -- transports: (consumer head, producer tail, socket or None) --------
+
+    def shmring(self, what, sink_extra=""):
+        ring = self.name(what)
+        return (f"shmringsrc ring={ring}",
+                f"shmringsink ring={ring} sync=false wait-for-readers=true {sink_extra}", None)
+
+    def shmsink(self, what, shm_size):
+        path = os.path.join(tempfile.gettempdir(), self.name(what))
+        return (f"shmsrc socket-path={path} is-live=true",
+                f"shmsink socket-path={path} shm-size={shm_size} wait-for-connection=true "
+                f"sync=false", path)
+
+    # -- running pairs of processes ----------------------------------------
+
+    @staticmethod
+    def remove_shmsink_leftovers(socket, producer_pid):
+        """shmsink leaves its socket and, when killed, its shm segments
+        (/dev/shm/'shmpipe.%5d.%5d' with its pid) behind."""
+        if os.path.exists(socket):
+            os.unlink(socket)
+        for segment in glob.glob(f"/dev/shm/shmpipe.{producer_pid:5d}.*"):
+            os.unlink(segment)
+
+    def start_pair(self, consumer_argv, producer, socket):
+        """Starts consumer and producer in the order each transport needs:
+        shmsrc cannot wait for a writer (it ends at once if it connects before
+        shmsink listens), so the producer goes first and the consumer once
+        the socket has been there 0.2 s; shmringsrc waits for its writer."""
+        launch_producer = lambda: subprocess.Popen(
+            ["gst-launch-1.0", "-q"] + producer.split(), stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
+        launch_consumer = lambda: subprocess.Popen(
+            consumer_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if socket:
+            p = launch_producer()
+            deadline = time.monotonic() + STALL_SECONDS
+            while not os.path.exists(socket) and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(0.2)
+            return launch_consumer(), p
+        c = launch_consumer()
+        return c, launch_producer()
+
+    def finish_pair(self, c, p, socket, timeout):
+        try:
+            out, err = c.communicate(timeout=timeout)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()  # shmsink may not notice that its reader left
+            p.wait()
+        finally:
+            for process in (c, p):
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+            if socket:
+                self.remove_shmsink_leftovers(socket, p.pid)
+        return out, err
+
+    def rate(self, transport, upstream, n):
+        """Items per second the consumer received, first to last."""
+        consumer, producer_tail, socket = transport
+        counter = [self.tool("consumer-rate"), "--count", str(n), "--timeout",
+                   str(STALL_SECONDS)] + f"{consumer} ! fakesink name=sink sync=false".split()
+        c, p = self.start_pair(counter, f"{upstream} ! {producer_tail}", socket)
+        out, err = self.finish_pair(c, p, socket, timeout=n / 20 + 60)
+        if "stalled=1" in out:
+            frames = re.search(r"frames=(\d+)", out).group(1)
+            raise Stalled(f"stalled after {frames} of {n} (no buffer for {STALL_SECONDS} s)")
+        m = re.search(r"frames=(\d+) seconds=([\d.]+)", out)
+        if c.returncode or not m or int(m.group(1)) != n:
+            raise RuntimeError(f"consumer failed ({c.returncode}): {out} {err[-600:]}")
+        if p.returncode and not socket:
+            raise RuntimeError(f"producer failed: {p.stderr.read()[-600:]}")
+        return (n - 1) / float(m.group(2))
+
+    def median_rate(self, make_transport, upstream, n, runs):
+        """(median rate, None) or (None, why it could not be measured)."""
+        rates = []
+        for _ in range(runs):
+            try:
+                rates.append(self.rate(make_transport(), upstream, n))
+            except Stalled as stalled:
+                return None, str(stalled)
+        return statistics.median(rates), None
+
+    def memcpy_limit(self, size):
+        """Bytes/s of one core copying a warm buffer into two in turn: the
+        best case of one copy per buffer."""
+        out = subprocess.run([self.tool("memcpy-limit"), str(size), "0.5", "2"],
+                             capture_output=True, text=True, check=True).stdout
+        return float(out)
+
+    # -- the sections -------------------------------------------------------
+
+    def throughput(self, quick, runs):
+        rows = []
+        for label, width, height in RESOLUTIONS:
+            frame = width * height * 3 // 2
+            n = {"320x240": 5000, "1080p": 1000, "4K": 300}[label]
+            if quick:
+                n //= 5
+            limit = self.memcpy_limit(frame) / frame
+            for variant, upstream_template in VARIANTS.items():
+                upstream = upstream_template.format(n=n, caps=caps_for(width, height))
+                ring, ring_note = self.median_rate(lambda: self.shmring("video"), upstream, n,
+                                                   runs)
+                shm, shm_note = self.median_rate(
+                    lambda: self.shmsink("video", frame * 10), upstream, n, runs)
+                rows.append(dict(label=label, variant=variant, frame=frame, limit=limit,
+                                 ring=ring, shm=shm, notes=[x for x in (
+                                     ring_note and "shmring: " + ring_note,
+                                     shm_note and "shmsink: " + shm_note) if x]))
+        return rows
+
+    def small_buffers(self, quick, runs):
+        rows = []
+        n = 4000 if quick else 20000
+        for size in (64, 1024, 4096):
+            upstream = (f"fakesrc num-buffers={n} sizetype=fixed sizemax={size} "
+                        f"filltype=zero ! application/x-test")
+            ring, ring_note = self.median_rate(
+                lambda: self.shmring("small", "slot-size=65536"), upstream, n, runs)
+            shm, shm_note = self.median_rate(lambda: self.shmsink("small", 64 << 20), upstream,
+                                             n, runs)
+            rows.append(dict(size=size, ring=ring, shm=shm, notes=[x for x in (
+                ring_note and "shmring: " + ring_note, shm_note and "shmsink: " + shm_note)
+                if x]))
+        return rows
+
+    def pipeline_latency(self, transport, count, interval_us, size):
+        consumer, producer_tail, socket = transport
+        consumer_argv = [self.tool("latency"), "consume", str(count)] + \
+            f"{consumer} ! appsink name=sink sync=false".split()
+        producer = (f"appsrc name=src caps=application/x-latency ! {producer_tail}")
+        # The producer is our latency tool, not gst-launch.
+        producer_argv = [self.tool("latency"), "produce", str(count), str(interval_us),
+                         str(size)] + producer.split()
+        if socket:
+            p = subprocess.Popen(producer_argv, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + STALL_SECONDS
+            while not os.path.exists(socket) and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(0.2)
+            c = subprocess.Popen(consumer_argv, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        else:
+            c = subprocess.Popen(consumer_argv, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            time.sleep(0.2)
+            p = subprocess.Popen(producer_argv, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        out, _ = self.finish_pair(c, p, socket, timeout=count * interval_us / 1e6 + 60)
+        return parse_latency(out)
+
+    def latency(self, quick):
+        count = 200 if quick else 1000
+        ring_core = parse_latency(subprocess.run(
+            [self.tool("ring-latency"), str(count), "1000"], capture_output=True, text=True,
+            check=True).stdout)
+        frame = 1920 * 1080 * 3 // 2
+        rows = [dict(what="core ring, 8 B record, idle, futex wake", ring=ring_core, shm=None)]
+        for label, size in (("pipelines, 64 B buffers", 64), ("pipelines, 1080p frames", frame)):
+            ring = self.pipeline_latency(self.shmring("latency", "slot-size=%d" % max(size, 4096)),
+                                         count, 5000, size)
+            shm = self.pipeline_latency(self.shmsink("latency", max(size, 4096) * 16), count,
+                                        5000, size)
+            rows.append(dict(what=f"{label}, every 5 ms", ring=ring, shm=shm))
+        return rows
+
+    def writer_cpu_per_frame(self, transport_kind, readers, n):
+        """CPU seconds the producer process spent per frame with `readers`
+        readers attached (1080p, drawn into the sink's memory)."""
+        caps = caps_for(1920, 1080)
+        upstream = VARIANTS["pool"].format(n=n, caps=caps)
+        if transport_kind == "shmring":
+            consumer, producer_tail, socket = self.shmring("fanout")
+        else:
+            consumer, producer_tail, socket = self.shmsink("fanout", 1920 * 1080 * 3 // 2 * 10)
+        # Readers that leave after n frames: shmsink's EOS waits until its
+        # clients let go of every buffer, so its producer ends only then.
+        launch_reader = lambda: subprocess.Popen(
+            [self.tool("consumer-rate"), "--count", str(n), "--timeout", str(STALL_SECONDS)] +
+            f"{consumer} ! fakesink name=sink sync=false".split(),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        reader_processes = []
+        if not socket:
+            reader_processes = [launch_reader() for _ in range(readers)]
+            time.sleep(0.3)
+        p = subprocess.Popen(["gst-launch-1.0", "-q"] + f"{upstream} ! {producer_tail}".split(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if socket:
+            # As in start_pair: shmsrc ends at once if it connects before
+            # shmsink listens.
+            deadline = time.monotonic() + STALL_SECONDS
+            while not os.path.exists(socket) and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(0.2)
+            reader_processes = [launch_reader() for _ in range(readers)]
+        stalled = False
+        deadline = time.monotonic() + STALL_SECONDS + n / 100
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                p.returncode = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() > deadline:
+                p.send_signal(signal.SIGKILL)
+                _, status, usage = os.wait4(p.pid, 0)
+                p.returncode = -9
+                stalled = True
+                break
+            time.sleep(0.01)
+        for reader in reader_processes:
+            try:
+                reader.wait(timeout=STALL_SECONDS)
+            except subprocess.TimeoutExpired:
+                reader.kill()
+                reader.wait()
+        if socket:
+            self.remove_shmsink_leftovers(socket, p.pid)
+        if stalled:
+            return None
+        return (usage.ru_utime + usage.ru_stime) / n
+
+    def fan_out(self, quick):
+        n = 200 if quick else 1000
+        rows = []
+        for readers in ((1, 8) if quick else (1, 2, 4, 8)):
+            rows.append(dict(readers=readers,
+                             ring=self.writer_cpu_per_frame("shmring", readers, n),
+                             shm=self.writer_cpu_per_frame("shmsink", readers, n)))
+        return rows
+
+    def ring_bandwidth(self, quick):
+        counts = (2, 10, 50) if quick else (2, 5, 10, 20, 30, 40, 50)
+        seconds = "0.2" if quick else "0.5"
+        rows = []
+        for node in (1024, 1 << 20):
+            limit = self.memcpy_limit(node)
+            for count in counts:
+                out = subprocess.run([self.tool("ring-bandwidth"), str(node), str(count), seconds],
+                                     capture_output=True, text=True, check=True).stdout.split()
+                rows.append(dict(node=node, nodes=count, bandwidth=float(out[4]), limit=limit))
+        return rows
+
+
+def parse_latency(out):
+    m = re.search(r"samples=(\d+) median_us=([\d.]+) p99_us=([\d.]+) max_us=([\d.]+)", out)
+    if not m:
+        return None
+    return dict(samples=int(m.group(1)), median=float(m.group(2)), p99=float(m.group(3)),
+                max=float(m.group(4)))
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if a and b else "-"
+
+
+def cell(value, fmt):
+    return format(value, fmt) if value else "stalled"
+
+
+def report(results, lines):
+    out = lines.append
+    out(f"## Raw video between two processes (frames/s; GB/s = payload bytes)")
+    out(f"{'frames':<16} {'shmring':>9} {'shmsink':>9} {'memcpy':>9} {'shmring GB/s':>13} "
+        f"{'ring/shmsink':>13} {'ring/memcpy':>12}")
+    for r in results["throughput"]:
+        gbs = f"{r['ring'] * r['frame'] / 1e9:.2f}" if r["ring"] else "-"
+        out(f"{r['label'] + ' ' + r['variant']:<16} {cell(r['ring'], '9.0f'):>9} "
+            f"{cell(r['shm'], '9.0f'):>9} {r['limit']:9.0f} {gbs:>13} "
+            f"{ratio(r['ring'], r['shm']):>13} {ratio(r['ring'], r['limit']):>12}")
+        for note in r["notes"]:
+            out(f"    note: {note}")
+    out("")
+    out("## Small buffers between two processes (buffers/s)")
+    out(f"{'size':<8} {'shmring':>10} {'shmsink':>10} {'ring/shmsink':>13}")
+    for r in results["small"]:
+        out(f"{str(r['size']) + ' B':<8} {cell(r['ring'], '10.0f'):>10} "
+            f"{cell(r['shm'], '10.0f'):>10} {ratio(r['ring'], r['shm']):>13}")
+        for note in r["notes"]:
+            out(f"    note: {note}")
+    out("")
+    out("## One-way latency, CLOCK_MONOTONIC stamped by the writer, read by the reader (us)")
+    out(f"{'':<44} {'shmring median/p99/max':>24} {'shmsink median/p99/max':>24}")
+    for r in results["latency"]:
+        fmt = lambda x: f"{x['median']:.0f} / {x['p99']:.0f} / {x['max']:.0f}" if x else "-"
+        out(f"{r['what']:<44} {fmt(r['ring']):>24} {fmt(r['shm']):>24}")
+    out("")
+    out("## Fan-out: writer CPU time per 1080p frame (ms), frames drawn into the sink's memory")
+    out(f"{'readers':<8} {'shmring':>9} {'shmsink':>9}")
+    for r in results["fanout"]:
+        out(f"{r['readers']:<8} {cell(r['ring'] and r['ring'] * 1e3, '9.3f'):>9} "
+            f"{cell(r['shm'] and r['shm'] * 1e3, '9.3f'):>9}")
+    first, last = results["fanout"][0], results["fanout"][-1]
+    out(f"8 readers / 1 reader: shmring {ratio(last['ring'], first['ring'])}, "
+        f"shmsink {ratio(last['shm'], first['shm'])}")
+    out("")
+    out("## The seed's chart: core ring bandwidth, 1 writer 1 reader (GB/s, payload once)")
+    nodes = sorted({r["nodes"] for r in results["bandwidth"]})
+    out(f"{'node size':<10} " + " ".join(f"{n:>7}" for n in nodes) + "   (nodes)")
+    for size, label in ((1024, "1 KiB"), (1 << 20, "1 MiB")):
+        rows = [r for r in results["bandwidth"] if r["node"] == size]
+        values = {r["nodes"]: r["bandwidth"] for r in rows}
+        best = max(values.values())
+        out(f"{label:<10} " + " ".join(f"{values[n] / 1e9:7.2f}" for n in nodes) +
+            f"   best/memcpy limit ({rows[0]['limit'] / 1e9:.1f} GB/s): "
+            f"{ratio(best, rows[0]['limit'])}")
+
+
+def plot(results, folder):
+    """Two PNGs with gnuplot: throughput in GB/s, and the seed's chart."""
+    if not shutil.which("gnuplot"):
+        print("note: gnuplot is not installed; no plots")
+        return
+    data = os.path.join(folder, "throughput.dat")
+    with open(data, "w") as f:
+        f.write("# case shmring shmsink memcpy (GB/s; 0: stalled)\n")
+        for r in results["throughput"]:
+            gb = lambda fps: fps * r["frame"] / 1e9 if fps else 0
+            f.write(f"\"{r['label']} {r['variant']}\" {gb(r['ring']):.3f} {gb(r['shm']):.3f} "
+                    f"{gb(r['limit']):.3f}\n")
+    bw = os.path.join(folder, "ring-bandwidth.dat")
+    with open(bw, "w") as f:
+        for size in (1024, 1 << 20):
+            for r in results["bandwidth"]:
+                if r["node"] == size:
+                    f.write(f"{r['nodes']} {r['bandwidth'] / 1e9:.3f}\n")
+            f.write("\n\n")
+    script = f"""
+set terminal pngcairo size 1000,520 font ",10"
+set output "{folder}/throughput.png"
+set title "Raw I420 video between two processes (payload GB/s, higher is better; no bar: stalled)"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set ylabel "GB/s"
+set key top right
+set xtics rotate by -20
+set yrange [0:*]
+plot "{data}" using 2:xtic(1) title "shmring", "" using 3 title "shmsink/shmsrc", \\
+     "" using 4 title "memcpy limit (1 core)"
+set output "{folder}/ring-bandwidth.png"
+set title "Core ring bandwidth, 1 writer + 1 reader process (payload counted once)"
+set style data linespoints
+set xlabel "nodes (slots)"
+set ylabel "GB/s"
+set logscale y
+set yrange [*:*]
+set xtics norotate
+plot "{bw}" index 0 title "1 KiB nodes", "" index 1 title "1 MiB nodes"
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--build-dir", default="build")
+    parser.add_argument("--out", default="bench-out")
+    args = parser.parse_args()
+    if args.quick:
+        global STALL_SECONDS
+        STALL_SECONDS = 5
+    os.makedirs(args.out, exist_ok=True)
+    harness = Harness(args.build_dir)
+    runs = 1 if args.quick else 3
+    started = time.monotonic()
+    results = {}
+    for key, title, run in (
+            ("throughput", "raw video", lambda: harness.throughput(args.quick, runs)),
+            ("small", "small buffers", lambda: harness.small_buffers(args.quick, runs)),
+            ("latency", "latency", lambda: harness.latency(args.quick)),
+            ("fanout", "fan-out", lambda: harness.fan_out(args.quick)),
+            ("bandwidth", "ring bandwidth", lambda: harness.ring_bandwidth(args.quick))):
+        print(f"measuring {title} ...", file=sys.stderr, flush=True)
+        results[key] = run()
+    lines = [f"# shmring benchmark{' (--quick: not for quoting)' if args.quick else ''}: "
+             f"{os.cpu_count()} cores, {'1 run' if runs == 1 else f'median of {runs} runs'}, "
+             f"{time.monotonic() - started:.0f} s", ""]
+    report(results, lines)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open(os.path.join(args.out, "results.txt"), "w") as f:
+        f.write(text)
+    plot(results, args.out)
+    print(f"written: {args.out}/results.txt, {args.out}/throughput.png, "
+          f"{args.out}/ring-bandwidth.png")
+
+
+if __name__ == "__main__":
+    main()

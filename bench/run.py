@@ -22,7 +22,7 @@ import tempfile
 import time
 
 # A consumer that receives nothing for this long has stalled (healthy runs
-# here move thousands of buffers a second); --quick halves it.
+# here move thousands of buffers a second); --quick waits 4 s.
 STALL_SECONDS = 10
 RESOLUTIONS = [("320x240", 320, 240), ("1080p", 1920, 1080), ("4K", 3840, 2160)]
 
@@ -83,22 +83,26 @@ class Harness:
         for segment in glob.glob(f"/dev/shm/shmpipe.{producer_pid:5d}.*"):
             os.unlink(segment)
 
-    def start_pair(self, consumer_argv, producer, socket):
+    @staticmethod
+    def wait_until_listening(socket):
+        """shmsrc cannot wait for a writer: it ends at once if it connects
+        before shmsink listens, which is a moment after the socket appears."""
+        deadline = time.monotonic() + STALL_SECONDS
+        while not os.path.exists(socket) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        time.sleep(0.2)
+
+    def start_pair(self, consumer_argv, producer_argv, socket):
         """Starts consumer and producer in the order each transport needs:
-        shmsrc cannot wait for a writer (it ends at once if it connects before
-        shmsink listens), so the producer goes first and the consumer once
-        the socket has been there 0.2 s; shmringsrc waits for its writer."""
+        with shmsink (`socket`) the producer first; shmringsrc waits for its
+        writer, so its consumer goes first."""
         launch_producer = lambda: subprocess.Popen(
-            ["gst-launch-1.0", "-q"] + producer.split(), stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
+            producer_argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         launch_consumer = lambda: subprocess.Popen(
             consumer_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if socket:
             p = launch_producer()
-            deadline = time.monotonic() + STALL_SECONDS
-            while not os.path.exists(socket) and time.monotonic() < deadline:
-                time.sleep(0.001)
-            time.sleep(0.2)
+            self.wait_until_listening(socket)
             return launch_consumer(), p
         c = launch_consumer()
         return c, launch_producer()
@@ -125,7 +129,8 @@ class Harness:
         consumer, producer_tail, socket = transport
         counter = [self.tool("consumer-rate"), "--count", str(n), "--timeout",
                    str(STALL_SECONDS)] + f"{consumer} ! fakesink name=sink sync=false".split()
-        c, p = self.start_pair(counter, f"{upstream} ! {producer_tail}", socket)
+        c, p = self.start_pair(counter, ["gst-launch-1.0", "-q"] +
+                               f"{upstream} ! {producer_tail}".split(), socket)
         out, err = self.finish_pair(c, p, socket, timeout=n / 20 + 60)
         if "stalled=1" in out:
             frames = re.search(r"frames=(\d+)", out).group(1)
@@ -162,7 +167,7 @@ class Harness:
             frame = width * height * 3 // 2
             n = {"320x240": 5000, "1080p": 1000, "4K": 300}[label]
             if quick:
-                n //= 5
+                n //= 10
             limit = self.memcpy_limit(frame) / frame
             for variant, upstream_template in VARIANTS.items():
                 upstream = upstream_template.format(n=n, caps=caps_for(width, height))
@@ -178,7 +183,7 @@ class Harness:
 
     def small_buffers(self, quick, runs):
         rows = []
-        n = 4000 if quick else 20000
+        n = 2000 if quick else 20000
         for size in (64, 1024, 4096):
             upstream = (f"fakesrc num-buffers={n} sizetype=fixed sizemax={size} "
                         f"filltype=zero ! application/x-test")
@@ -195,30 +200,16 @@ class Harness:
         consumer, producer_tail, socket = transport
         consumer_argv = [self.tool("latency"), "consume", str(count)] + \
             f"{consumer} ! appsink name=sink sync=false".split()
-        producer = (f"appsrc name=src caps=application/x-latency ! {producer_tail}")
-        # The producer is our latency tool, not gst-launch.
+        # The producer is the latency tool, stamping as it pushes.
         producer_argv = [self.tool("latency"), "produce", str(count), str(interval_us),
-                         str(size)] + producer.split()
-        if socket:
-            p = subprocess.Popen(producer_argv, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True)
-            deadline = time.monotonic() + STALL_SECONDS
-            while not os.path.exists(socket) and time.monotonic() < deadline:
-                time.sleep(0.001)
-            time.sleep(0.2)
-            c = subprocess.Popen(consumer_argv, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
-        else:
-            c = subprocess.Popen(consumer_argv, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
-            time.sleep(0.2)
-            p = subprocess.Popen(producer_argv, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True)
+                         str(size)] + \
+            f"appsrc name=src caps=application/x-latency ! {producer_tail}".split()
+        c, p = self.start_pair(consumer_argv, producer_argv, socket)
         out, _ = self.finish_pair(c, p, socket, timeout=count * interval_us / 1e6 + 60)
         return parse_latency(out)
 
     def latency(self, quick):
-        count = 200 if quick else 1000
+        count = 100 if quick else 1000
         ring_core = parse_latency(subprocess.run(
             [self.tool("ring-latency"), str(count), "1000"], capture_output=True, text=True,
             check=True).stdout)
@@ -254,12 +245,7 @@ class Harness:
         p = subprocess.Popen(["gst-launch-1.0", "-q"] + f"{upstream} ! {producer_tail}".split(),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if socket:
-            # As in start_pair: shmsrc ends at once if it connects before
-            # shmsink listens.
-            deadline = time.monotonic() + STALL_SECONDS
-            while not os.path.exists(socket) and time.monotonic() < deadline:
-                time.sleep(0.001)
-            time.sleep(0.2)
+            self.wait_until_listening(socket)
             reader_processes = [launch_reader() for _ in range(readers)]
         stalled = False
         deadline = time.monotonic() + STALL_SECONDS + n / 100
@@ -288,7 +274,7 @@ class Harness:
         return (usage.ru_utime + usage.ru_stime) / n
 
     def fan_out(self, quick):
-        n = 200 if quick else 1000
+        n = 100 if quick else 1000
         rows = []
         for readers in ((1, 8) if quick else (1, 2, 4, 8)):
             rows.append(dict(readers=readers,
@@ -298,7 +284,7 @@ class Harness:
 
     def ring_bandwidth(self, quick):
         counts = (2, 10, 50) if quick else (2, 5, 10, 20, 30, 40, 50)
-        seconds = "0.2" if quick else "0.5"
+        seconds = "0.1" if quick else "0.5"
         rows = []
         for node in (1024, 1 << 20):
             limit = self.memcpy_limit(node)
@@ -426,7 +412,7 @@ def main():
     args = parser.parse_args()
     if args.quick:
         global STALL_SECONDS
-        STALL_SECONDS = 5
+        STALL_SECONDS = 4
     os.makedirs(args.out, exist_ok=True)
     harness = Harness(args.build_dir)
     runs = 1 if args.quick else 3

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "buffer_record.h"
+#include "clock_mapping.h"
 #include "slot_pool.h"
 #include "shmring/error.hpp"
 #include "shmring/ring_name.hpp"
@@ -242,8 +243,8 @@ GstFlowReturn wait_for_a_reader(GstShmringSink *self) {
   }
 }
 
-// Absolute clock time of the buffer's PTS: what a reader on the same clock
-// maps back to its own running time.
+// The buffer's PTS as CLOCK_MONOTONIC time (running time + base time, through
+// this pipeline's clock): what a reader maps back to its own running time.
 guint64 clock_time_of(GstShmringSink *self, GstBuffer *buffer) {
   GstBaseSink *base = GST_BASE_SINK(self);
   if (!GST_BUFFER_PTS_IS_VALID(buffer) || base->segment.format != GST_FORMAT_TIME)
@@ -252,7 +253,8 @@ guint64 clock_time_of(GstShmringSink *self, GstBuffer *buffer) {
       gst_segment_to_running_time(&base->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
   if (!GST_CLOCK_TIME_IS_VALID(running))
     return shmring::kNoTime;
-  return running + gst_element_get_base_time(GST_ELEMENT(self));
+  return shmring::gst::element_time_to_monotonic(
+      GST_ELEMENT(self), running + gst_element_get_base_time(GST_ELEMENT(self)));
 }
 
 GstFlowReturn publish_record(GstShmringSink *self, const shmring::RecordInfo &info,

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "buffer_record.h"
+#include "clock_mapping.h"
 #include "shmring/error.hpp"
 #include "shmring/reader.hpp"
 #include "shmring/ring_name.hpp"
@@ -269,11 +270,16 @@ void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::Rec
     GST_BUFFER_DTS(buffer) = info.dts;
     return;
   }
-  if (mode == GST_SHMRING_TIMESTAMP_CLOCK && info.clock_time != shmring::kNoTime) {
-    // Both pipelines run on the system monotonic clock: the writer's absolute
-    // time minus our base time is our running time for the same instant.
+  const GstClockTime ours =
+      mode == GST_SHMRING_TIMESTAMP_CLOCK
+          ? shmring::gst::monotonic_to_element_time(GST_ELEMENT(self), info.clock_time)
+          : GST_CLOCK_TIME_NONE;
+  if (GST_CLOCK_TIME_IS_VALID(ours)) {
+    // The writer's instant (CLOCK_MONOTONIC) on our clock, minus our base
+    // time: our running time for the same instant, whatever clock each
+    // pipeline runs on.
     const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
-    const GstClockTime pts = info.clock_time > base ? info.clock_time - base : 0;
+    const GstClockTime pts = ours > base ? ours - base : 0;
     GST_BUFFER_PTS(buffer) = pts;
     if (info.dts != shmring::kNoTime && info.pts != shmring::kNoTime) {
       // DTS keeps its distance to PTS.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <gst/app/gstappsink.h>
+#include <gst/check/gsttestclock.h>
 #include <gst/video/video.h>
 
 #include "layout.hpp"
@@ -872,6 +873,47 @@ GST_START_TEST(test_paused_and_playing_again_keeps_the_connection) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_clock_mode_maps_across_different_clocks) {
+  const std::string ring = ring_name("other-clock");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  GstHarness *src = src_harness(ring);  // timestamp-mode=clock
+  // The writer on the monotonic system clock; the reader on a clock of its
+  // own (as under an audio sink's clock) that reads 1000 s.
+  GstClock *system = gst_system_clock_obtain();
+  GstElement *writer = element_of(sink, "shmringsink");
+  GstElement *reader = element_of(src, "shmringsrc");
+  gst_element_set_clock(writer, system);
+  GstClock *other = gst_test_clock_new_with_start_time(1000 * GST_SECOND);
+  gst_element_set_clock(reader, other);
+  gst_element_set_base_time(reader, 990 * GST_SECOND);  // reader running time now: 10 s
+  // Writer: PTS 2 s at base time "now - 3 s": the instant 1 s ago.
+  const GstClockTime pushed_at = gst_clock_get_time(system);
+  gst_element_set_base_time(writer, pushed_at - 3 * GST_SECOND);
+  GstBuffer *buffer = numbered_buffer(0, 8);
+  GST_BUFFER_PTS(buffer) = 2 * GST_SECOND;
+  GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
+  gst_harness_push(sink, buffer);
+  GstBuffer *out = gst_harness_pull(src);
+  const GstClockTime pulled_at = gst_clock_get_time(system);
+  // 1 s before the reader's "now" (10 s), less however long the trip took on
+  // the monotonic clock (the reader samples the offset when it reads); 1 us
+  // for the offset's microsecond resolution.
+  const GstClockTime expected_latest = 9 * GST_SECOND;
+  const GstClockTime expected_earliest = 9 * GST_SECOND - (pulled_at - pushed_at) - GST_USECOND;
+  fail_unless(GST_BUFFER_PTS(out) <= expected_latest + GST_USECOND &&
+                  GST_BUFFER_PTS(out) >= expected_earliest,
+              "PTS %" GST_TIME_FORMAT " not within [%" GST_TIME_FORMAT ", %" GST_TIME_FORMAT "]",
+              GST_TIME_ARGS(GST_BUFFER_PTS(out)), GST_TIME_ARGS(expected_earliest),
+              GST_TIME_ARGS(expected_latest));
+  gst_buffer_unref(out);
+  gst_object_unref(other);
+  gst_object_unref(system);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+}
+GST_END_TEST;
+
 static Suite *shmring_suite(void) {
   Suite *suite = suite_create("shmring elements");
   TCase *tc = tcase_create("general");
@@ -881,6 +923,7 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_caps_change_reaches_the_reader_at_the_right_buffer);
   tcase_add_test(tc, test_eos_and_custom_events_travel_in_order);
   tcase_add_test(tc, test_clock_mode_maps_writer_time_to_reader_running_time);
+  tcase_add_test(tc, test_clock_mode_maps_across_different_clocks);
   tcase_add_test(tc, test_late_reader_starts_at_the_newest_keyframe_with_caps);
   tcase_add_test(tc, test_invalid_ring_names_are_element_errors);
   tcase_add_test(tc, test_second_writer_on_a_live_ring_is_an_error);

@@ -101,6 +101,14 @@ GstElement *element_of(GstHarness *h, const char *factory) {
   return element;
 }
 
+// The traced items, in order, are exactly `expected`.
+void expect_sequence(const std::vector<std::string> &items,
+                     const std::vector<std::string> &expected) {
+  fail_unless_equals_int(items.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i)
+    fail_unless_equals_string(items[i].c_str(), expected[i].c_str());
+}
+
 void trace_source(GstHarness *src, Trace *trace) {
   GstPad *pad = gst_element_get_static_pad(element_of(src, "shmringsrc"), "src");
   gst_pad_add_probe(pad,
@@ -247,9 +255,7 @@ GST_START_TEST(test_caps_change_reaches_the_reader_at_the_right_buffer) {
   const std::vector<std::string> expected = {"caps:GRAY8", "buffer:0", "buffer:1",
                                              "buffer:2",   "caps:RGB8P", "buffer:3",
                                              "buffer:4",   "buffer:5"};
-  fail_unless_equals_int(data.size(), expected.size());
-  for (size_t i = 0; i < expected.size(); ++i)
-    fail_unless_equals_string(data[i].c_str(), expected[i].c_str());
+  expect_sequence(data, expected);
   gst_harness_teardown(src);
   gst_harness_teardown(sink);
   fail_if(ring_exists(ring));
@@ -297,9 +303,7 @@ GST_START_TEST(test_eos_and_custom_events_travel_in_order) {
   }
   const std::vector<std::string> expected = {"buffer:0", "custom:shmring-test-marker",
                                              "buffer:1", "event:eos"};
-  fail_unless_equals_int(tail.size(), expected.size());
-  for (size_t i = 0; i < expected.size(); ++i)
-    fail_unless_equals_string(tail[i].c_str(), expected[i].c_str());
+  expect_sequence(tail, expected);
   gst_harness_teardown(src);
   gst_harness_teardown(sink);
   fail_if(ring_exists(ring));

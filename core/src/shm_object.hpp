@@ -48,6 +48,7 @@ class ShmObject {
 class Mapping {
  public:
   enum class Access { ReadOnly, ReadWrite };
+  Mapping() = default;  // maps nothing
   Mapping(const ShmObject &object, std::uint64_t offset, std::uint64_t length,
           Access access);
   Mapping(Mapping &&other) noexcept;

@@ -19,6 +19,10 @@ enum class ErrorCode {
   ReadersFull,      // every reader entry is taken
   PermissionDenied, // the object exists but this user may not open it
   System,           // any other failed system call (errno in the message)
+  WrongKind,        // the name holds another kind of object (a ring, not an array)
+  TypeMismatch,     // a shared array opened with an element type of another size
+  OutOfRange,       // an index or byte range outside a shared buffer or array
+  TooLarge,         // an item larger than a queue node
 };
 
 class Error : public std::runtime_error {

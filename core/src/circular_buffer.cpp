@@ -1,0 +1,444 @@
+#include "shmring/circular_buffer.hpp"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "futex.hpp"
+#include "process_identity.hpp"
+#include "queue_layout.hpp"
+#include "region.hpp"
+#include "shmring/error.hpp"
+
+namespace shmring {
+
+using namespace queue;
+
+namespace {
+
+// A blocked writer or reader checks the holder of the node it waits on this
+// often: the longest a dead process can hold a node while somebody waits.
+constexpr auto kLivenessSlice = std::chrono::milliseconds(100);
+constexpr int kSpinsBeforeSleep = 64;
+
+// Where a writer or reader found itself blocked: the position, and the node
+// word it saw there. Anything changing either is worth another try.
+struct Blocked {
+  std::uint64_t position;
+  std::uint32_t node;
+  std::uint64_t word;
+};
+
+}  // namespace
+
+struct CircularBuffer::Impl {
+  region::Region region;
+  QueueControl *control;
+  NodeMeta *nodes;
+  std::uint32_t node_count;
+  std::uint64_t node_size;
+  std::uint64_t stride;
+  std::byte *payload;
+  WakeChannel data_channel;
+  WakeChannel space_channel;
+  std::uint8_t self = 0;  // our participant index, recorded in every node we claim
+
+  explicit Impl(region::Region region_)
+      : region(std::move(region_)),
+        control(reinterpret_cast<QueueControl *>(region.control())),
+        nodes(control->nodes()),
+        node_count(static_cast<std::uint32_t>(region.shape.element_count)),
+        node_size(region.shape.element_size),
+        stride(region.layout.payload_stride),
+        payload(region.payload()),
+        data_channel(control->data_word, control->data_waiters),
+        space_channel(control->space_word, control->space_waiters) {
+    join();
+  }
+
+  ~Impl() {
+    Participant &entry = control->participants[self];
+    entry.pid.store(0, std::memory_order_relaxed);
+    entry.state.store(static_cast<std::uint32_t>(ParticipantState::Free),
+                      std::memory_order_release);
+    if (region.creator) {
+      try {
+        ShmObject current = ShmObject::open_existing(region.path);
+        if (current.same_object(region.object))
+          shm_unlink(region.path.c_str());
+      } catch (const Error &) {
+        // already gone
+      }
+    }
+  }
+
+  void join() {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      for (std::uint32_t i = 0; i < kMaxParticipants; ++i) {
+        Participant &entry = control->participants[i];
+        std::uint32_t expected = static_cast<std::uint32_t>(ParticipantState::Free);
+        if (!entry.state.compare_exchange_strong(
+                expected, static_cast<std::uint32_t>(ParticipantState::Claiming)))
+          continue;
+        const ProcessIdentity me = current_process();
+        entry.start_time.store(me.start_time, std::memory_order_relaxed);
+        entry.pid.store(me.pid, std::memory_order_relaxed);
+        entry.state.store(static_cast<std::uint32_t>(ParticipantState::Active),
+                          std::memory_order_release);
+        self = static_cast<std::uint8_t>(i);
+        return;
+      }
+      reclaim_dead_participants();
+    }
+    throw Error(ErrorCode::ReadersFull,
+                "circular buffer '" + region.name + "' already has " +
+                    std::to_string(kMaxParticipants) + " handles open");
+  }
+
+  bool participant_dead(std::uint8_t index) const {
+    if (index >= kMaxParticipants)
+      return true;
+    const Participant &entry = control->participants[index];
+    if (entry.state.load(std::memory_order_acquire) !=
+        static_cast<std::uint32_t>(ParticipantState::Active))
+      return true;  // nodes are only claimed by active participants
+    return !process_alive(entry.pid.load(std::memory_order_relaxed),
+                          entry.start_time.load(std::memory_order_relaxed));
+  }
+
+  // Takes a node back from a dead claimer: its half-written item is dropped
+  // (readers skip it), its half-read item is lost (writers may reuse it).
+  void recover_node(std::uint32_t index, std::uint64_t raw) {
+    const NodeWord seen = NodeWord::decode(raw);
+    if (seen.state == NodeState::Writing && participant_dead(seen.owner)) {
+      if (nodes[index].word.compare_exchange_strong(
+              raw, NodeWord{seen.lap, NodeState::Abandoned, 0}.encode())) {
+        control->abandoned.fetch_add(1, std::memory_order_relaxed);
+        data_channel.notify();
+      }
+    } else if (seen.state == NodeState::Reading && participant_dead(seen.owner)) {
+      if (nodes[index].word.compare_exchange_strong(
+              raw, NodeWord{seen.lap + 1, NodeState::Free, 0}.encode())) {
+        control->lost.fetch_add(1, std::memory_order_relaxed);
+        space_channel.notify();
+      }
+    }
+  }
+
+  // A participant entry is freed only after every node it claimed has been
+  // recovered, so no node can name an entry that a new process has taken.
+  void reclaim_dead_participants() {
+    for (std::uint32_t p = 0; p < kMaxParticipants; ++p) {
+      Participant &entry = control->participants[p];
+      if (entry.state.load() != static_cast<std::uint32_t>(ParticipantState::Active) ||
+          process_alive(entry.pid.load(), entry.start_time.load()))
+        continue;
+      for (std::uint32_t n = 0; n < node_count; ++n) {
+        const std::uint64_t raw = nodes[n].word.load(std::memory_order_acquire);
+        if (NodeWord::decode(raw).owner == p)
+          recover_node(n, raw);
+      }
+      std::uint32_t expected = static_cast<std::uint32_t>(ParticipantState::Active);
+      entry.state.compare_exchange_strong(expected,
+                                          static_cast<std::uint32_t>(ParticipantState::Free));
+    }
+  }
+
+  std::byte *node_data(std::uint32_t index) const { return payload + index * stride; }
+
+  // One attempt to claim the next write position. True: claimed `position`.
+  bool try_claim_write(std::uint64_t &position, Blocked &blocked) {
+    for (;;) {
+      const std::uint64_t p = control->enqueue_pos.load(std::memory_order_acquire);
+      const auto index = static_cast<std::uint32_t>(p % node_count);
+      const std::uint64_t lap = p / node_count;
+      std::uint64_t raw = nodes[index].word.load(std::memory_order_acquire);
+      const NodeWord w = NodeWord::decode(raw);
+      const std::int64_t distance = lap_distance(w.lap, lap);
+      if (distance == 0 && w.state == NodeState::Free) {
+        if (nodes[index].word.compare_exchange_strong(
+                raw, NodeWord{lap, NodeState::Writing, self}.encode(),
+                std::memory_order_acq_rel)) {
+          std::uint64_t expected = p;
+          control->enqueue_pos.compare_exchange_strong(expected, p + 1);
+          position = p;
+          return true;
+        }
+        continue;
+      }
+      if (distance >= 0) {
+        // Somebody claimed p and has not moved the position on yet: help.
+        std::uint64_t expected = p;
+        control->enqueue_pos.compare_exchange_strong(expected, p + 1);
+        continue;
+      }
+      blocked = Blocked{p, index, raw};  // the node still holds an earlier lap: full
+      return false;
+    }
+  }
+
+  // One attempt to claim the next read position. True: claimed `position`.
+  bool try_claim_read(std::uint64_t &position, Blocked &blocked) {
+    for (;;) {
+      const std::uint64_t p = control->dequeue_pos.load(std::memory_order_acquire);
+      const auto index = static_cast<std::uint32_t>(p % node_count);
+      const std::uint64_t lap = p / node_count;
+      std::uint64_t raw = nodes[index].word.load(std::memory_order_acquire);
+      const NodeWord w = NodeWord::decode(raw);
+      const std::int64_t distance = lap_distance(w.lap, lap);
+      if (distance == 0 && w.state == NodeState::Abandoned) {
+        // Nothing to read here: free it for the next lap and move on.
+        if (nodes[index].word.compare_exchange_strong(
+                raw, NodeWord{lap + 1, NodeState::Free, 0}.encode())) {
+          std::uint64_t expected = p;
+          control->dequeue_pos.compare_exchange_strong(expected, p + 1);
+          space_channel.notify();
+        }
+        continue;
+      }
+      if (distance == 0 && w.state == NodeState::Full) {
+        if (nodes[index].word.compare_exchange_strong(
+                raw, NodeWord{lap, NodeState::Reading, self}.encode(),
+                std::memory_order_acq_rel)) {
+          std::uint64_t expected = p;
+          control->dequeue_pos.compare_exchange_strong(expected, p + 1);
+          position = p;
+          return true;
+        }
+        continue;
+      }
+      if (distance > 0 || (distance == 0 && w.state == NodeState::Reading)) {
+        std::uint64_t expected = p;  // taken already: help the position on
+        control->dequeue_pos.compare_exchange_strong(expected, p + 1);
+        continue;
+      }
+      blocked = Blocked{p, index, raw};  // not yet written, or still being written
+      return false;
+    }
+  }
+
+  // Retries `try_claim` until it succeeds or the deadline passes: spins a
+  // little, then sleeps on `channel`, checking the blocking node's claimer
+  // for liveness once per slice.
+  template <typename TryClaim>
+  bool claim(TryClaim try_claim, std::atomic<std::uint64_t> &cursor, WakeChannel &channel,
+             Deadline deadline, std::uint64_t &position) {
+    Blocked blocked{};
+    for (int spin = 0; spin < kSpinsBeforeSleep; ++spin) {
+      if (try_claim(position, blocked))
+        return true;
+      cpu_relax();
+    }
+    Deadline next_check = Clock::now() + kLivenessSlice;
+    for (;;) {
+      if (try_claim(position, blocked))
+        return true;
+      const Deadline now = Clock::now();
+      if (now >= deadline)
+        return false;
+      if (now >= next_check) {
+        recover_node(blocked.node, blocked.word);
+        next_check = now + kLivenessSlice;
+        continue;
+      }
+      channel.wait(
+          [&] {
+            return cursor.load(std::memory_order_acquire) != blocked.position ||
+                   nodes[blocked.node].word.load(std::memory_order_acquire) != blocked.word;
+          },
+          std::min(deadline, next_check));
+    }
+  }
+};
+
+// ---- leases -----------------------------------------------------------------
+
+CircularBuffer::WriteLease::WriteLease(WriteLease &&other) noexcept
+    : impl_(std::exchange(other.impl_, nullptr)),
+      position_(other.position_),
+      data_(other.data_),
+      capacity_(other.capacity_) {}
+
+CircularBuffer::WriteLease &CircularBuffer::WriteLease::operator=(WriteLease &&other) noexcept {
+  if (this != &other) {
+    abandon();
+    impl_ = std::exchange(other.impl_, nullptr);
+    position_ = other.position_;
+    data_ = other.data_;
+    capacity_ = other.capacity_;
+  }
+  return *this;
+}
+
+CircularBuffer::WriteLease::~WriteLease() { abandon(); }
+
+void CircularBuffer::WriteLease::commit(std::size_t size) {
+  if (!impl_)
+    throw Error(ErrorCode::InvalidArgument, "commit of an empty write lease");
+  if (size > capacity_)
+    throw Error(ErrorCode::OutOfRange, "commit of " + std::to_string(size) +
+                                           " bytes into a node of " +
+                                           std::to_string(capacity_));
+  Impl &q = *std::exchange(impl_, nullptr);
+  const auto index = static_cast<std::uint32_t>(position_ % q.node_count);
+  const std::uint64_t lap = position_ / q.node_count;
+  q.nodes[index].size.store(size, std::memory_order_relaxed);
+  std::uint64_t expected = NodeWord{lap, NodeState::Writing, q.self}.encode();
+  q.nodes[index].word.compare_exchange_strong(expected,
+                                              NodeWord{lap, NodeState::Full, q.self}.encode(),
+                                              std::memory_order_release);
+  q.data_channel.notify();
+}
+
+void CircularBuffer::WriteLease::abandon() {
+  if (!impl_)
+    return;
+  Impl &q = *std::exchange(impl_, nullptr);
+  const auto index = static_cast<std::uint32_t>(position_ % q.node_count);
+  const std::uint64_t lap = position_ / q.node_count;
+  std::uint64_t expected = NodeWord{lap, NodeState::Writing, q.self}.encode();
+  if (q.nodes[index].word.compare_exchange_strong(
+          expected, NodeWord{lap, NodeState::Abandoned, 0}.encode()))
+    q.control->abandoned.fetch_add(1, std::memory_order_relaxed);
+  q.data_channel.notify();
+}
+
+CircularBuffer::ReadLease::ReadLease(ReadLease &&other) noexcept
+    : impl_(std::exchange(other.impl_, nullptr)),
+      position_(other.position_),
+      data_(other.data_),
+      size_(other.size_) {}
+
+CircularBuffer::ReadLease &CircularBuffer::ReadLease::operator=(ReadLease &&other) noexcept {
+  if (this != &other) {
+    release();
+    impl_ = std::exchange(other.impl_, nullptr);
+    position_ = other.position_;
+    data_ = other.data_;
+    size_ = other.size_;
+  }
+  return *this;
+}
+
+CircularBuffer::ReadLease::~ReadLease() { release(); }
+
+void CircularBuffer::ReadLease::release() {
+  if (!impl_)
+    return;
+  Impl &q = *std::exchange(impl_, nullptr);
+  const auto index = static_cast<std::uint32_t>(position_ % q.node_count);
+  const std::uint64_t lap = position_ / q.node_count;
+  std::uint64_t expected = NodeWord{lap, NodeState::Reading, q.self}.encode();
+  q.nodes[index].word.compare_exchange_strong(
+      expected, NodeWord{lap + 1, NodeState::Free, 0}.encode(), std::memory_order_release);
+  q.space_channel.notify();
+}
+
+// ---- the queue ----------------------------------------------------------------
+
+CircularBuffer::CircularBuffer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CircularBuffer::CircularBuffer(CircularBuffer &&) noexcept = default;
+CircularBuffer &CircularBuffer::operator=(CircularBuffer &&) noexcept = default;
+CircularBuffer::~CircularBuffer() = default;
+
+CircularBuffer CircularBuffer::create(const std::string &name, std::uint32_t node_count,
+                                      std::uint64_t node_size, mode_t perms) {
+  region::Shape shape{region::Kind::Queue, node_size, node_count, 0};
+  return CircularBuffer(std::make_unique<Impl>(region::create(
+      name, shape, perms, [node_count](std::byte *control_bytes) {
+        // Zeroed memory already means: positions 0, every node Free at lap 0,
+        // every participant entry free.
+        auto *control = reinterpret_cast<QueueControl *>(control_bytes);
+        for (std::uint32_t i = 0; i < node_count; ++i)
+          control->nodes()[i].word.store(NodeWord{0, NodeState::Free, 0}.encode());
+      })));
+}
+
+CircularBuffer CircularBuffer::open(const std::string &name) {
+  return CircularBuffer(
+      std::make_unique<Impl>(region::open(name, region::Shape{region::Kind::Queue, 0, 0, 0})));
+}
+
+const std::string &CircularBuffer::name() const { return impl_->region.name; }
+std::uint32_t CircularBuffer::node_count() const { return impl_->node_count; }
+std::uint64_t CircularBuffer::node_size() const { return impl_->node_size; }
+
+CircularBuffer::Counters CircularBuffer::counters() const {
+  Counters counters;
+  counters.written = impl_->control->enqueue_pos.load();
+  counters.taken = impl_->control->dequeue_pos.load();
+  counters.abandoned = impl_->control->abandoned.load();
+  counters.lost = impl_->control->lost.load();
+  return counters;
+}
+
+CircularBuffer::WriteLease CircularBuffer::acquire_write(Timeout timeout) {
+  Impl &q = *impl_;
+  std::uint64_t position = 0;
+  WriteLease lease;
+  if (!q.claim([&](std::uint64_t &p, Blocked &b) { return q.try_claim_write(p, b); },
+               q.control->enqueue_pos, q.space_channel, deadline_after(timeout), position))
+    return lease;
+  lease.impl_ = &q;
+  lease.position_ = position;
+  lease.data_ = q.node_data(static_cast<std::uint32_t>(position % q.node_count));
+  lease.capacity_ = q.node_size;
+  return lease;
+}
+
+CircularBuffer::ReadLease CircularBuffer::acquire_read(Timeout timeout) {
+  Impl &q = *impl_;
+  const Deadline deadline = deadline_after(timeout);
+  for (;;) {
+    std::uint64_t position = 0;
+    if (!q.claim([&](std::uint64_t &p, Blocked &b) { return q.try_claim_read(p, b); },
+                 q.control->dequeue_pos, q.data_channel, deadline, position))
+      return ReadLease();
+    const auto index = static_cast<std::uint32_t>(position % q.node_count);
+    ReadLease lease;
+    lease.impl_ = &q;
+    lease.position_ = position;
+    lease.data_ = q.node_data(index);
+    // The size was written by another process: an impossible one makes the
+    // item unreadable, never a read past the node.
+    const std::uint64_t size = q.nodes[index].size.load(std::memory_order_relaxed);
+    if (size <= q.node_size) {
+      lease.size_ = static_cast<std::size_t>(size);
+      return lease;
+    }
+    q.control->lost.fetch_add(1, std::memory_order_relaxed);
+    lease.release();
+  }
+}
+
+bool CircularBuffer::write(const void *source, std::size_t size, Timeout timeout) {
+  if (size > impl_->node_size)
+    throw Error(ErrorCode::TooLarge, "an item of " + std::to_string(size) +
+                                         " bytes does not fit circular buffer '" + name() +
+                                         "' of " + std::to_string(impl_->node_size) +
+                                         "-byte nodes");
+  WriteLease lease = acquire_write(timeout);
+  if (!lease)
+    return false;
+  std::memcpy(lease.data(), source, size);
+  lease.commit(size);
+  return true;
+}
+
+std::optional<std::size_t> CircularBuffer::read(void *destination, std::size_t capacity,
+                                                Timeout timeout) {
+  if (capacity < impl_->node_size)
+    throw Error(ErrorCode::InvalidArgument,
+                "a read buffer of " + std::to_string(capacity) +
+                    " bytes could truncate items of circular buffer '" + name() + "' (" +
+                    std::to_string(impl_->node_size) + "-byte nodes)");
+  ReadLease lease = acquire_read(timeout);
+  if (!lease)
+    return std::nullopt;
+  std::memcpy(destination, lease.data(), lease.size());
+  return lease.size();
+}
+
+}  // namespace shmring

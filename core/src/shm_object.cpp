@@ -38,6 +38,13 @@ ShmObject ShmObject::open_existing(const std::string &path) {
   return ShmObject(fd, path);
 }
 
+ShmObject ShmObject::open_read_only(const std::string &path) {
+  int fd = shm_open(path.c_str(), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    throw_system_error("cannot open shared memory object " + path, errno);
+  return ShmObject(fd, path);
+}
+
 ShmObject::ShmObject(ShmObject &&other) noexcept
     : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
 

@@ -17,6 +17,8 @@ class ShmObject {
                                     std::uint64_t size);
   // Read-write open of an existing object; throws Error(NotFound) if absent.
   static ShmObject open_existing(const std::string &path);
+  // Read-only open, for tooling that only looks (and may not write).
+  static ShmObject open_read_only(const std::string &path);
 
   ShmObject() = default;
   ShmObject(ShmObject &&other) noexcept;

@@ -31,6 +31,10 @@ int main(int argc, char **argv) {
   }
   GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  gst_element_get_state(pipeline, nullptr, nullptr, 5 * GST_SECOND);
+  // From here on, frames get timestamps on this pipeline's running time.
+  std::printf("pulling from ring %s\n", ring.c_str());
+  std::fflush(stdout);
 
   guint32 received = 0, wrong = 0;
   GstClockTime first_pts = GST_CLOCK_TIME_NONE, last_pts = GST_CLOCK_TIME_NONE;
@@ -65,10 +69,9 @@ int main(int argc, char **argv) {
     gst_sample_unref(sample);
   }
   const bool eos = gst_app_sink_is_eos(GST_APP_SINK(sink));
-  std::printf("received %u frames (%u wrong), eos=%s, pts %" GST_TIME_FORMAT " .. %" GST_TIME_FORMAT
-              ", caps %s\n",
-              received, wrong, eos ? "yes" : "no", GST_TIME_ARGS(first_pts),
-              GST_TIME_ARGS(last_pts), caps_text.c_str());
+  std::printf("received %u frames (%u wrong), eos=%s, pts %" G_GUINT64_FORMAT " .. %" G_GUINT64_FORMAT
+              " ns, caps %s\n",
+              received, wrong, eos ? "yes" : "no", first_pts, last_pts, caps_text.c_str());
   gst_object_unref(sink);
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);

@@ -10,8 +10,9 @@ import sys
 import gi
 
 gi.require_version("Gst", "1.0")
+gi.require_version("GstApp", "1.0")
 gi.require_version("GstVideo", "1.0")
-from gi.repository import Gst, GstVideo  # noqa: E402
+from gi.repository import Gst, GstApp, GstVideo  # noqa: E402,F401 (GstApp: appsink's methods)
 
 
 def main():
@@ -24,6 +25,9 @@ def main():
         f"shmringsrc ring={sys.argv[1]} on-writer-lost=wait ! appsink name=sink sync=false")
     sink = pipeline.get_by_name("sink")
     pipeline.set_state(Gst.State.PLAYING)
+    pipeline.get_state(5 * Gst.SECOND)
+    # From here on, frames get timestamps on this pipeline's running time.
+    print(f"pulling from ring {sys.argv[1]}", flush=True)
 
     received = wrong = 0
     first_pts = last_pts = None

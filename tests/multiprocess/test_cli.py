@@ -1,0 +1,129 @@
+"""`shmring list`, `info` and `clean` against objects of live and of killed
+processes: rings written by gst-launch-1.0, and a buffer, an array and a
+queue held by hold-objects. Runs alone (not in parallel with other suites):
+`clean` acts on the whole machine."""
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from support import ProcessTest, finish, gst_launch, ring_path
+
+CLI = os.environ["SHMRING_CLI"]
+HOLD_OBJECTS = os.environ["SHMRING_HOLD_OBJECTS"]
+
+
+def shmring(*args):
+    run = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=30)
+    return run.returncode, run.stdout, run.stderr
+
+
+def row(listing, name):
+    for line in listing.splitlines():
+        if line.split()[:1] == [name]:
+            return line.split()
+    raise AssertionError(f"{name} not listed in:\n{listing}")
+
+
+class CommandLineTool(ProcessTest):
+    def wait_for(self, predicate, what, timeout=20):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if predicate():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def hold(self, names):
+        holder = subprocess.Popen([HOLD_OBJECTS, *names], stdout=subprocess.PIPE, text=True)
+        self.processes.append(holder)
+        self.assertEqual(holder.stdout.readline().strip(), "ready")
+        holder.stdout.close()
+        return holder
+
+    def test_list_info_and_clean(self):
+        live_ring, dead_ring = self.ring("cli-live"), self.ring("cli-dead")
+        held = [self.ring("cli-buffer"), self.ring("cli-array"), self.ring("cli-queue")]
+        # -e: on SIGINT at the end, the writer sends EOS and closes cleanly.
+        live_writer = gst_launch(f"videotestsrc is-live=true ! video/x-raw,width=64,height=48 ! "
+                                 f"shmringsink ring={live_ring}", flags=("-q", "-e"))
+        self.processes.append(live_writer)
+        reader = self.start(f"shmringsrc ring={live_ring} on-writer-lost=wait ! fakesink")
+        dead_writer = self.start(f"videotestsrc is-live=true ! shmringsink ring={dead_ring}")
+        holder = self.hold(held)
+
+        def ring_ready():
+            code, out, _ = shmring("list")
+            return (code == 0 and f"{live_ring} " in out and f"{dead_ring} " in out
+                    and row(out, live_ring)[4] == "1" and int(row(out, live_ring)[6]) > 0)
+        self.wait_for(ring_ready, "both rings, the live one with its reader")
+
+        code, listing, _ = shmring("list")
+        self.assertEqual(code, 0)
+        live = row(listing, live_ring)
+        self.assertEqual(live[1:4], ["ring", str(live_writer.pid), "alive"])
+        self.assertIn("video/x-raw", " ".join(live[8:]))
+        self.assertEqual(row(listing, held[0])[1:4], ["buffer", str(holder.pid), "alive"])
+        self.assertEqual(row(listing, held[1])[1], "array")
+        self.assertIn("16 x 8 bytes", listing)
+        queue = row(listing, held[2])
+        self.assertEqual(queue[1], "queue")
+        self.assertEqual(queue[5], "2/4")  # two items waiting in four nodes
+
+        code, info, _ = shmring("info", live_ring)
+        self.assertEqual(code, 0)
+        self.assertIn(f"writer:        {live_writer.pid} alive", info)
+        self.assertIn("readers:       1", info)
+        self.assertIn(f"pid {reader.pid}", info)
+        self.assertIn("width=(int)64", info)
+        code, info, _ = shmring("info", held[2])
+        self.assertIn("items:         2 written, 0 taken, 2 queued", info)
+
+        # Everything is owned by a live process: clean removes none of it.
+        code, out, _ = shmring("clean")
+        self.assertEqual(code, 0)
+        for name in [live_ring, dead_ring, *held]:
+            self.assertTrue(os.path.exists(ring_path(name)), f"{name} removed:\n{out}")
+
+        # Kill the dead ring's writer and the holder: now theirs are stale.
+        for process in (dead_writer, holder):
+            process.send_signal(signal.SIGKILL)
+            process.communicate(timeout=10)
+        code, listing, _ = shmring("list")
+        self.assertEqual(row(listing, dead_ring)[2:4], [str(dead_writer.pid), "dead"])
+        self.assertEqual(row(listing, held[1])[3], "dead")
+
+        junk = self.ring("cli-junk")  # not a shmring header: whose it is is unknown
+        with open(ring_path(junk), "wb") as f:
+            f.write(b"not a ring" * 100)
+
+        code, out, _ = shmring("clean")
+        self.assertEqual(code, 0)
+        for name in [dead_ring, *held]:
+            self.assertIn(f"removed {name}", out)
+            self.assertFalse(os.path.exists(ring_path(name)))
+        self.assertTrue(os.path.exists(ring_path(live_ring)), out)
+        self.assertIn(f"kept    {live_ring}: ring owned by live process {live_writer.pid}", out)
+        self.assertIn(f"kept    {junk}: ", out)
+        os.unlink(ring_path(junk))
+
+        # The live pair was not disturbed: stop the writer, the reader sees EOS.
+        live_writer.send_signal(signal.SIGINT)
+        self.assertEqual(finish(live_writer)[0], 0)
+        self.assertEqual(finish(reader)[0], 0)
+
+    def test_bad_names_and_missing_objects(self):
+        code, _, err = shmring("info", f"no-such-ring-{os.getpid()}")
+        self.assertEqual(code, 1)
+        self.assertIn("No such file", err)
+        code, _, err = shmring("info", "../etc")
+        self.assertEqual(code, 1)
+        self.assertIn("invalid ring name", err)
+        code, _, err = shmring("frobnicate")
+        self.assertEqual(code, 2)
+        self.assertIn("usage", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "buffer_record.h"
+#include "reference_timestamps.h"
 #include "clock_mapping.h"
 #include "slot_pool.h"
 #include "shmring/error.hpp"
@@ -86,6 +87,7 @@ struct SinkState {
   bool unlocked = false;  // guarded by writer_lock
   guint64 caps_id = 0;
   std::vector<KnownReader> readers;  // streaming thread only
+  GstClockTime published_latency = GST_CLOCK_TIME_NONE;  // streaming thread only
 };
 
 struct _GstShmringSink {
@@ -243,6 +245,19 @@ GstFlowReturn wait_for_a_reader(GstShmringSink *self) {
   }
 }
 
+// Tells readers this pipeline's latency (set by the LATENCY event the
+// pipeline sends its sinks): a frame is in the ring that long after its
+// timestamp, which readers add to their own latency.
+void publish_latency(GstShmringSink *self) {
+  SinkState &s = *self->state;
+  const GstClockTime latency = gst_base_sink_get_latency(GST_BASE_SINK(self));
+  if (latency == s.published_latency)
+    return;
+  GST_DEBUG_OBJECT(self, "pipeline latency %" GST_TIME_FORMAT, GST_TIME_ARGS(latency));
+  s.writer->set_latency(latency);
+  s.published_latency = latency;
+}
+
 // The buffer's PTS as CLOCK_MONOTONIC time (running time + base time, through
 // this pipeline's clock): what a reader maps back to its own running time.
 guint64 clock_time_of(GstShmringSink *self, GstBuffer *buffer) {
@@ -391,6 +406,7 @@ static gboolean gst_shmring_sink_start(GstBaseSink *base) {
   }
   s.counters = Counters{};
   s.caps_id = 0;
+  s.published_latency = GST_CLOCK_TIME_NONE;
   s.readers.clear();
   // With a fixed slot size the ring exists from the start, so that a name
   // clash is reported at once; otherwise the first caps size it.
@@ -455,8 +471,12 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
     announce_reader_changes(self);
   }
 
+  publish_latency(self);
   shmring::RecordInfo info;
   shmring::gst::describe_buffer(buffer, info);
+  if (unsigned left_out = shmring::gst::describe_reference_timestamps(buffer, info))
+    GST_DEBUG_OBJECT(self, "%u reference timestamp meta(s) outside the whitelist not carried",
+                     left_out);
   info.kind = shmring::RecordKind::Buffer;
   info.size = size;
   info.caps_id = s.caps_id;
@@ -500,6 +520,20 @@ static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
         info.kind = shmring::RecordKind::Eos;
         forward = true;
         break;
+      case GST_EVENT_TAG: {
+        GstTagList *tags = nullptr;
+        gst_event_parse_tag(event, &tags);
+        gchar *serialized = gst_tag_list_to_string(tags);
+        text = serialized;
+        g_free(serialized);
+        info.kind = shmring::RecordKind::Tags;
+        info.flags = gst_tag_list_get_scope(tags);
+        info.size = text.size();
+        forward = text.size() <= s.writer->slot_size();
+        if (!forward)
+          GST_WARNING_OBJECT(self, "tag list too large for a slot: not forwarded");
+        break;
+      }
       case GST_EVENT_CUSTOM_DOWNSTREAM:
         if (const GstStructure *structure = gst_event_get_structure(event)) {
           gchar *serialized = gst_structure_to_string(structure);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "buffer_record.h"
+#include "reference_timestamps.h"
 #include "clock_mapping.h"
 #include "shmring/error.hpp"
 #include "shmring/reader.hpp"
@@ -85,7 +86,18 @@ struct SrcState {
   // Frames were lost, skipped or dropped since the last buffer pushed: the
   // next one is marked DISCONT.
   bool discont_pending = false;
-  GstClockTime last_duration = GST_CLOCK_TIME_NONE;
+  GstClockTime last_duration = GST_CLOCK_TIME_NONE;  // guarded by the object lock
+  GstClockTime caps_frame_duration = GST_CLOCK_TIME_NONE;  // from the framerate; object lock
+  // The latency last answered to a LATENCY query (object lock): when what we
+  // would answer changes (first frame, new writer latency), we post a
+  // LATENCY message so that the pipeline asks again.
+  GstClockTime answered_min_latency = GST_CLOCK_TIME_NONE;
+  // Streaming thread only: basesrc has pushed the segment (a buffer went
+  // out since start or since a new segment). Before that, events from the
+  // ring are queued with send_event so they follow the segment.
+  bool segment_sent = false;
+  // The writer was lost: attaching again posts shmring-writer-back.
+  bool writer_lost = false;
 };
 
 struct _GstShmringSrc {
@@ -183,6 +195,20 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
 
 // Waits until a live writer's ring can be opened, unlock() is called, or the
 // timeout property runs out.
+// shmring-writer-lost (with why and what the source does about it) and
+// shmring-writer-back element messages.
+void post_writer_message(GstShmringSrc *self, const char *name, gint pid, const char *reason,
+                         const char *action = nullptr) {
+  GstStructure *structure = gst_structure_new(
+      name, "ring", G_TYPE_STRING, settings_of(self).ring.c_str(), "pid", G_TYPE_INT, pid,
+      nullptr);
+  if (reason)
+    gst_structure_set(structure, "reason", G_TYPE_STRING, reason, "action", G_TYPE_STRING,
+                      action, nullptr);
+  gst_element_post_message(GST_ELEMENT(self),
+                           gst_message_new_element(GST_OBJECT(self), structure));
+}
+
 Outcome attach_to_writer(GstShmringSrc *self) {
   SrcState &s = *self->state;
   const Settings settings = settings_of(self);
@@ -197,6 +223,10 @@ Outcome attach_to_writer(GstShmringSrc *self) {
     if (reader) {
       GST_INFO_OBJECT(self, "attached to ring '%s' (writer pid %d)", settings.ring.c_str(),
                       reader->writer_pid());
+      if (s.writer_lost) {
+        post_writer_message(self, "shmring-writer-back", reader->writer_pid(), nullptr);
+        s.writer_lost = false;
+      }
       auto link = std::make_shared<shmring::gst::ReaderLink>();
       link->reader = std::move(reader);
       std::lock_guard<std::mutex> guard(s.lock);
@@ -239,6 +269,13 @@ Outcome update_caps(GstShmringSrc *self, shmring::Reader &reader, guint64 caps_i
   }
   GST_DEBUG_OBJECT(self, "caps id %" G_GUINT64_FORMAT ": %" GST_PTR_FORMAT, caps_id, caps);
   s.caps_are_video = shmring::gst::raw_video_info(caps, s.video_info);
+  GST_OBJECT_LOCK(self);
+  s.caps_frame_duration =
+      s.caps_are_video && GST_VIDEO_INFO_FPS_N(&s.video_info) > 0
+          ? gst_util_uint64_scale_int(GST_SECOND, GST_VIDEO_INFO_FPS_D(&s.video_info),
+                                      GST_VIDEO_INFO_FPS_N(&s.video_info))
+          : GST_CLOCK_TIME_NONE;
+  GST_OBJECT_UNLOCK(self);
   const gboolean accepted = gst_base_src_set_caps(GST_BASE_SRC(self), caps);
   gst_caps_unref(caps);
   // Caps arrive here rather than in negotiate(): ask downstream about
@@ -317,16 +354,37 @@ GstBuffer *buffer_for_frame(GstShmringSrc *self,
   return buffer;
 }
 
-// Pushes a custom downstream event that the writer serialized into the ring.
-void push_custom_event(GstShmringSrc *self, const shmring::Frame &frame) {
+// Sends an event from the ring downstream in its place among the buffers.
+// Before the first buffer basesrc has not pushed the segment yet: the event
+// is queued with send_event, and basesrc pushes it after the segment.
+void push_serialized_event(GstShmringSrc *self, GstEvent *event) {
+  if (self->state->segment_sent)
+    gst_pad_push_event(GST_BASE_SRC_PAD(self), event);
+  else
+    gst_element_send_event(GST_ELEMENT(self), event);
+}
+
+// A custom downstream event or a tag list, as the writer serialized it.
+void push_ring_event(GstShmringSrc *self, const shmring::Frame &frame) {
   std::string text(reinterpret_cast<const char *>(frame.data), frame.info.size);
+  if (frame.info.kind == shmring::RecordKind::Tags) {
+    GstTagList *tags = gst_tag_list_new_from_string(text.c_str());
+    if (!tags) {
+      GST_WARNING_OBJECT(self, "dropping an unparsable tag list");
+      return;
+    }
+    gst_tag_list_set_scope(tags, frame.info.flags == GST_TAG_SCOPE_GLOBAL
+                                     ? GST_TAG_SCOPE_GLOBAL
+                                     : GST_TAG_SCOPE_STREAM);
+    push_serialized_event(self, gst_event_new_tag(tags));
+    return;
+  }
   GstStructure *structure = gst_structure_from_string(text.c_str(), nullptr);
   if (!structure) {
     GST_WARNING_OBJECT(self, "dropping an unparsable custom event");
     return;
   }
-  gst_pad_push_event(GST_BASE_SRC_PAD(self),
-                     gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, structure));
+  push_serialized_event(self, gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, structure));
 }
 
 // Counts frames lost to the writer and tells the application, as sinks do
@@ -349,6 +407,11 @@ GstFlowReturn handle_writer_lost(GstShmringSrc *self, shmring::ReadStatus status
                                  GstShmringWriterLost policy) {
   const Settings settings = settings_of(self);
   const char *how = status == shmring::ReadStatus::WriterDead ? "died" : "stopped";
+  static const char *const kActions[] = {"error", "eos", "wait"};
+  if (auto link = current_link(self))
+    post_writer_message(self, "shmring-writer-lost", link->reader->writer_pid(), how,
+                        kActions[policy]);
+  self->state->writer_lost = true;
   switch (policy) {
     case GST_SHMRING_WRITER_LOST_ERROR:
       GST_ELEMENT_ERROR(self, RESOURCE, READ,
@@ -364,10 +427,50 @@ GstFlowReturn handle_writer_lost(GstShmringSrc *self, shmring::ReadStatus status
       drop_reader(self);
       self->state->caps_id = 0;  // a new writer's caps are pushed afresh
       self->state->writer_changed = true;
+      self->state->segment_sent = false;
       self->state->waiting_for_keyframe = true;
       return GST_FLOW_OK;
   }
   return GST_FLOW_ERROR;
+}
+
+// The source's latency: a frame reaches the ring `writer latency` after its
+// timestamp (the writer's sink syncs to it) and is complete one frame
+// duration after it starts; the ring can hold `slots` frames before the
+// writer must wait or drop, which bounds how long downstream may keep us.
+void latency_of(GstShmringSrc *self, shmring::Reader *reader, GstClockTime &min,
+                GstClockTime &max) {
+  SrcState &s = *self->state;
+  GstClockTime frame = 0;
+  GST_OBJECT_LOCK(self);
+  if (GST_CLOCK_TIME_IS_VALID(s.caps_frame_duration))
+    frame = s.caps_frame_duration;
+  else if (GST_CLOCK_TIME_IS_VALID(s.last_duration))
+    frame = s.last_duration;
+  GST_OBJECT_UNLOCK(self);
+  GstClockTime writer = reader ? reader->writer_latency() : shmring::kNoTime;
+  if (!GST_CLOCK_TIME_IS_VALID(writer))
+    writer = 0;
+  min = writer + frame;
+  max = writer + frame * (reader ? reader->slot_count() : 1);
+}
+
+// Posts a LATENCY message when what we would answer now differs from what we
+// last answered, so that the pipeline recomputes its latency.
+void ask_again_if_latency_changed(GstShmringSrc *self, shmring::Reader &reader) {
+  GstClockTime min = 0, max = 0;
+  latency_of(self, &reader, min, max);
+  GST_OBJECT_LOCK(self);
+  const GstClockTime answered = self->state->answered_min_latency;
+  const bool changed = GST_CLOCK_TIME_IS_VALID(answered) && answered != min;
+  if (changed)
+    self->state->answered_min_latency = GST_CLOCK_TIME_NONE;  // once until asked again
+  GST_OBJECT_UNLOCK(self);
+  if (changed) {
+    GST_INFO_OBJECT(self, "latency is now %" GST_TIME_FORMAT ", was %" GST_TIME_FORMAT,
+                    GST_TIME_ARGS(min), GST_TIME_ARGS(answered));
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+  }
 }
 
 }  // namespace
@@ -483,6 +586,10 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
   s.waiting_for_keyframe = true;
   s.discont_pending = false;
   s.last_duration = GST_CLOCK_TIME_NONE;
+  s.answered_min_latency = GST_CLOCK_TIME_NONE;
+  s.caps_frame_duration = GST_CLOCK_TIME_NONE;
+  s.segment_sent = false;
+  s.writer_lost = false;
   // Report a ring that exists but is unusable now, not at the first buffer.
   // A ring that is absent is fine: create() waits for its writer.
   std::shared_ptr<shmring::Reader> reader;
@@ -534,14 +641,12 @@ static gboolean gst_shmring_src_decide_allocation(GstBaseSrc *base, GstQuery *qu
 static gboolean gst_shmring_src_query(GstBaseSrc *base, GstQuery *query) {
   GstShmringSrc *self = GST_SHMRING_SRC(base);
   if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
-    // A frame becomes available when the writer has finished it: one frame
-    // of latency; the ring can buffer up to its slot count of frames.
-    GST_OBJECT_LOCK(self);
-    const GstClockTime duration = self->state->last_duration;
-    GST_OBJECT_UNLOCK(self);
+    GstClockTime min = 0, max = 0;
     std::shared_ptr<shmring::gst::ReaderLink> link = current_link(self);
-    GstClockTime min = GST_CLOCK_TIME_IS_VALID(duration) ? duration : 0;
-    GstClockTime max = link ? min * link->reader->slot_count() : min;
+    latency_of(self, link ? link->reader.get() : nullptr, min, max);
+    GST_OBJECT_LOCK(self);
+    self->state->answered_min_latency = min;
+    GST_OBJECT_UNLOCK(self);
     gst_query_set_latency(query, TRUE, min, max);
     GST_DEBUG_OBJECT(self, "latency min %" GST_TIME_FORMAT " max %" GST_TIME_FORMAT,
                      GST_TIME_ARGS(min), GST_TIME_ARGS(max));
@@ -594,8 +699,14 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
       GST_INFO_OBJECT(self, "writer sent EOS");
       return GST_FLOW_EOS;
     }
-    if (frame.info.kind == shmring::RecordKind::Event) {
-      push_custom_event(self, frame);
+    if (frame.info.kind == shmring::RecordKind::Event ||
+        frame.info.kind == shmring::RecordKind::Tags) {
+      // Caps first, so that a tag list never precedes them downstream.
+      if (update_caps(self, reader, frame.info.caps_id) != Outcome::Ok) {
+        reader.release(frame.slot);
+        return GST_FLOW_NOT_NEGOTIATED;
+      }
+      push_ring_event(self, frame);
       reader.release(frame.slot);
       continue;
     }
@@ -635,6 +746,7 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
       buffer = packed;
       count(self, &Counters::copied);
     }
+    shmring::gst::apply_reference_timestamps(frame.info, buffer);
     stamp(self, settings.timestamp_mode, frame.info, buffer);
     if (s.writer_changed) {
       // The new writer's stream: a new segment (timestamps start over in
@@ -654,6 +766,8 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
     if (GST_BUFFER_DURATION_IS_VALID(buffer))
       s.last_duration = GST_BUFFER_DURATION(buffer);
     GST_OBJECT_UNLOCK(self);
+    s.segment_sent = true;  // basesrc pushes the segment before this buffer
+    ask_again_if_latency_changed(self, reader);
     *out = buffer;
     return GST_FLOW_OK;
   }

@@ -30,7 +30,7 @@ echo "== fuzzing the reader"
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 ninja -C build-fuzz >/dev/null
 corpus=$(mktemp -d)
-cp tests/fuzz/corpus/* "$corpus"
+build-fuzz/tests/fuzz/make-fuzz-seed "$corpus/one-frame"
 fuzz_log=build-fuzz/fuzz-reader.log
 if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
    build-fuzz/tests/fuzz/fuzz-reader -runs=100000 -max_len=40000 "$corpus" >"$fuzz_log" 2>&1; then

@@ -22,7 +22,7 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 
 constexpr std::uint64_t kMagic = 0x31474e49524d4853ull;  // "SHMRING1" little-endian
-constexpr std::uint32_t kAbiVersion = 1;
+constexpr std::uint32_t kAbiVersion = 2;  // 2: tags, reference timestamps, writer latency
 constexpr std::size_t kCacheLine = 64;
 constexpr std::size_t kPageSize = 4096;
 constexpr std::uint32_t kMaxReaders = 64;  // one bit each in a slot's holder mask
@@ -71,6 +71,9 @@ struct alignas(kCacheLine) Header {
   std::atomic<std::uint32_t> data_waiters;  // readers inside futex_wait
   std::atomic<std::uint32_t> writer_state;
   std::atomic<std::uint64_t> caps_id;       // newest caps id
+  // The writer pipeline's latency (ns) as its sink was told, kNoTime until
+  // known: readers add it to their own for the LATENCY query.
+  std::atomic<std::uint64_t> writer_latency;
 
   // Reader-hot: bumped when a reader frees a slot or advances its cursor.
   alignas(kCacheLine) std::atomic<std::uint32_t> space_word;  // futex the writer sleeps on

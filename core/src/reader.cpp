@@ -27,7 +27,9 @@ enum class ReadAttempt { Got, Overwritten, Invalid };
 bool record_is_valid(const RecordInfo &info, std::uint64_t slot_size) {
   const auto kind = static_cast<std::uint32_t>(info.kind);
   if (kind < static_cast<std::uint32_t>(RecordKind::Buffer) ||
-      kind > static_cast<std::uint32_t>(RecordKind::Event))
+      kind > static_cast<std::uint32_t>(RecordKind::Tags))
+    return false;
+  if (info.n_references > kMaxReferenceTimestamps)
     return false;
   if (info.size > slot_size)
     return false;
@@ -283,6 +285,10 @@ bool Reader::writer_alive() const {
 }
 
 bool Reader::writer_closed() const { return impl_->writer_closed(); }
+
+std::uint64_t Reader::writer_latency() const {
+  return impl_->header->writer_latency.load(std::memory_order_relaxed);
+}
 
 pid_t Reader::writer_pid() const { return impl_->writer_pid; }
 std::uint32_t Reader::slot_count() const { return impl_->view.geometry.slot_count; }

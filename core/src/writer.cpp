@@ -300,6 +300,7 @@ std::unique_ptr<Writer> Writer::create(const WriterOptions &options) {
   const ProcessIdentity self = current_process();
   write_header_fields(*header, geometry, self.pid, self.start_time);
   header->writer_state.store(static_cast<std::uint32_t>(WriterState::Running));
+  header->writer_latency.store(kNoTime);
   ControlView view{mapping.data(), geometry};
   for (std::uint32_t i = 0; i < geometry.descriptor_count; ++i)
     view.descriptor(i)->seq.store(kNoSequence, std::memory_order_relaxed);
@@ -312,6 +313,10 @@ std::unique_ptr<Writer> Writer::create(const WriterOptions &options) {
 }
 
 const std::string &Writer::name() const { return impl_->name; }
+
+void Writer::set_latency(std::uint64_t nanoseconds) {
+  impl_->header->writer_latency.store(nanoseconds, std::memory_order_relaxed);
+}
 std::uint32_t Writer::slot_count() const { return impl_->view.geometry.slot_count; }
 std::uint64_t Writer::slot_size() const { return impl_->view.geometry.slot_size; }
 

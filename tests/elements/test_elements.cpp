@@ -918,6 +918,129 @@ GST_START_TEST(test_clock_mode_maps_across_different_clocks) {
 }
 GST_END_TEST;
 
+GstBuffer *with_reference_timestamp(GstBuffer *buffer, const char *caps_text,
+                                    GstClockTime timestamp, GstClockTime duration) {
+  GstCaps *caps = gst_caps_from_string(caps_text);
+  gst_buffer_add_reference_timestamp_meta(buffer, caps, timestamp, duration);
+  gst_caps_unref(caps);
+  return buffer;
+}
+
+GstReferenceTimestampMeta *reference_of(GstBuffer *buffer, const char *caps_text) {
+  GstCaps *caps = gst_caps_from_string(caps_text);
+  GstReferenceTimestampMeta *meta = gst_buffer_get_reference_timestamp_meta(buffer, caps);
+  gst_caps_unref(caps);
+  return meta;
+}
+
+guint count_reference_metas(GstBuffer *buffer) {
+  guint n = 0;
+  gpointer state = nullptr;
+  while (gst_buffer_iterate_meta_filtered(buffer, &state, GST_REFERENCE_TIMESTAMP_META_API_TYPE))
+    ++n;
+  return n;
+}
+
+// Tags (global and stream scope) and reference timestamps cross the ring in
+// their place among the buffers; a tag list sent before the first buffer
+// still follows the reader's segment.
+GST_START_TEST(test_tags_and_reference_timestamps_travel_in_order) {
+  const std::string ring = ring_name("tags");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  Trace trace;
+  GstHarness *src = src_harness(ring, "timestamp-mode=original", &trace);
+
+  GstTagList *global = gst_tag_list_new(GST_TAG_TITLE, "first", nullptr);
+  gst_tag_list_set_scope(global, GST_TAG_SCOPE_GLOBAL);
+  fail_unless(gst_harness_push_event(sink, gst_event_new_tag(global)));
+  GstBuffer *first = numbered_buffer(0, 64);
+  with_reference_timestamp(first, "timestamp/x-ntp", 111 * GST_SECOND, 5 * GST_MSECOND);
+  with_reference_timestamp(first, "timestamp/x-unix", 222 * GST_SECOND, GST_CLOCK_TIME_NONE);
+  // A third, and one whose caps are too long, are outside the whitelist.
+  with_reference_timestamp(first, "timestamp/x-ptp, domain=(int)0", 1, 1);
+  gst_harness_push(sink, first);
+  fail_unless(gst_harness_push_event(
+      sink, gst_event_new_tag(gst_tag_list_new(GST_TAG_TITLE, "second", nullptr))));
+  gst_harness_push(sink, with_reference_timestamp(
+                             numbered_buffer(1, 64),
+                             "timestamp/x-a-reference-clock-whose-caps-are-far-too-long-to-fit",
+                             3, 3));
+  fail_unless(gst_harness_push_event(sink, gst_event_new_eos()));
+
+  GstBuffer *out = gst_harness_pull(src);
+  fail_unless_equals_int(count_reference_metas(out), 2);
+  GstReferenceTimestampMeta *ntp = reference_of(out, "timestamp/x-ntp");
+  fail_unless(ntp != nullptr);
+  fail_unless_equals_uint64(ntp->timestamp, 111 * GST_SECOND);
+  fail_unless_equals_uint64(ntp->duration, 5 * GST_MSECOND);
+  GstReferenceTimestampMeta *unix_time = reference_of(out, "timestamp/x-unix");
+  fail_unless(unix_time != nullptr);
+  fail_unless_equals_uint64(unix_time->timestamp, 222 * GST_SECOND);
+  fail_unless_equals_uint64(unix_time->duration, GST_CLOCK_TIME_NONE);
+  gst_buffer_unref(out);
+  out = gst_harness_pull(src);
+  fail_unless_equals_int(count_reference_metas(out), 0);
+  gst_buffer_unref(out);
+
+  std::vector<std::pair<std::string, GstTagScope>> tags;
+  GstEvent *event;
+  while ((event = gst_harness_pull_event(src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS) {
+    if (GST_EVENT_TYPE(event) == GST_EVENT_TAG) {
+      GstTagList *list = nullptr;
+      gst_event_parse_tag(event, &list);
+      gchar *title = nullptr;
+      fail_unless(gst_tag_list_get_string(list, GST_TAG_TITLE, &title));
+      tags.emplace_back(title, gst_tag_list_get_scope(list));
+      g_free(title);
+    }
+    gst_event_unref(event);
+  }
+  fail_unless(event != nullptr, "EOS reached the reader");
+  gst_event_unref(event);
+  fail_unless_equals_int(tags.size(), 2);
+  fail_unless_equals_string(tags[0].first.c_str(), "first");
+  fail_unless_equals_int(tags[0].second, GST_TAG_SCOPE_GLOBAL);
+  fail_unless_equals_string(tags[1].first.c_str(), "second");
+  fail_unless_equals_int(tags[1].second, GST_TAG_SCOPE_STREAM);
+
+  expect_sequence(trace.snapshot(),
+                  {"event:stream-start", "caps:application/x-test", "event:segment", "event:tag",
+                   "buffer:0", "event:tag", "buffer:1", "event:eos"});
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+// The source's LATENCY answer: live, min = the writer pipeline's latency
+// (published by its sink) + one frame, max = the writer's + the ring's
+// depth in frames.
+GST_START_TEST(test_latency_is_the_writers_plus_one_frame) {
+  const std::string ring = ring_name("latency");
+  GstHarness *sink = sink_harness(ring, "slots=6");
+  gst_harness_set_src_caps_str(sink, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
+  GstHarness *src = src_harness(ring);
+  // What a live writer pipeline tells its sinks once it has its latency.
+  fail_unless(gst_element_send_event(element_of(sink, "shmringsink"),
+                                     gst_event_new_latency(100 * GST_MSECOND)));
+  gst_harness_push(sink, numbered_buffer(0, 32));
+  gst_buffer_unref(gst_harness_pull(src));
+
+  GstQuery *query = gst_query_new_latency();
+  fail_unless(gst_element_query(element_of(src, "shmringsrc"), query));
+  gboolean live = FALSE;
+  GstClockTime min = 0, max = 0;
+  gst_query_parse_latency(query, &live, &min, &max);
+  gst_query_unref(query);
+  fail_unless(live);
+  fail_unless_equals_uint64(min, 100 * GST_MSECOND + 40 * GST_MSECOND);
+  fail_unless_equals_uint64(max, 100 * GST_MSECOND + 6 * 40 * GST_MSECOND);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+}
+GST_END_TEST;
+
 static Suite *shmring_suite(void) {
   Suite *suite = suite_create("shmring elements");
   TCase *tc = tcase_create("general");
@@ -926,6 +1049,8 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_caps_timestamps_flags_and_payload_round_trip);
   tcase_add_test(tc, test_caps_change_reaches_the_reader_at_the_right_buffer);
   tcase_add_test(tc, test_eos_and_custom_events_travel_in_order);
+  tcase_add_test(tc, test_tags_and_reference_timestamps_travel_in_order);
+  tcase_add_test(tc, test_latency_is_the_writers_plus_one_frame);
   tcase_add_test(tc, test_clock_mode_maps_writer_time_to_reader_running_time);
   tcase_add_test(tc, test_clock_mode_maps_across_different_clocks);
   tcase_add_test(tc, test_late_reader_starts_at_the_newest_keyframe_with_caps);

@@ -1,5 +1,7 @@
-// Runs a pipeline to EOS like gst-launch-1.0, then prints the `stats` of each
-// shmring element in it, one line each:
+// Runs a pipeline to EOS like gst-launch-1.0, printing the shmring elements'
+// bus messages as they come:
+//   message <structure>
+// then the `stats` of each shmring element in it, one line each:
 //   stats <element name>: <structure>
 // Exits 1 on an error message, 2 on a bad pipeline.
 //
@@ -21,9 +23,21 @@ int main(int argc, char **argv) {
   }
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   GstBus *bus = gst_element_get_bus(pipeline);
-  GstMessage *message = gst_bus_timed_pop_filtered(
-      bus, GST_CLOCK_TIME_NONE,
-      static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  GstMessage *message = nullptr;
+  for (;;) {
+    message = gst_bus_timed_pop_filtered(
+        bus, GST_CLOCK_TIME_NONE,
+        static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT));
+    if (GST_MESSAGE_TYPE(message) != GST_MESSAGE_ELEMENT)
+      break;
+    const GstStructure *structure = gst_message_get_structure(message);
+    if (g_str_has_prefix(gst_structure_get_name(structure), "shmring-")) {
+      gchar *text = gst_structure_to_string(structure);
+      g_print("message %s\n", text);
+      g_free(text);
+    }
+    gst_message_unref(message);
+  }
   int code = 0;
   if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
     GError *failure = nullptr;

@@ -50,6 +50,15 @@ class Faults(ProcessTest):
         self.assertEqual(finish(second)[0], 0)
         code, out, err = finish(reader)
         self.assertEqual(code, 0, "the second writer's EOS ends the reader: " + err)
+        # The application was told: the writer was lost (why, and what the
+        # source does about it), then that a writer is back.
+        messages = [line for line in out.splitlines() if line.startswith("message ")]
+        self.assertEqual(len(messages), 2, messages)
+        self.assertRegex(messages[0], rf"^message shmring-writer-lost, ring=\(string\){ring}, "
+                                      rf"pid=\(int\){first.pid}, reason=\(string\)died, "
+                                      rf"action=\(string\)wait;$")
+        self.assertRegex(messages[1], rf"^message shmring-writer-back, ring=\(string\){ring}, "
+                                      rf"pid=\(int\){second.pid};$")
         got = frames(out)
         tiny = self.reference_frames(30, TINY)
         self.assertEqual(got[-30:], tiny, "every frame of the new writer, new caps, intact")

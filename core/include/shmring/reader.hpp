@@ -74,6 +74,8 @@ class Reader {
   bool writer_alive() const;
   // True once the writer has closed the ring (it may not be unlinked yet).
   bool writer_closed() const;
+  // The writer pipeline's latency in ns, kNoTime until its sink knows it.
+  std::uint64_t writer_latency() const;
   pid_t writer_pid() const;
   std::uint32_t slot_count() const;
   std::uint64_t slot_size() const;

@@ -15,6 +15,18 @@ enum class RecordKind : std::uint32_t {
   Buffer = 1,  // a media buffer: payload is its bytes
   Eos = 2,     // end of stream: no payload
   Event = 3,   // a serialized downstream event: payload is its text
+  Tags = 4,    // a tag event: payload is the tag list's text, flags its scope
+};
+
+// GstReferenceTimestampMeta, carried as is (never mapped: it is on another
+// clock by definition). The caps name that clock, e.g. "timestamp/x-ntp".
+constexpr unsigned kMaxReferenceTimestamps = 2;
+constexpr unsigned kReferenceCapsCapacity = 56;  // NUL included
+
+struct ReferenceTimestamp {
+  char caps[kReferenceCapsCapacity] = {};
+  std::uint64_t timestamp = kNoTime;
+  std::uint64_t duration = kNoTime;
 };
 
 // The layout of a raw video frame inside the payload, so that padded strides
@@ -42,6 +54,9 @@ struct RecordInfo {
   std::uint64_t clock_time = kNoTime;
   std::uint64_t caps_id = 0;  // 0: no caps set
   VideoLayout video;
+  std::uint32_t n_references = 0;
+  std::uint32_t reserved = 0;
+  ReferenceTimestamp references[kMaxReferenceTimestamps];
 };
 
 }  // namespace shmring

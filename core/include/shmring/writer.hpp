@@ -110,6 +110,10 @@ class Writer {
   // Tells readers that the writer is gone and removes the name. Idempotent.
   void close();
 
+  // Publishes the writer pipeline's latency (ns; kNoTime: unknown), which
+  // readers add to theirs. Any thread, any time.
+  void set_latency(std::uint64_t nanoseconds);
+
   WriterStats stats() const;
 
  private:

@@ -1,0 +1,43 @@
+#include "reference_timestamps.h"
+
+#include <cstring>
+
+namespace shmring::gst {
+
+unsigned describe_reference_timestamps(GstBuffer *buffer, RecordInfo &info) {
+  info.n_references = 0;
+  unsigned left_out = 0;
+  gpointer state = nullptr;
+  while (GstMeta *meta = gst_buffer_iterate_meta_filtered(
+             buffer, &state, GST_REFERENCE_TIMESTAMP_META_API_TYPE)) {
+    auto *reference = reinterpret_cast<GstReferenceTimestampMeta *>(meta);
+    gchar *caps = gst_caps_to_string(reference->reference);
+    const std::size_t length = std::strlen(caps);
+    if (info.n_references < kMaxReferenceTimestamps && length < kReferenceCapsCapacity) {
+      ReferenceTimestamp &entry = info.references[info.n_references++];
+      std::memset(entry.caps, 0, sizeof entry.caps);
+      std::memcpy(entry.caps, caps, length);
+      entry.timestamp = reference->timestamp;
+      entry.duration = reference->duration;
+    } else {
+      ++left_out;
+    }
+    g_free(caps);
+  }
+  return left_out;
+}
+
+void apply_reference_timestamps(const RecordInfo &info, GstBuffer *buffer) {
+  for (std::uint32_t i = 0; i < info.n_references && i < kMaxReferenceTimestamps; ++i) {
+    const ReferenceTimestamp &entry = info.references[i];
+    if (!std::memchr(entry.caps, '\0', sizeof entry.caps))
+      continue;
+    GstCaps *caps = gst_caps_from_string(entry.caps);
+    if (!caps)
+      continue;
+    gst_buffer_add_reference_timestamp_meta(buffer, caps, entry.timestamp, entry.duration);
+    gst_caps_unref(caps);
+  }
+}
+
+}  // namespace shmring::gst

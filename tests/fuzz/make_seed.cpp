@@ -5,6 +5,7 @@
 //   make-fuzz-seed FILE
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "layout.hpp"
@@ -17,16 +18,14 @@ int main(int argc, char **argv) {
   }
   Geometry g;
   compute_geometry(4, 4096, g);  // the ring fuzz_reader lays its input over
-  // Byte 0: structured, blocking reader. Bytes 1..16: write_seq = 1 and
-  // writer state Running. Then the image from the descriptors on.
-  // Up to the end of caps entry 1, where caps id 1 lives.
-  std::vector<unsigned char> seed(1 + 16 + (g.caps_offset + 2 * sizeof(CapsEntry) - g.descriptors_offset));
-  seed[0] = 1;
-  const std::uint64_t write_seq = 1;
-  const std::uint32_t running = static_cast<std::uint32_t>(WriterState::Running);
-  std::memcpy(&seed[1], &write_seq, sizeof write_seq);
-  std::memcpy(&seed[9], &running, sizeof running);
-  unsigned char *image = &seed[17] - g.descriptors_offset;  // image offset -> seed byte
+  // Build the control area as the writer would lay it out (aligned), then
+  // cut the seed from it. Byte 0: structured, blocking reader. Bytes 1..16:
+  // write_seq = 1 and writer state Running. Then the image from the
+  // descriptors up to the end of caps entry 1, where caps id 1 lives.
+  const std::size_t image_end = g.caps_offset + 2 * sizeof(CapsEntry);
+  auto *image = static_cast<unsigned char *>(
+      ::operator new(image_end, std::align_val_t{kCacheLine}));
+  std::memset(image, 0, image_end);
 
   auto *descriptor = reinterpret_cast<Descriptor *>(image + g.descriptors_offset);
   descriptor->seq.store(0);
@@ -45,6 +44,15 @@ int main(int argc, char **argv) {
   caps->id.store(1);
   caps->length.store(sizeof text - 1);
   std::memcpy(caps->text, text, sizeof text - 1);
+
+  std::vector<unsigned char> seed(1 + 16);
+  seed[0] = 1;
+  const std::uint64_t write_seq = 1;
+  const std::uint32_t running = static_cast<std::uint32_t>(WriterState::Running);
+  std::memcpy(&seed[1], &write_seq, sizeof write_seq);
+  std::memcpy(&seed[9], &running, sizeof running);
+  seed.insert(seed.end(), image + g.descriptors_offset, image + image_end);
+  ::operator delete(image, std::align_val_t{kCacheLine});
 
   FILE *out = std::fopen(argv[1], "wb");
   if (!out || std::fwrite(seed.data(), 1, seed.size(), out) != seed.size()) {

@@ -307,10 +307,20 @@ void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::Rec
     GST_BUFFER_DTS(buffer) = info.dts;
     return;
   }
+  if (mode == GST_SHMRING_TIMESTAMP_ARRIVAL) {
+    // When the frame arrived in the ring, on our running time: not when we
+    // got round to reading it, which a synchronising sink downstream delays.
+    const GstClockTime arrived =
+        shmring::gst::monotonic_to_element_time(GST_ELEMENT(self), info.publish_time);
+    const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+    GST_BUFFER_PTS(buffer) = !GST_CLOCK_TIME_IS_VALID(arrived) ? running_time_now(self)
+                             : arrived > base                  ? arrived - base
+                                                               : 0;
+    GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
+    return;
+  }
   const GstClockTime ours =
-      mode == GST_SHMRING_TIMESTAMP_CLOCK
-          ? shmring::gst::monotonic_to_element_time(GST_ELEMENT(self), info.clock_time)
-          : GST_CLOCK_TIME_NONE;
+      shmring::gst::monotonic_to_element_time(GST_ELEMENT(self), info.clock_time);
   if (GST_CLOCK_TIME_IS_VALID(ours)) {
     // The writer's instant (CLOCK_MONOTONIC) on our clock, minus our base
     // time: our running time for the same instant, whatever clock each
@@ -328,7 +338,7 @@ void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::Rec
     }
     return;
   }
-  // Arrival, or clock mode for a buffer the writer could not place in time.
+  // Clock mode for a buffer the writer could not place in time.
   GST_BUFFER_PTS(buffer) = running_time_now(self);
   GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
 }
@@ -434,25 +444,29 @@ GstFlowReturn handle_writer_lost(GstShmringSrc *self, shmring::ReadStatus status
   return GST_FLOW_ERROR;
 }
 
-// The source's latency: a frame reaches the ring `writer latency` after its
+// The source's latency. A frame reaches the ring `writer latency` after its
 // timestamp (the writer's sink syncs to it) and is complete one frame
 // duration after it starts; the ring can hold `slots` frames before the
 // writer must wait or drop, which bounds how long downstream may keep us.
+// In arrival mode a frame is stamped when it reached the ring, complete:
+// no latency of its own.
 void latency_of(GstShmringSrc *self, shmring::Reader *reader, GstClockTime &min,
                 GstClockTime &max) {
   SrcState &s = *self->state;
   GstClockTime frame = 0;
   GST_OBJECT_LOCK(self);
+  const bool arrival = s.settings.timestamp_mode == GST_SHMRING_TIMESTAMP_ARRIVAL;
   if (GST_CLOCK_TIME_IS_VALID(s.caps_frame_duration))
     frame = s.caps_frame_duration;
   else if (GST_CLOCK_TIME_IS_VALID(s.last_duration))
     frame = s.last_duration;
   GST_OBJECT_UNLOCK(self);
-  GstClockTime writer = reader ? reader->writer_latency() : shmring::kNoTime;
+  GstClockTime writer = reader && !arrival ? reader->writer_latency() : shmring::kNoTime;
   if (!GST_CLOCK_TIME_IS_VALID(writer))
     writer = 0;
-  min = writer + frame;
-  max = writer + frame * (reader ? reader->slot_count() : 1);
+  const GstClockTime slots = reader ? reader->slot_count() : 1;
+  min = arrival ? 0 : writer + frame;
+  max = writer + frame * slots;
 }
 
 // Posts a LATENCY message when what we would answer now differs from what we

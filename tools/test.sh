@@ -5,7 +5,8 @@
 #      UndefinedBehaviorSanitizer (build-asan/);
 #   3. the reader's fuzz target, a bounded number of runs (build-fuzz/);
 #   4. the benchmark harness in --quick mode, so that it keeps working (that
-#      it ran and wrote its table and plots is checked, never a timing).
+#      it ran and wrote its table and plots is checked, never a timing), and
+#      a 12 s run of the A/V drift tool.
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,9 +59,20 @@ else
   status=1
 fi
 
+echo "== A/V drift tool (short run)"
+if GST_PLUGIN_PATH="$PWD/build/plugin" timeout 120 /usr/bin/python3 bench/av_drift.py --seconds 12 \
+     >build/av-drift.log 2>&1; then
+  grep "^drift" build/av-drift.log
+  drift_result=OK
+else
+  tail -n 20 build/av-drift.log
+  drift_result=FAIL
+  status=1
+fi
+
 python3 tools/summarize_tests.py build/meson-logs/testlog.json \
   asan:build-asan/meson-logs/testlog.json "fuzz-reader=$fuzz_result" \
-  "bench-quick=$bench_result"
+  "bench-quick=$bench_result" "av-drift=$drift_result"
 leftovers=$(ls /dev/shm | grep '^shmring\.' || true)
 if [ -n "$leftovers" ]; then
   echo "shared memory objects left behind: $leftovers"

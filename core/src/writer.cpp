@@ -409,6 +409,9 @@ void Writer::publish(const WritableSlot &slot, const RecordInfo &info) {
   const std::uint64_t sequence = w.next_sequence++;
   SlotMeta *meta = w.view.slot(slot.index);
   meta->record = info;
+  meta->record.publish_time = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+          .count());
   meta->seq.store(sequence, std::memory_order_release);
   w.slot_lent[slot.index] = false;
   w.slot_sequence[slot.index] = sequence;

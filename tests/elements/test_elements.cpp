@@ -1041,6 +1041,37 @@ GST_START_TEST(test_latency_is_the_writers_plus_one_frame) {
 }
 GST_END_TEST;
 
+// timestamp-mode=arrival stamps a frame with the instant it reached the ring,
+// not the (later) instant the reader got round to it.
+GST_START_TEST(test_arrival_mode_stamps_when_the_frame_reached_the_ring) {
+  const std::string ring = ring_name("arrival");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  GstHarness *src = src_harness(ring, "timestamp-mode=arrival");
+  GstClock *clock = gst_system_clock_obtain();
+  GstElement *reader = element_of(src, "shmringsrc");
+  gst_element_set_clock(reader, clock);
+  gst_element_set_base_time(reader, gst_clock_get_time(clock));
+  gst_harness_push(sink, numbered_buffer(0, 8));
+  g_usleep(200 * 1000);
+  gst_harness_push(sink, numbered_buffer(1, 8));
+  g_usleep(300 * 1000);
+  GstBuffer *first = gst_harness_pull(src);
+  GstBuffer *second = gst_harness_pull(src);
+  const GstClockTime now =
+      gst_clock_get_time(clock) - gst_element_get_base_time(reader);
+  fail_unless(GST_BUFFER_PTS(second) >= GST_BUFFER_PTS(first) + 200 * GST_MSECOND);
+  fail_unless(now >= GST_BUFFER_PTS(second) + 300 * GST_MSECOND,
+              "stamped at %" GST_TIME_FORMAT ", read at %" GST_TIME_FORMAT,
+              GST_TIME_ARGS(GST_BUFFER_PTS(second)), GST_TIME_ARGS(now));
+  gst_buffer_unref(first);
+  gst_buffer_unref(second);
+  gst_object_unref(clock);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+}
+GST_END_TEST;
+
 static Suite *shmring_suite(void) {
   Suite *suite = suite_create("shmring elements");
   TCase *tc = tcase_create("general");
@@ -1051,6 +1082,7 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_eos_and_custom_events_travel_in_order);
   tcase_add_test(tc, test_tags_and_reference_timestamps_travel_in_order);
   tcase_add_test(tc, test_latency_is_the_writers_plus_one_frame);
+  tcase_add_test(tc, test_arrival_mode_stamps_when_the_frame_reached_the_ring);
   tcase_add_test(tc, test_clock_mode_maps_writer_time_to_reader_running_time);
   tcase_add_test(tc, test_clock_mode_maps_across_different_clocks);
   tcase_add_test(tc, test_late_reader_starts_at_the_newest_keyframe_with_caps);

@@ -52,6 +52,9 @@ struct RecordInfo {
   // Absolute clock time of the PTS on the writer (running time + base time);
   // lets a reader on the same system clock map it to its own running time.
   std::uint64_t clock_time = kNoTime;
+  // CLOCK_MONOTONIC when the writer published the record (set by the core):
+  // the instant the buffer arrived in the ring, whenever a reader reads it.
+  std::uint64_t publish_time = kNoTime;
   std::uint64_t caps_id = 0;  // 0: no caps set
   VideoLayout video;
   std::uint32_t n_references = 0;

@@ -34,7 +34,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--mode", default="clock", choices=["clock", "original", "arrival"],
-                        help="the readers' timestamp-mode")
+                        help="the readers' timestamp-mode; PTS is the capture time only in "
+                             "clock mode (arrival: when the buffer reached the ring)")
     args = parser.parse_args()
     Gst.init(None)
     tag = f"avdrift-{os.getpid()}"

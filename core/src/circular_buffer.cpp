@@ -63,15 +63,8 @@ struct CircularBuffer::Impl {
     entry.pid.store(0, std::memory_order_relaxed);
     entry.state.store(static_cast<std::uint32_t>(ParticipantState::Free),
                       std::memory_order_release);
-    if (region.creator) {
-      try {
-        ShmObject current = ShmObject::open_existing(region.path);
-        if (current.same_object(region.object))
-          shm_unlink(region.path.c_str());
-      } catch (const Error &) {
-        // already gone
-      }
-    }
+    if (region.creator)
+      region.object.unlink_if_still_named();
   }
 
   void join() {

@@ -22,21 +22,6 @@ namespace {
 
 constexpr const char *kPrefix = "shmring.";
 
-std::string newest_caps(const layout::ControlView &view) {
-  const std::uint64_t id = view.header()->caps_id.load(std::memory_order_acquire);
-  if (id == 0)
-    return {};
-  const layout::CapsEntry *entry = view.caps(id);
-  if (entry->id.load(std::memory_order_acquire) != id)
-    return {};
-  const std::uint32_t length = entry->length.load(std::memory_order_relaxed);
-  if (length > layout::kCapsCapacity)
-    return {};
-  std::string text(entry->text, length);
-  std::atomic_thread_fence(std::memory_order_acquire);
-  return entry->id.load(std::memory_order_relaxed) == id ? text : std::string();
-}
-
 void describe_ring(const ShmObject &object, const HeaderVerdict &verdict, ObjectInfo &info) {
   using namespace layout;
   info.kind = ObjectKind::Ring;
@@ -51,7 +36,7 @@ void describe_ring(const ShmObject &object, const HeaderVerdict &verdict, Object
   info.frames = header->write_seq.load();
   info.closed =
       header->writer_state.load() == static_cast<std::uint32_t>(WriterState::Closed);
-  info.caps = newest_caps(view);
+  info.caps = read_caps(view, header->caps_id.load(std::memory_order_acquire)).value_or("");
   for (std::uint32_t i = 0; i < verdict.geometry.slot_count; ++i)
     info.slots_in_use += view.slot(i)->holders.load() != 0 ? 1 : 0;
   for (std::uint32_t i = 0; i < kMaxReaders; ++i) {

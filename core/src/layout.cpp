@@ -53,4 +53,20 @@ void write_header_fields(Header &header, const Geometry &geometry, std::int32_t 
   header.writer_start_time = writer_start_time;
 }
 
+std::optional<std::string> read_caps(const ControlView &view, std::uint64_t id) {
+  if (id == 0)
+    return std::nullopt;
+  const CapsEntry *entry = view.caps(id);
+  if (entry->id.load(std::memory_order_acquire) != id)
+    return std::nullopt;
+  const std::uint32_t length = entry->length.load(std::memory_order_relaxed);
+  if (length > kCapsCapacity)
+    return std::nullopt;
+  std::string text(entry->text, length);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (entry->id.load(std::memory_order_relaxed) != id)
+    return std::nullopt;  // rewritten while we copied
+  return text;
+}
+
 }  // namespace shmring::layout

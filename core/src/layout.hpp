@@ -13,6 +13,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include "shmring/record.hpp"
 
@@ -157,5 +159,9 @@ struct ControlView {
     return reinterpret_cast<CapsEntry *>(base + geometry.caps_offset) + id % kCapsEntries;
   }
 };
+
+// The text of caps `id`, copied out of its seqlock entry; nullopt when the
+// id is 0, no longer in the table, being rewritten, or its length is bad.
+std::optional<std::string> read_caps(const ControlView &view, std::uint64_t id);
 
 }  // namespace shmring::layout

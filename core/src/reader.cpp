@@ -252,19 +252,7 @@ void Reader::release(std::uint32_t slot) {
 }
 
 std::optional<std::string> Reader::caps(std::uint64_t id) const {
-  if (id == 0)
-    return std::nullopt;
-  const CapsEntry *entry = impl_->view.caps(id);
-  if (entry->id.load(std::memory_order_acquire) != id)
-    return std::nullopt;
-  const std::uint32_t length = entry->length.load(std::memory_order_relaxed);
-  if (length > kCapsCapacity)
-    return std::nullopt;
-  std::string text(entry->text, length);
-  std::atomic_thread_fence(std::memory_order_acquire);
-  if (entry->id.load(std::memory_order_relaxed) != id)
-    return std::nullopt;  // rewritten while we copied
-  return text;
+  return read_caps(impl_->view, id);
 }
 
 void Reader::detach() {

@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 
 #include "futex.hpp"
 #include "process_identity.hpp"
 #include "queue_layout.hpp"
 #include "rw_lock.hpp"
+#include "stale_object.hpp"
 #include "shmring/error.hpp"
 #include "shmring/ring_name.hpp"
 
@@ -22,9 +22,6 @@ constexpr std::uint64_t kCacheLine = 64;
 // Largest object we create or accept: 1 TiB keeps every sum below in range.
 constexpr std::uint64_t kMaxTotalSize = std::uint64_t{1} << 40;
 constexpr std::uint64_t kMaxQueueNodes = 1u << 20;
-// How long an object that looks half-created may stay so before it counts
-// as left behind by a creator that died while creating it.
-constexpr auto kInitializingGrace = std::chrono::milliseconds(500);
 
 std::uint64_t round_up(std::uint64_t value, std::uint64_t to) {
   return (value + to - 1) / to * to;
@@ -35,45 +32,6 @@ Verdict verdict_of(Verdict::State state, std::string problem = {}) {
   verdict.state = state;
   verdict.problem = std::move(problem);
   return verdict;
-}
-
-// True when the object at `path` may be replaced: its creator is dead, or it
-// is debris. Throws when a live process owns it or it is something else.
-bool existing_is_stale(const std::string &path, const std::string &name, Kind kind) {
-  const Deadline grace_end = Clock::now() + kInitializingGrace;
-  for (;;) {
-    ShmObject existing;
-    try {
-      existing = ShmObject::open_existing(path);
-    } catch (const Error &error) {
-      if (error.code() == ErrorCode::NotFound)
-        return true;
-      throw;
-    }
-    Verdict verdict = inspect(existing);
-    switch (verdict.state) {
-      case Verdict::State::Ready:
-        if (process_alive(verdict.creator_pid, verdict.creator_start_time))
-          throw Error(ErrorCode::WriterAlive,
-                      std::string(kind_name(kind)) + " '" + name +
-                          "' already exists, created by live process " +
-                          std::to_string(verdict.creator_pid));
-        return true;
-      case Verdict::State::NotARegion:
-        throw Error(ErrorCode::WrongKind, "'" + name + "' already exists and " +
-                                              verdict.problem);
-      case Verdict::State::OtherVersion:
-        throw Error(ErrorCode::VersionMismatch,
-                    "'" + name + "' exists but " + verdict.problem);
-      case Verdict::State::Corrupt:
-        return true;
-      case Verdict::State::Initializing:
-        if (Clock::now() >= grace_end)
-          return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        break;
-    }
-  }
 }
 
 }  // namespace
@@ -198,7 +156,9 @@ Region create(const std::string &name, const Shape &shape, mode_t perms,
   ShmObject object;
   for (int attempt = 0; attempt < 3 && !object.valid(); ++attempt) {
     object = ShmObject::create_exclusive(path, perms, layout.total_size);
-    if (!object.valid() && existing_is_stale(path, name, shape.kind))
+    if (!object.valid() &&
+        existing_object_is_stale(path, std::string(kind_name(shape.kind)) + " '" + name + "'",
+                                 ObjectFamily::Region))
       shm_unlink(path.c_str());  // its creator is dead: replace it, same name
   }
   if (!object.valid())

@@ -23,17 +23,9 @@ struct SharedBuffer::Impl {
         self(current_process()) {}
 
   ~Impl() {
-    // The creator owns the name, as a ring's writer does; unlink only if the
-    // name still points at our object (a replacement may have taken it).
-    if (!region.creator)
-      return;
-    try {
-      ShmObject current = ShmObject::open_existing(region.path);
-      if (current.same_object(region.object))
-        shm_unlink(region.path.c_str());
-    } catch (const Error &) {
-      // already gone
-    }
+    // The creator owns the name, as a ring's writer does.
+    if (region.creator)
+      region.object.unlink_if_still_named();
   }
 
   const ProcessIdentity &identity() const {

@@ -73,6 +73,15 @@ bool ShmObject::same_object(const ShmObject &other) const {
   return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
 }
 
+void ShmObject::unlink_if_still_named() const {
+  int fd = shm_open(path_.c_str(), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return;  // already gone, or no longer ours to look at
+  ShmObject current(fd, path_);
+  if (same_object(current))
+    shm_unlink(path_.c_str());
+}
+
 void ShmObject::close() {
   if (fd_ >= 0)
     ::close(fd_);

@@ -39,6 +39,10 @@ class ShmObject {
   // e.g. whether a name still points at the object we created.
   bool same_object(const ShmObject &other) const;
 
+  // Removes the name, but only while it still names this object: another
+  // process that judged our owner dead may have replaced it already.
+  void unlink_if_still_named() const;
+
  private:
   ShmObject(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   friend class Mapping;

@@ -14,6 +14,7 @@
 #include "layout.hpp"
 #include "process_identity.hpp"
 #include "shm_object.hpp"
+#include "stale_object.hpp"
 #include "shmring/error.hpp"
 #include "shmring/ring_name.hpp"
 
@@ -28,50 +29,6 @@ namespace {
 constexpr auto kLivenessSlice = std::chrono::milliseconds(100);
 // How often a writer that never waits still sweeps for dead readers.
 constexpr auto kIdleReclaimPeriod = std::chrono::seconds(1);
-// How long an object that looks half-created may stay so before it counts
-// as left behind by a writer that died while creating it.
-constexpr auto kInitializingGrace = std::chrono::milliseconds(500);
-
-// True when the existing object at `path` is stale and may be replaced;
-// throws when a live writer (or an unknown version) owns it.
-bool existing_object_is_stale(const std::string &path, const std::string &name) {
-  const Deadline grace_end = Clock::now() + kInitializingGrace;
-  for (;;) {
-    ShmObject existing;
-    try {
-      existing = ShmObject::open_existing(path);
-    } catch (const Error &error) {
-      if (error.code() == ErrorCode::NotFound)
-        return true;  // gone meanwhile: just create again
-      if (error.code() == ErrorCode::PermissionDenied)
-        throw Error(ErrorCode::WriterAlive,
-                    "ring '" + name + "' exists and belongs to another user (" +
-                        error.what() + ")");
-      throw;
-    }
-    HeaderVerdict verdict = inspect_header(existing);
-    switch (verdict.state) {
-      case HeaderState::Ready:
-        if (process_alive(verdict.writer_pid, verdict.writer_start_time))
-          throw Error(ErrorCode::WriterAlive,
-                      "ring '" + name + "' is already being written by live process " +
-                          std::to_string(verdict.writer_pid));
-        return true;
-      case HeaderState::OtherVersion:
-        throw Error(ErrorCode::VersionMismatch,
-                    "ring '" + name + "' exists but " + verdict.problem +
-                        "; stop its writer or remove /dev/shm" + path);
-      case HeaderState::Corrupt:
-        return true;
-      case HeaderState::Initializing:
-        if (Clock::now() >= grace_end)
-          return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        break;
-    }
-  }
-}
-
 }  // namespace
 
 struct Writer::Impl {
@@ -286,7 +243,8 @@ std::unique_ptr<Writer> Writer::create(const WriterOptions &options) {
   ShmObject object;
   for (int attempt = 0; attempt < 3 && !object.valid(); ++attempt) {
     object = ShmObject::create_exclusive(path, options.perms, geometry.total_size);
-    if (!object.valid() && existing_object_is_stale(path, options.name))
+    if (!object.valid() &&
+        existing_object_is_stale(path, "ring '" + options.name + "'", ObjectFamily::Ring))
       shm_unlink(path.c_str());  // a dead writer's ring: replace it, same name
   }
   if (!object.valid())
@@ -499,16 +457,7 @@ void Writer::close() {
   w.header->writer_state.store(static_cast<std::uint32_t>(WriterState::Closed),
                                std::memory_order_seq_cst);
   w.data_channel.notify_forced();
-  // Remove the name only while it is still ours: a process that judged us
-  // dead may have replaced it already.
-  ShmObject current;
-  try {
-    current = ShmObject::open_existing(w.path);
-  } catch (const Error &) {
-    return;
-  }
-  if (w.object.same_object(current))
-    shm_unlink(w.path.c_str());
+  w.object.unlink_if_still_named();
 }
 
 WriterStats Writer::stats() const {

@@ -83,6 +83,9 @@ TEST_F(SharedBufferTest, RangesKindsAndNamesAreChecked) {
   auto writer = Writer::create({ring_name, 2, 4096});
   EXPECT_TRUE(throws_code(ErrorCode::WrongKind, [&] { SharedBuffer::open(ring_name); }));
   EXPECT_TRUE(throws_code(ErrorCode::WrongKind, [&] { SharedBuffer::create(ring_name, 64); }));
+  // A ring writer does not take the name of a live buffer for debris.
+  EXPECT_TRUE(throws_code(ErrorCode::WrongKind, [&] { Writer::create({name, 2, 4096}); }));
+  EXPECT_EQ(SharedBuffer::open(name).size(), 64u);
 }
 
 TEST_F(SharedBufferTest, DeadCreatorsObjectIsReplaced) {

@@ -528,10 +528,7 @@ static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
         g_free(serialized);
         info.kind = shmring::RecordKind::Tags;
         info.flags = gst_tag_list_get_scope(tags);
-        info.size = text.size();
-        forward = text.size() <= s.writer->slot_size();
-        if (!forward)
-          GST_WARNING_OBJECT(self, "tag list too large for a slot: not forwarded");
+        forward = true;
         break;
       }
       case GST_EVENT_CUSTOM_DOWNSTREAM:
@@ -540,14 +537,17 @@ static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
           text = serialized;
           g_free(serialized);
           info.kind = shmring::RecordKind::Event;
-          info.size = text.size();
-          forward = text.size() <= s.writer->slot_size();
-          if (!forward)
-            GST_WARNING_OBJECT(self, "custom event too large for a slot: not forwarded");
+          forward = true;
         }
         break;
       default:
         break;
+    }
+    info.size = text.size();
+    if (forward && text.size() > s.writer->slot_size()) {
+      GST_WARNING_OBJECT(self, "%s too large for a slot: not forwarded",
+                         GST_EVENT_TYPE_NAME(event));
+      forward = false;
     }
     if (forward) {
       info.caps_id = s.caps_id;

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "buffer_record.h"
-#include "reference_timestamps.h"
 #include "clock_mapping.h"
+#include "reference_timestamps.h"
 #include "shmring/error.hpp"
 #include "shmring/reader.hpp"
 #include "shmring/ring_name.hpp"
@@ -193,8 +193,6 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
   return Outcome::Ok;
 }
 
-// Waits until a live writer's ring can be opened, unlock() is called, or the
-// timeout property runs out.
 // shmring-writer-lost (with why and what the source does about it) and
 // shmring-writer-back element messages.
 void post_writer_message(GstShmringSrc *self, const char *name, gint pid, const char *reason,
@@ -209,6 +207,8 @@ void post_writer_message(GstShmringSrc *self, const char *name, gint pid, const 
                            gst_message_new_element(GST_OBJECT(self), structure));
 }
 
+// Waits until a live writer's ring can be opened, unlock() is called, or the
+// timeout property runs out.
 Outcome attach_to_writer(GstShmringSrc *self) {
   SrcState &s = *self->state;
   const Settings settings = settings_of(self);

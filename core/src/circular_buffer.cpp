@@ -139,13 +139,29 @@ struct CircularBuffer::Impl {
     }
   }
 
-  std::byte *node_data(std::uint32_t index) const { return payload + index * stride; }
+  std::uint32_t index_of(std::uint64_t position) const {
+    return static_cast<std::uint32_t>(position % node_count);
+  }
+  std::byte *node_data(std::uint64_t position) const {
+    return payload + index_of(position) * stride;
+  }
+
+  // Ends our claim on the node at `position`: from (lap, `from`, us) to
+  // (lap + `next_lap`, `to`, `owner`). False when it was not ours in that
+  // state (recovered from us, which only happens to a process thought dead).
+  bool hand_over(std::uint64_t position, NodeState from, NodeState to, std::uint64_t next_lap,
+                 std::uint8_t owner) {
+    const std::uint64_t lap = position / node_count;
+    std::uint64_t expected = NodeWord{lap, from, self}.encode();
+    return nodes[index_of(position)].word.compare_exchange_strong(
+        expected, NodeWord{lap + next_lap, to, owner}.encode(), std::memory_order_acq_rel);
+  }
 
   // One attempt to claim the next write position. True: claimed `position`.
   bool try_claim_write(std::uint64_t &position, Blocked &blocked) {
     for (;;) {
       const std::uint64_t p = control->enqueue_pos.load(std::memory_order_acquire);
-      const auto index = static_cast<std::uint32_t>(p % node_count);
+      const std::uint32_t index = index_of(p);
       const std::uint64_t lap = p / node_count;
       std::uint64_t raw = nodes[index].word.load(std::memory_order_acquire);
       const NodeWord w = NodeWord::decode(raw);
@@ -176,7 +192,7 @@ struct CircularBuffer::Impl {
   bool try_claim_read(std::uint64_t &position, Blocked &blocked) {
     for (;;) {
       const std::uint64_t p = control->dequeue_pos.load(std::memory_order_acquire);
-      const auto index = static_cast<std::uint32_t>(p % node_count);
+      const std::uint32_t index = index_of(p);
       const std::uint64_t lap = p / node_count;
       std::uint64_t raw = nodes[index].word.load(std::memory_order_acquire);
       const NodeWord w = NodeWord::decode(raw);
@@ -275,13 +291,8 @@ void CircularBuffer::WriteLease::commit(std::size_t size) {
                                            " bytes into a node of " +
                                            std::to_string(capacity_));
   Impl &q = *std::exchange(impl_, nullptr);
-  const auto index = static_cast<std::uint32_t>(position_ % q.node_count);
-  const std::uint64_t lap = position_ / q.node_count;
-  q.nodes[index].size.store(size, std::memory_order_relaxed);
-  std::uint64_t expected = NodeWord{lap, NodeState::Writing, q.self}.encode();
-  q.nodes[index].word.compare_exchange_strong(expected,
-                                              NodeWord{lap, NodeState::Full, q.self}.encode(),
-                                              std::memory_order_release);
+  q.nodes[q.index_of(position_)].size.store(size, std::memory_order_relaxed);
+  q.hand_over(position_, NodeState::Writing, NodeState::Full, 0, q.self);
   q.data_channel.notify();
 }
 
@@ -289,11 +300,7 @@ void CircularBuffer::WriteLease::abandon() {
   if (!impl_)
     return;
   Impl &q = *std::exchange(impl_, nullptr);
-  const auto index = static_cast<std::uint32_t>(position_ % q.node_count);
-  const std::uint64_t lap = position_ / q.node_count;
-  std::uint64_t expected = NodeWord{lap, NodeState::Writing, q.self}.encode();
-  if (q.nodes[index].word.compare_exchange_strong(
-          expected, NodeWord{lap, NodeState::Abandoned, 0}.encode()))
+  if (q.hand_over(position_, NodeState::Writing, NodeState::Abandoned, 0, 0))
     q.control->abandoned.fetch_add(1, std::memory_order_relaxed);
   q.data_channel.notify();
 }
@@ -321,11 +328,7 @@ void CircularBuffer::ReadLease::release() {
   if (!impl_)
     return;
   Impl &q = *std::exchange(impl_, nullptr);
-  const auto index = static_cast<std::uint32_t>(position_ % q.node_count);
-  const std::uint64_t lap = position_ / q.node_count;
-  std::uint64_t expected = NodeWord{lap, NodeState::Reading, q.self}.encode();
-  q.nodes[index].word.compare_exchange_strong(
-      expected, NodeWord{lap + 1, NodeState::Free, 0}.encode(), std::memory_order_release);
+  q.hand_over(position_, NodeState::Reading, NodeState::Free, 1, 0);
   q.space_channel.notify();
 }
 
@@ -376,7 +379,7 @@ CircularBuffer::WriteLease CircularBuffer::acquire_write(Timeout timeout) {
     return lease;
   lease.impl_ = &q;
   lease.position_ = position;
-  lease.data_ = q.node_data(static_cast<std::uint32_t>(position % q.node_count));
+  lease.data_ = q.node_data(position);
   lease.capacity_ = q.node_size;
   return lease;
 }
@@ -389,14 +392,13 @@ CircularBuffer::ReadLease CircularBuffer::acquire_read(Timeout timeout) {
     if (!q.claim([&](std::uint64_t &p, Blocked &b) { return q.try_claim_read(p, b); },
                  q.control->dequeue_pos, q.data_channel, deadline, position))
       return ReadLease();
-    const auto index = static_cast<std::uint32_t>(position % q.node_count);
     ReadLease lease;
     lease.impl_ = &q;
     lease.position_ = position;
-    lease.data_ = q.node_data(index);
+    lease.data_ = q.node_data(position);
     // The size was written by another process: an impossible one makes the
     // item unreadable, never a read past the node.
-    const std::uint64_t size = q.nodes[index].size.load(std::memory_order_relaxed);
+    const std::uint64_t size = q.nodes[q.index_of(position)].size.load(std::memory_order_relaxed);
     if (size <= q.node_size) {
       lease.size_ = static_cast<std::size_t>(size);
       return lease;

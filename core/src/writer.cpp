@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <iterator>
 #include <mutex>
-#include <thread>
 
 #include "futex.hpp"
 #include "header_check.hpp"

@@ -62,6 +62,14 @@ def ring_path(name):
     return "/dev/shm/shmring." + name
 
 
+def reader_count(name):
+    """How many readers `shmring info` shows on a ring (0 while it is absent)."""
+    run = subprocess.run([os.environ["SHMRING_CLI"], "info", name], capture_output=True,
+                         text=True, timeout=30)
+    match = re.search(r"^readers:\s+(\d+)", run.stdout, re.MULTILINE)
+    return int(match[1]) if match else 0
+
+
 class ProcessTest(unittest.TestCase):
     """Starts processes and rings, and makes sure none outlives the test."""
     reference = {}

@@ -12,8 +12,8 @@ import signal
 import time
 import unittest
 
-from support import (ProcessTest, finish, frames, gst_launch, ring_path, run_pipeline,
-                     stats_of)
+from support import (ProcessTest, finish, frames, gst_launch, reader_count, ring_path,
+                     run_pipeline, stats_of)
 
 SMALL = "video/x-raw,format=I420,width=320,height=240,framerate=30/1"
 TINY = "video/x-raw,format=I420,width=160,height=120,framerate=30/1"
@@ -102,6 +102,9 @@ class Faults(ProcessTest):
             f"shmringsink name=writer ring={ring} wait-for-readers=true"))
         wait_for(lambda: os.path.exists(ring_path(ring)))
         fast = self.start(f"shmringsrc ring={ring} timestamp-mode=original ! checksumsink")
+        # Only then the slow one: were it first, the writer would start for it
+        # and the lossless reader would join mid-stream.
+        wait_for(lambda: reader_count(ring) == 1)
         slow = self.track(run_pipeline(
             f"shmringsrc name=reader ring={ring} policy=leaky ! "
             f"identity sleep-time=100000 ! fakesink"))

@@ -8,7 +8,7 @@ import subprocess
 import time
 import unittest
 
-from support import ProcessTest, finish, frames, seconds
+from support import ProcessTest, finish, frames, gst_launch, seconds
 
 SYSTEM_PYTHON = os.environ["SHMRING_SYSTEM_PYTHON"]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,6 +38,15 @@ DATA_FLAGS = ~(0x40 | 0x4000)
 
 
 class TimeAndEvents(ProcessTest):
+    def identity_reader(self, ring):
+        """A reader whose identity logs every buffer and event it passes (-v),
+        started before its writer and given time to play."""
+        consumer = gst_launch(f"shmringsrc ring={ring} timestamp-mode=original ! "
+                              f"identity silent=false ! fakesink", flags=("-v",))
+        self.processes.append(consumer)
+        time.sleep(0.5)
+        return consumer
+
     def test_audio_keeps_caps_samples_and_spacing(self):
         ring = self.ring("audio")
         # Default timestamp-mode=clock; the reader plays before the writer starts.
@@ -60,18 +69,11 @@ class TimeAndEvents(ProcessTest):
 
     def test_h264_keeps_delta_units_headers_and_timestamps(self):
         ring = self.ring("h264")
-        consumer = subprocess.Popen(
-            ["gst-launch-1.0", "-v", "shmringsrc", f"ring={ring}", "timestamp-mode=original",
-             "!", "identity", "silent=false", "!", "fakesink"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.processes.append(consumer)
-        time.sleep(0.5)
-        producer = subprocess.Popen(
-            ["gst-launch-1.0", "-v", "videotestsrc", "num-buffers=60", "!",
-             "video/x-raw,width=320,height=240,framerate=30/1", "!", "x264enc",
-             "key-int-max=15", "bframes=2", "!", "h264parse", "!", "identity", "silent=false",
-             "!", "shmringsink", f"ring={ring}", "sync=false", "wait-for-readers=true"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        consumer = self.identity_reader(ring)
+        producer = gst_launch(
+            "videotestsrc num-buffers=60 ! video/x-raw,width=320,height=240,framerate=30/1 ! "
+            "x264enc key-int-max=15 bframes=2 ! h264parse ! identity silent=false ! "
+            f"shmringsink ring={ring} sync=false wait-for-readers=true", flags=("-v",))
         self.processes.append(producer)
         code, written, err = finish(producer)
         self.assertEqual(code, 0, err)
@@ -95,12 +97,7 @@ class TimeAndEvents(ProcessTest):
 
     def test_tags_custom_events_and_metas_keep_their_place(self):
         ring = self.ring("events")
-        consumer = subprocess.Popen(
-            ["gst-launch-1.0", "-v", "shmringsrc", f"ring={ring}", "timestamp-mode=original",
-             "!", "identity", "silent=false", "!", "fakesink"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.processes.append(consumer)
-        time.sleep(0.5)
+        consumer = self.identity_reader(ring)
         writer = subprocess.Popen([SYSTEM_PYTHON, os.path.join(HERE, "event_writer.py"), ring],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.processes.append(writer)

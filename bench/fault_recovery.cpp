@@ -67,7 +67,7 @@ double reader_killed(const std::string &name) {
   (void)!read(ready[0], &c, 1);
   close(ready[0]);
   close(ready[1]);
-  shmring::RecordInfo info;
+  shmring::RecordHeader info;
   writer->write(info, nullptr, in(1000));
   writer->write(info, nullptr, in(1000));  // both slots unread now
   kill(child, SIGKILL);

@@ -26,76 +26,76 @@ bool raw_video_info(GstCaps *caps, GstVideoInfo &info) {
 }
 
 void describe_buffer(GstBuffer *buffer, RecordInfo &info) {
-  info.pts = GST_BUFFER_PTS(buffer);
-  info.dts = GST_BUFFER_DTS(buffer);
-  info.duration = GST_BUFFER_DURATION(buffer);
-  info.offset = GST_BUFFER_OFFSET(buffer);
-  info.offset_end = GST_BUFFER_OFFSET_END(buffer);
+  info.meta.pts = GST_BUFFER_PTS(buffer);
+  info.meta.dts = GST_BUFFER_DTS(buffer);
+  info.meta.duration = GST_BUFFER_DURATION(buffer);
+  info.meta.offset = GST_BUFFER_OFFSET(buffer);
+  info.meta.offset_end = GST_BUFFER_OFFSET_END(buffer);
   info.flags = GST_BUFFER_FLAGS(buffer) & kCarriedFlags;
-  info.video = VideoLayout{};
+  info.meta.video = VideoLayout{};
   if (GstVideoMeta *meta = gst_buffer_get_video_meta(buffer)) {
-    info.video.format = meta->format;
-    info.video.width = meta->width;
-    info.video.height = meta->height;
-    info.video.n_planes = MIN(meta->n_planes, kMaxPlanes);
-    for (unsigned p = 0; p < info.video.n_planes; ++p) {
-      info.video.plane_offset[p] = meta->offset[p];
-      info.video.stride[p] = meta->stride[p];
+    info.meta.video.format = meta->format;
+    info.meta.video.width = meta->width;
+    info.meta.video.height = meta->height;
+    info.meta.video.n_planes = MIN(meta->n_planes, kMaxPlanes);
+    for (unsigned p = 0; p < info.meta.video.n_planes; ++p) {
+      info.meta.video.plane_offset[p] = meta->offset[p];
+      info.meta.video.stride[p] = meta->stride[p];
     }
   }
 }
 
 bool apply_record(const RecordInfo &info, const GstVideoInfo *video_info,
                   GstBuffer *buffer) {
-  GST_BUFFER_OFFSET(buffer) = info.offset;
-  GST_BUFFER_OFFSET_END(buffer) = info.offset_end;
+  GST_BUFFER_OFFSET(buffer) = info.meta.offset;
+  GST_BUFFER_OFFSET_END(buffer) = info.meta.offset_end;
   GST_BUFFER_FLAG_SET(buffer, info.flags & kCarriedFlags);
-  if (info.video.n_planes == 0)
+  if (info.meta.video.n_planes == 0)
     return true;
   if (!video_info ||
-      info.video.format != static_cast<std::uint32_t>(GST_VIDEO_INFO_FORMAT(video_info)) ||
-      info.video.width != guint(GST_VIDEO_INFO_WIDTH(video_info)) ||
-      info.video.height != guint(GST_VIDEO_INFO_HEIGHT(video_info)) ||
-      info.video.n_planes != GST_VIDEO_INFO_N_PLANES(video_info))
+      info.meta.video.format != static_cast<std::uint32_t>(GST_VIDEO_INFO_FORMAT(video_info)) ||
+      info.meta.video.width != guint(GST_VIDEO_INFO_WIDTH(video_info)) ||
+      info.meta.video.height != guint(GST_VIDEO_INFO_HEIGHT(video_info)) ||
+      info.meta.video.n_planes != GST_VIDEO_INFO_N_PLANES(video_info))
     return false;
   gsize offsets[GST_VIDEO_MAX_PLANES] = {};
   gint strides[GST_VIDEO_MAX_PLANES] = {};
-  for (unsigned p = 0; p < info.video.n_planes; ++p) {
-    if (info.video.stride[p] <= 0)
+  for (unsigned p = 0; p < info.meta.video.n_planes; ++p) {
+    if (info.meta.video.stride[p] <= 0)
       return false;
-    offsets[p] = info.video.plane_offset[p];
-    strides[p] = info.video.stride[p];
+    offsets[p] = info.meta.video.plane_offset[p];
+    strides[p] = info.meta.video.stride[p];
   }
   // Every plane, at its offset and stride, must lie inside the buffer: the
   // layout comes from another process and downstream will read through it.
   const GstVideoFormatInfo *finfo = video_info->finfo;
   const std::uint64_t size = gst_buffer_get_size(buffer);
-  for (unsigned p = 0; p < info.video.n_planes; ++p) {
+  for (unsigned p = 0; p < info.meta.video.n_planes; ++p) {
     gint components[GST_VIDEO_MAX_COMPONENTS];
     gst_video_format_info_component(finfo, p, components);
     if (components[0] < 0)
       return false;
     const std::uint64_t rows = static_cast<std::uint64_t>(
-        GST_VIDEO_FORMAT_INFO_SCALE_HEIGHT(finfo, components[0], info.video.height));
+        GST_VIDEO_FORMAT_INFO_SCALE_HEIGHT(finfo, components[0], info.meta.video.height));
     const std::uint64_t row_bytes = static_cast<std::uint64_t>(
-        GST_VIDEO_FORMAT_INFO_SCALE_WIDTH(finfo, components[0], info.video.width) *
+        GST_VIDEO_FORMAT_INFO_SCALE_WIDTH(finfo, components[0], info.meta.video.width) *
         GST_VIDEO_FORMAT_INFO_PSTRIDE(finfo, components[0]));
-    if (row_bytes > std::uint64_t(info.video.stride[p]) ||
-        info.video.plane_offset[p] + std::uint64_t(info.video.stride[p]) * rows > size)
+    if (row_bytes > std::uint64_t(info.meta.video.stride[p]) ||
+        info.meta.video.plane_offset[p] + std::uint64_t(info.meta.video.stride[p]) * rows > size)
       return false;
   }
   gst_buffer_add_video_meta_full(buffer, GST_VIDEO_FRAME_FLAG_NONE,
-                                 GST_VIDEO_INFO_FORMAT(video_info), info.video.width,
-                                 info.video.height, info.video.n_planes, offsets, strides);
+                                 GST_VIDEO_INFO_FORMAT(video_info), info.meta.video.width,
+                                 info.meta.video.height, info.meta.video.n_planes, offsets, strides);
   return true;
 }
 
 bool has_default_layout(const RecordInfo &info, const GstVideoInfo &video_info) {
-  if (info.video.n_planes == 0)
+  if (info.meta.video.n_planes == 0)
     return true;
-  for (unsigned p = 0; p < info.video.n_planes; ++p) {
-    if (info.video.plane_offset[p] != video_info.offset[p] ||
-        info.video.stride[p] != video_info.stride[p])
+  for (unsigned p = 0; p < info.meta.video.n_planes; ++p) {
+    if (info.meta.video.plane_offset[p] != video_info.offset[p] ||
+        info.meta.video.stride[p] != video_info.stride[p])
       return false;
   }
   return true;

@@ -5,7 +5,7 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
-#include "shmring/record.hpp"
+#include "ring_record.h"
 
 namespace shmring::gst {
 

@@ -14,7 +14,7 @@
 #include "clock_mapping.h"
 #include "slot_pool.h"
 #include "shmring/error.hpp"
-#include "shmring/ring_name.hpp"
+#include "shmring/object_name.hpp"
 #include "shmring/writer.hpp"
 #include "shmring_enums.h"
 
@@ -111,10 +111,6 @@ Settings settings_of(GstShmringSink *self) {
   return copy;
 }
 
-shmring::Deadline deadline_after(guint64 nanoseconds) {
-  return std::chrono::steady_clock::now() + std::chrono::nanoseconds(nanoseconds);
-}
-
 guint64 slot_size_for(const Settings &settings, GstCaps *caps) {
   if (settings.slot_size > 0)
     return settings.slot_size;
@@ -130,15 +126,20 @@ bool create_writer(GstShmringSink *self, guint64 slot_size) {
   const Settings settings = settings_of(self);
   std::shared_ptr<shmring::Writer> writer;
   try {
-    writer = shmring::Writer::create(
-        {settings.ring, settings.slots, slot_size, static_cast<mode_t>(settings.perms)});
+    shmring::WriterOptions options;
+    options.name = settings.ring;
+    options.slot_count = settings.slots;
+    options.slot_size = slot_size;
+    options.user = shmring::gst::kRecordSchema;
+    options.perms = static_cast<mode_t>(settings.perms);
+    writer = shmring::Writer::create(options);
   } catch (const shmring::Error &error) {
     switch (error.code()) {
       case shmring::ErrorCode::InvalidName:
       case shmring::ErrorCode::InvalidArgument:
         GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.what()), (nullptr));
         break;
-      case shmring::ErrorCode::WriterAlive:
+      case shmring::ErrorCode::OwnerAlive:
       case shmring::ErrorCode::VersionMismatch:
       case shmring::ErrorCode::PermissionDenied:
         GST_ELEMENT_ERROR(self, RESOURCE, BUSY, ("%s", error.what()), (nullptr));
@@ -196,7 +197,7 @@ GstFlowReturn acquire_slot(GstShmringSink *self, shmring::WritableSlot &slot) {
   SinkState &s = *self->state;
   for (;;) {
     const Settings settings = settings_of(self);
-    switch (s.writer->acquire(slot, deadline_after(settings.timeout), nullptr,
+    switch (s.writer->acquire(slot, shmring::deadline_after_ns(settings.timeout), nullptr,
                               settings.at_deadline())) {
       case shmring::WaitStatus::Ok:
         return GST_FLOW_OK;
@@ -230,7 +231,7 @@ GstFlowReturn acquire_slot(GstShmringSink *self, shmring::WritableSlot &slot) {
 GstFlowReturn wait_for_a_reader(GstShmringSink *self) {
   SinkState &s = *self->state;
   for (;;) {
-    switch (s.writer->wait_for_reader(deadline_after(GST_SECOND))) {
+    switch (s.writer->wait_for_reader(shmring::deadline_after_ns(GST_SECOND))) {
       case shmring::WaitStatus::Ok:
         return GST_FLOW_OK;
       case shmring::WaitStatus::Timeout:
@@ -272,7 +273,7 @@ guint64 clock_time_of(GstShmringSink *self, GstBuffer *buffer) {
       GST_ELEMENT(self), running + gst_element_get_base_time(GST_ELEMENT(self)));
 }
 
-GstFlowReturn publish_record(GstShmringSink *self, const shmring::RecordInfo &info,
+GstFlowReturn publish_record(GstShmringSink *self, const shmring::gst::RecordInfo &info,
                              const void *payload) {
   SinkState &s = *self->state;
   shmring::WritableSlot slot;
@@ -281,7 +282,7 @@ GstFlowReturn publish_record(GstShmringSink *self, const shmring::RecordInfo &in
     return ret;
   if (info.size > 0)
     memcpy(slot.data, payload, info.size);
-  s.writer->publish(slot, info);
+  s.writer->publish(slot, shmring::gst::header_of(info), &info.meta);
   return GST_FLOW_OK;
 }
 
@@ -396,7 +397,7 @@ static gboolean gst_shmring_sink_start(GstBaseSink *base) {
   GstShmringSink *self = GST_SHMRING_SINK(base);
   SinkState &s = *self->state;
   const Settings settings = settings_of(self);
-  const std::string problem = shmring::ring_name_problem(settings.ring);
+  const std::string problem = shmring::object_name_problem(settings.ring);
   if (!problem.empty()) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
                       ("Invalid ring name '%s': %s", settings.ring.c_str(), problem.c_str()),
@@ -472,20 +473,20 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
   }
 
   publish_latency(self);
-  shmring::RecordInfo info;
+  shmring::gst::RecordInfo info;
   shmring::gst::describe_buffer(buffer, info);
   if (unsigned left_out = shmring::gst::describe_reference_timestamps(buffer, info))
     GST_DEBUG_OBJECT(self, "%u reference timestamp meta(s) outside the whitelist not carried",
                      left_out);
-  info.kind = shmring::RecordKind::Buffer;
+  info.kind = shmring::gst::RecordKind::Buffer;
   info.size = size;
   info.caps_id = s.caps_id;
-  info.clock_time = clock_time_of(self, buffer);
+  info.meta.clock_time = clock_time_of(self, buffer);
 
   // Upstream filled a slot from our pool: publish it where it is.
   if (shmring::gst::SlotLease *lease =
           shmring::gst::unpublished_lease_of(buffer, s.writer.get())) {
-    s.writer->publish(lease->slot, info);
+    s.writer->publish(lease->slot, shmring::gst::header_of(info), &info.meta);
     lease->published.store(true);
     GST_OBJECT_LOCK(self);
     s.counters.published++;
@@ -498,7 +499,7 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
   if (ret != GST_FLOW_OK)
     return ret;
   gst_buffer_extract(buffer, 0, slot.data, size);
-  s.writer->publish(slot, info);
+  s.writer->publish(slot, shmring::gst::header_of(info), &info.meta);
 
   GST_OBJECT_LOCK(self);
   s.counters.published++;
@@ -512,12 +513,12 @@ static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
   GstShmringSink *self = GST_SHMRING_SINK(base);
   SinkState &s = *self->state;
   if (s.writer) {
-    shmring::RecordInfo info;
+    shmring::gst::RecordInfo info;
     std::string text;
     bool forward = false;
     switch (GST_EVENT_TYPE(event)) {
       case GST_EVENT_EOS:
-        info.kind = shmring::RecordKind::Eos;
+        info.kind = shmring::gst::RecordKind::Eos;
         forward = true;
         break;
       case GST_EVENT_TAG: {
@@ -526,7 +527,7 @@ static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
         gchar *serialized = gst_tag_list_to_string(tags);
         text = serialized;
         g_free(serialized);
-        info.kind = shmring::RecordKind::Tags;
+        info.kind = shmring::gst::RecordKind::Tags;
         info.flags = gst_tag_list_get_scope(tags);
         forward = true;
         break;
@@ -536,7 +537,7 @@ static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
           gchar *serialized = gst_structure_to_string(structure);
           text = serialized;
           g_free(serialized);
-          info.kind = shmring::RecordKind::Event;
+          info.kind = shmring::gst::RecordKind::Event;
           forward = true;
         }
         break;

@@ -12,7 +12,7 @@
 #include "reference_timestamps.h"
 #include "shmring/error.hpp"
 #include "shmring/reader.hpp"
-#include "shmring/ring_name.hpp"
+#include "shmring/object_name.hpp"
 #include "shmring_enums.h"
 #include "slot_memory.h"
 
@@ -161,7 +161,7 @@ void post_open_error(GstShmringSrc *self, const shmring::Error &error) {
       GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", error.what()),
                         ("The ring belongs to another user; its writer sets 'perms'"));
       break;
-    case shmring::ErrorCode::ReadersFull:
+    case shmring::ErrorCode::HandlesFull:
       GST_ELEMENT_ERROR(self, RESOURCE, BUSY, ("%s", error.what()), (nullptr));
       break;
     default:
@@ -177,7 +177,11 @@ void post_open_error(GstShmringSrc *self, const shmring::Error &error) {
 Outcome try_open(GstShmringSrc *self, const Settings &settings,
                  std::shared_ptr<shmring::Reader> &out) {
   try {
-    out = shmring::Reader::open({settings.ring, settings.policy == GST_SHMRING_POLICY_LEAKY});
+    shmring::ReaderOptions options;
+    options.name = settings.ring;
+    options.leaky = settings.policy == GST_SHMRING_POLICY_LEAKY;
+    options.user = shmring::gst::kRecordSchema;
+    out = shmring::Reader::open(options);
   } catch (const shmring::Error &error) {
     if (error.code() == shmring::ErrorCode::NotFound ||
         error.code() == shmring::ErrorCode::NotReady)
@@ -299,12 +303,12 @@ GstClockTime running_time_now(GstShmringSrc *self) {
   return now > base ? now - base : 0;
 }
 
-void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::RecordInfo &info,
+void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::gst::RecordInfo &info,
            GstBuffer *buffer) {
-  GST_BUFFER_DURATION(buffer) = info.duration;
+  GST_BUFFER_DURATION(buffer) = info.meta.duration;
   if (mode == GST_SHMRING_TIMESTAMP_ORIGINAL) {
-    GST_BUFFER_PTS(buffer) = info.pts;
-    GST_BUFFER_DTS(buffer) = info.dts;
+    GST_BUFFER_PTS(buffer) = info.meta.pts;
+    GST_BUFFER_DTS(buffer) = info.meta.dts;
     return;
   }
   if (mode == GST_SHMRING_TIMESTAMP_ARRIVAL) {
@@ -320,7 +324,7 @@ void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::Rec
     return;
   }
   const GstClockTime ours =
-      shmring::gst::monotonic_to_element_time(GST_ELEMENT(self), info.clock_time);
+      shmring::gst::monotonic_to_element_time(GST_ELEMENT(self), info.meta.clock_time);
   if (GST_CLOCK_TIME_IS_VALID(ours)) {
     // The writer's instant (CLOCK_MONOTONIC) on our clock, minus our base
     // time: our running time for the same instant, whatever clock each
@@ -328,10 +332,10 @@ void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::Rec
     const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
     const GstClockTime pts = ours > base ? ours - base : 0;
     GST_BUFFER_PTS(buffer) = pts;
-    if (info.dts != shmring::kNoTime && info.pts != shmring::kNoTime) {
+    if (info.meta.dts != shmring::kNoTime && info.meta.pts != shmring::kNoTime) {
       // DTS keeps its distance to PTS.
-      const GstClockTimeDiff shift = GstClockTimeDiff(pts) - GstClockTimeDiff(info.pts);
-      const GstClockTimeDiff dts = GstClockTimeDiff(info.dts) + shift;
+      const GstClockTimeDiff shift = GstClockTimeDiff(pts) - GstClockTimeDiff(info.meta.pts);
+      const GstClockTimeDiff dts = GstClockTimeDiff(info.meta.dts) + shift;
       GST_BUFFER_DTS(buffer) = dts > 0 ? GstClockTime(dts) : 0;
     } else {
       GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
@@ -345,22 +349,18 @@ void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::Rec
 
 // Wraps the frame's slot, or copies it when downstream already holds half of
 // the slots: a pipeline that queues many buffers must not starve the writer.
-GstBuffer *buffer_for_frame(GstShmringSrc *self,
-                            const std::shared_ptr<shmring::gst::ReaderLink> &link,
-                            const shmring::Frame &frame) {
-  const guint limit = MAX(1u, link->reader->slot_count() / 2);
-  if (frame.info.size == 0) {
-    link->reader->release(frame.slot);
-    return gst_buffer_new();
-  }
-  if (link->slots_out.load() >= limit) {
-    GstBuffer *copy = gst_buffer_new_memdup(frame.data, frame.info.size);
-    link->reader->release(frame.slot);
-    count(self, &Counters::copied);
-    return copy;
-  }
+GstBuffer *buffer_for_frame(GstShmringSrc *self, const shmring::gst::ReaderLink &link,
+                            const shmring::gst::RecordInfo &info, shmring::gst::SlotHold &hold) {
   GstBuffer *buffer = gst_buffer_new();
-  gst_buffer_append_memory(buffer, shmring::gst::wrap_slot(link, frame));
+  if (info.size == 0)
+    return buffer;  // the hold goes with the caller's scope
+  const guint limit = MAX(1u, link.reader->slot_count() / 2);
+  if (link.slots_out.load() >= limit) {
+    gst_buffer_append_memory(buffer, hold.copy());
+    count(self, &Counters::copied);
+  } else {
+    gst_buffer_append_memory(buffer, hold.wrap());
+  }
   return buffer;
 }
 
@@ -375,15 +375,16 @@ void push_serialized_event(GstShmringSrc *self, GstEvent *event) {
 }
 
 // A custom downstream event or a tag list, as the writer serialized it.
-void push_ring_event(GstShmringSrc *self, const shmring::Frame &frame) {
-  std::string text(reinterpret_cast<const char *>(frame.data), frame.info.size);
-  if (frame.info.kind == shmring::RecordKind::Tags) {
+void push_ring_event(GstShmringSrc *self, const shmring::Frame &frame,
+                     const shmring::gst::RecordInfo &info) {
+  std::string text(reinterpret_cast<const char *>(frame.data), info.size);
+  if (info.kind == shmring::gst::RecordKind::Tags) {
     GstTagList *tags = gst_tag_list_new_from_string(text.c_str());
     if (!tags) {
       GST_WARNING_OBJECT(self, "dropping an unparsable tag list");
       return;
     }
-    gst_tag_list_set_scope(tags, frame.info.flags == GST_TAG_SCOPE_GLOBAL
+    gst_tag_list_set_scope(tags, info.flags == GST_TAG_SCOPE_GLOBAL
                                      ? GST_TAG_SCOPE_GLOBAL
                                      : GST_TAG_SCOPE_STREAM);
     push_serialized_event(self, gst_event_new_tag(tags));
@@ -583,7 +584,7 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
   GstShmringSrc *self = GST_SHMRING_SRC(base);
   SrcState &s = *self->state;
   const Settings settings = settings_of(self);
-  const std::string problem = shmring::ring_name_problem(settings.ring);
+  const std::string problem = shmring::object_name_problem(settings.ring);
   if (!problem.empty()) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
                       ("Invalid ring name '%s': %s", settings.ring.c_str(), problem.c_str()),
@@ -669,121 +670,183 @@ static gboolean gst_shmring_src_query(GstBaseSrc *base, GstQuery *query) {
   return GST_BASE_SRC_CLASS(gst_shmring_src_parent_class)->query(base, query);
 }
 
+namespace {
+
+// What one step of create() decided: push a buffer, look at the next
+// record, or return a flow.
+struct Step {
+  enum class Kind { Buffer, Next, Flow } kind;
+  GstFlowReturn flow = GST_FLOW_OK;
+  GstBuffer *buffer = nullptr;
+
+  static Step next() { return {Kind::Next}; }
+  static Step flow_of(GstFlowReturn ret) { return {Kind::Flow, ret}; }
+  static Step push(GstBuffer *buffer) { return {Kind::Buffer, GST_FLOW_OK, buffer}; }
+};
+
+// A frame read but not pushed: counted, and the next buffer is DISCONT.
+Step drop(GstShmringSrc *self, const char *why) {
+  GST_WARNING_OBJECT(self, "dropping a frame %s", why);
+  count(self, &Counters::dropped);
+  self->state->discont_pending = true;
+  return Step::next();
+}
+
+// Waits for the next record of the ring (attaching first if need be).
+// Step::Buffer never comes from here: Next with `got` set means a frame.
+Step read_next(GstShmringSrc *self, std::shared_ptr<shmring::gst::ReaderLink> &link,
+               shmring::Frame &frame, bool &got) {
+  got = false;
+  link = current_link(self);
+  if (!link) {
+    const Outcome attached = attach_to_writer(self);
+    if (attached == Outcome::Flushing)
+      return Step::flow_of(GST_FLOW_FLUSHING);
+    if (attached == Outcome::Error)
+      return Step::flow_of(GST_FLOW_ERROR);
+    return Step::next();
+  }
+  const shmring::ReadStatus status = link->reader->next(frame, shmring::deadline_after(kReadSlice));
+  switch (status) {
+    case shmring::ReadStatus::Timeout:
+      return Step::next();
+    case shmring::ReadStatus::Interrupted:
+      return Step::flow_of(GST_FLOW_FLUSHING);
+    case shmring::ReadStatus::WriterClosed:
+    case shmring::ReadStatus::WriterDead: {
+      const GstFlowReturn ret = handle_writer_lost(self, status, settings_of(self).on_writer_lost);
+      return ret == GST_FLOW_OK ? Step::next() : Step::flow_of(ret);
+    }
+    case shmring::ReadStatus::Frame:
+      got = true;
+      return Step::next();
+  }
+  return Step::flow_of(GST_FLOW_ERROR);
+}
+
+// EOS, a tag list or a custom event from the ring.
+Step take_event(GstShmringSrc *self, shmring::Reader &reader, const shmring::Frame &frame,
+                const shmring::gst::RecordInfo &info) {
+  if (info.kind == shmring::gst::RecordKind::Eos) {
+    GST_INFO_OBJECT(self, "writer sent EOS");
+    return Step::flow_of(GST_FLOW_EOS);
+  }
+  // Caps first, so that a tag list never precedes them downstream.
+  if (update_caps(self, reader, info.caps_id) != Outcome::Ok)
+    return Step::flow_of(GST_FLOW_NOT_NEGOTIATED);
+  push_ring_event(self, frame, info);
+  return Step::next();
+}
+
+// The GstBuffer for a media record: the slot wrapped (or copied), its
+// metas and timestamps applied. Null when it cannot be pushed.
+GstBuffer *make_buffer(GstShmringSrc *self, const shmring::gst::ReaderLink &link,
+                       const shmring::gst::RecordInfo &info, shmring::gst::SlotHold &hold,
+                       const char *&why_not) {
+  SrcState &s = *self->state;
+  GstBuffer *buffer = buffer_for_frame(self, link, info, hold);
+  if (!shmring::gst::apply_record(info, s.caps_are_video ? &s.video_info : nullptr, buffer)) {
+    gst_buffer_unref(buffer);
+    why_not = "whose video layout does not fit it";
+    return nullptr;
+  }
+  // A padded layout needs video meta downstream; without it, repack.
+  if (s.caps_are_video && !s.downstream_video_meta &&
+      !shmring::gst::has_default_layout(info, s.video_info)) {
+    GstBuffer *packed = shmring::gst::packed_copy(buffer, s.video_info);
+    gst_buffer_unref(buffer);
+    if (!packed) {
+      why_not = "that could not be repacked";
+      return nullptr;
+    }
+    buffer = packed;
+    count(self, &Counters::copied);
+  }
+  shmring::gst::apply_reference_timestamps(info, buffer);
+  stamp(self, settings_of(self).timestamp_mode, info, buffer);
+  return buffer;
+}
+
+// Marks the buffer as the stream requires (a new writer's segment,
+// DISCONT) and counts it.
+void finish_buffer(GstShmringSrc *self, shmring::Reader &reader, GstBuffer *buffer) {
+  SrcState &s = *self->state;
+  if (s.writer_changed) {
+    // The new writer's stream: a new segment (timestamps start over in
+    // original mode) and a discontinuity.
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+    gst_base_src_new_segment(GST_BASE_SRC(self), &segment);
+    s.writer_changed = false;
+    s.discont_pending = true;
+  }
+  if (s.discont_pending) {
+    GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+    s.discont_pending = false;
+  }
+  GST_OBJECT_LOCK(self);
+  s.counters.received++;
+  if (GST_BUFFER_DURATION_IS_VALID(buffer))
+    s.last_duration = GST_BUFFER_DURATION(buffer);
+  GST_OBJECT_UNLOCK(self);
+  s.segment_sent = true;  // basesrc pushes the segment before this buffer
+  ask_again_if_latency_changed(self, reader);
+}
+
+// What to do with one frame read from the ring. The slot is held by `hold`
+// until it is wrapped into the pushed buffer or the step ends.
+Step take_frame(GstShmringSrc *self, const shmring::gst::ReaderLink &link,
+                const shmring::Frame &frame, shmring::gst::SlotHold &hold) {
+  SrcState &s = *self->state;
+  if (frame.lost_before > 0) {
+    report_loss(self, frame.lost_before);
+    s.waiting_for_keyframe = true;
+    s.discont_pending = true;
+  }
+  shmring::gst::RecordInfo info;
+  if (!shmring::gst::record_of(frame, info))
+    return drop(self, "whose record is implausible");
+  if (info.kind != shmring::gst::RecordKind::Buffer)
+    return take_event(self, *link.reader, frame, info);
+  if (s.waiting_for_keyframe && (info.flags & GST_BUFFER_FLAG_DELTA_UNIT)) {
+    GST_LOG_OBJECT(self, "skipping a delta unit while waiting for a keyframe");
+    count(self, &Counters::dropped);
+    s.discont_pending = true;
+    return Step::next();
+  }
+  s.waiting_for_keyframe = false;
+  if (update_caps(self, *link.reader, info.caps_id) != Outcome::Ok)
+    return Step::flow_of(GST_FLOW_NOT_NEGOTIATED);
+  const char *why_not = nullptr;
+  GstBuffer *buffer = make_buffer(self, link, info, hold, why_not);
+  if (!buffer)
+    return drop(self, why_not);
+  finish_buffer(self, *link.reader, buffer);
+  return Step::push(buffer);
+}
+
+}  // namespace
+
 static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
   GstShmringSrc *self = GST_SHMRING_SRC(push);
-  SrcState &s = *self->state;
   for (;;) {
-    std::shared_ptr<shmring::gst::ReaderLink> link = current_link(self);
-    if (!link) {
-      Outcome attached = attach_to_writer(self);
-      if (attached == Outcome::Flushing)
-        return GST_FLOW_FLUSHING;
-      if (attached == Outcome::Error)
-        return GST_FLOW_ERROR;
-      continue;
-    }
-    shmring::Reader &reader = *link->reader;
+    std::shared_ptr<shmring::gst::ReaderLink> link;
     shmring::Frame frame;
-    const shmring::ReadStatus status =
-        reader.next(frame, std::chrono::steady_clock::now() + kReadSlice);
-    const Settings settings = settings_of(self);
-    switch (status) {
-      case shmring::ReadStatus::Timeout:
+    bool got = false;
+    Step step = read_next(self, link, frame, got);
+    if (got) {
+      shmring::gst::SlotHold hold(link, frame);
+      step = take_frame(self, *link, frame, hold);
+    }
+    switch (step.kind) {
+      case Step::Kind::Next:
         continue;
-      case shmring::ReadStatus::Interrupted:
-        return GST_FLOW_FLUSHING;
-      case shmring::ReadStatus::WriterClosed:
-      case shmring::ReadStatus::WriterDead: {
-        GstFlowReturn ret = handle_writer_lost(self, status, settings.on_writer_lost);
-        if (ret != GST_FLOW_OK)
-          return ret;
-        continue;
-      }
-      case shmring::ReadStatus::Frame:
-        break;
+      case Step::Kind::Flow:
+        return step.flow;
+      case Step::Kind::Buffer:
+        *out = step.buffer;
+        return GST_FLOW_OK;
     }
-
-    if (frame.lost_before > 0) {
-      report_loss(self, frame.lost_before);
-      s.waiting_for_keyframe = true;
-      s.discont_pending = true;
-    }
-    if (frame.info.kind == shmring::RecordKind::Eos) {
-      reader.release(frame.slot);
-      GST_INFO_OBJECT(self, "writer sent EOS");
-      return GST_FLOW_EOS;
-    }
-    if (frame.info.kind == shmring::RecordKind::Event ||
-        frame.info.kind == shmring::RecordKind::Tags) {
-      // Caps first, so that a tag list never precedes them downstream.
-      if (update_caps(self, reader, frame.info.caps_id) != Outcome::Ok) {
-        reader.release(frame.slot);
-        return GST_FLOW_NOT_NEGOTIATED;
-      }
-      push_ring_event(self, frame);
-      reader.release(frame.slot);
-      continue;
-    }
-    if (s.waiting_for_keyframe && (frame.info.flags & GST_BUFFER_FLAG_DELTA_UNIT)) {
-      GST_LOG_OBJECT(self, "skipping a delta unit while waiting for a keyframe");
-      reader.release(frame.slot);
-      count(self, &Counters::dropped);
-      s.discont_pending = true;
-      continue;
-    }
-    s.waiting_for_keyframe = false;
-    if (update_caps(self, reader, frame.info.caps_id) != Outcome::Ok) {
-      reader.release(frame.slot);
-      return GST_FLOW_NOT_NEGOTIATED;
-    }
-
-    GstBuffer *buffer = buffer_for_frame(self, link, frame);
-    if (!shmring::gst::apply_record(frame.info, s.caps_are_video ? &s.video_info : nullptr,
-                                    buffer)) {
-      GST_WARNING_OBJECT(self, "dropping a frame whose video layout does not fit it");
-      gst_buffer_unref(buffer);
-      count(self, &Counters::dropped);
-      s.discont_pending = true;
-      continue;
-    }
-    // A padded layout needs video meta downstream; without it, repack.
-    if (s.caps_are_video && !s.downstream_video_meta &&
-        !shmring::gst::has_default_layout(frame.info, s.video_info)) {
-      GstBuffer *packed = shmring::gst::packed_copy(buffer, s.video_info);
-      gst_buffer_unref(buffer);
-      if (!packed) {
-        GST_WARNING_OBJECT(self, "dropping a frame that could not be repacked");
-        count(self, &Counters::dropped);
-        s.discont_pending = true;
-        continue;
-      }
-      buffer = packed;
-      count(self, &Counters::copied);
-    }
-    shmring::gst::apply_reference_timestamps(frame.info, buffer);
-    stamp(self, settings.timestamp_mode, frame.info, buffer);
-    if (s.writer_changed) {
-      // The new writer's stream: a new segment (timestamps start over in
-      // original mode) and a discontinuity.
-      GstSegment segment;
-      gst_segment_init(&segment, GST_FORMAT_TIME);
-      gst_base_src_new_segment(GST_BASE_SRC(self), &segment);
-      s.writer_changed = false;
-      s.discont_pending = true;
-    }
-    if (s.discont_pending) {
-      GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
-      s.discont_pending = false;
-    }
-    GST_OBJECT_LOCK(self);
-    s.counters.received++;
-    if (GST_BUFFER_DURATION_IS_VALID(buffer))
-      s.last_duration = GST_BUFFER_DURATION(buffer);
-    GST_OBJECT_UNLOCK(self);
-    s.segment_sent = true;  // basesrc pushes the segment before this buffer
-    ask_again_if_latency_changed(self, reader);
-    *out = buffer;
-    return GST_FLOW_OK;
   }
 }
 

@@ -5,7 +5,7 @@
 namespace shmring::gst {
 
 unsigned describe_reference_timestamps(GstBuffer *buffer, RecordInfo &info) {
-  info.n_references = 0;
+  info.meta.n_references = 0;
   unsigned left_out = 0;
   gpointer state = nullptr;
   while (GstMeta *meta = gst_buffer_iterate_meta_filtered(
@@ -13,8 +13,8 @@ unsigned describe_reference_timestamps(GstBuffer *buffer, RecordInfo &info) {
     auto *reference = reinterpret_cast<GstReferenceTimestampMeta *>(meta);
     gchar *caps = gst_caps_to_string(reference->reference);
     const std::size_t length = std::strlen(caps);
-    if (info.n_references < kMaxReferenceTimestamps && length < kReferenceCapsCapacity) {
-      ReferenceTimestamp &entry = info.references[info.n_references++];
+    if (info.meta.n_references < kMaxReferenceTimestamps && length < kReferenceCapsCapacity) {
+      ReferenceTimestamp &entry = info.meta.references[info.meta.n_references++];
       std::memset(entry.caps, 0, sizeof entry.caps);
       std::memcpy(entry.caps, caps, length);
       entry.timestamp = reference->timestamp;
@@ -28,8 +28,8 @@ unsigned describe_reference_timestamps(GstBuffer *buffer, RecordInfo &info) {
 }
 
 void apply_reference_timestamps(const RecordInfo &info, GstBuffer *buffer) {
-  for (std::uint32_t i = 0; i < info.n_references && i < kMaxReferenceTimestamps; ++i) {
-    const ReferenceTimestamp &entry = info.references[i];
+  for (std::uint32_t i = 0; i < info.meta.n_references && i < kMaxReferenceTimestamps; ++i) {
+    const ReferenceTimestamp &entry = info.meta.references[i];
     if (!std::memchr(entry.caps, '\0', sizeof entry.caps))
       continue;
     GstCaps *caps = gst_caps_from_string(entry.caps);

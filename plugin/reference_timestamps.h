@@ -12,7 +12,7 @@
 
 #include <gst/gst.h>
 
-#include "shmring/record.hpp"
+#include "ring_record.h"
 
 namespace shmring::gst {
 

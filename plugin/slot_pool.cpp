@@ -171,8 +171,7 @@ static GstFlowReturn gst_shmring_slot_pool_acquire_buffer(GstBufferPool *base,
   if (place != GST_FLOW_OK)
     return place;
   shmring::WritableSlot slot;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::nanoseconds(s.timeout);
+  const shmring::Deadline deadline = shmring::deadline_after_ns(s.timeout);
   const shmring::WaitStatus status =
       s.writer->acquire(slot, deadline, &s.flushing, s.at_deadline);
   if (status != shmring::WaitStatus::Ok)

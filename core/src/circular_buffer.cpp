@@ -7,21 +7,65 @@
 #include <utility>
 
 #include "futex.hpp"
-#include "process_identity.hpp"
+#include "kind_traits.hpp"
+#include "named_object.hpp"
 #include "queue_layout.hpp"
-#include "region.hpp"
 #include "shmring/error.hpp"
 
 namespace shmring {
 
 using namespace queue;
+// A blocked writer or reader checks the holder of the node it waits on once
+// per slice: the longest a dead process can hold a node while somebody waits.
+using object::kLivenessSlice;
 
 namespace {
 
-// A blocked writer or reader checks the holder of the node it waits on this
-// often: the longest a dead process can hold a node while somebody waits.
-constexpr auto kLivenessSlice = std::chrono::milliseconds(100);
 constexpr int kSpinsBeforeSleep = 64;
+
+std::uint64_t round_up(std::uint64_t value, std::uint64_t to) {
+  return (value + to - 1) / to * to;
+}
+
+bool sizes(const object::Params &params, std::uint64_t &control_size,
+           std::uint64_t &payload_size) {
+  const std::uint64_t count = params.value[kNodeCount];
+  const std::uint64_t node_size = params.value[kNodeSize];
+  if (count < 2 || count > kMaxNodes || node_size == 0 || node_size > object::kMaxTotalSize ||
+      params.value[2] != 0 || params.value[3] != 0)
+    return false;
+  const std::uint64_t stride = round_up(node_size, object::kCacheLine);
+  if (stride > object::kMaxTotalSize / count)
+    return false;
+  control_size = sizeof(QueueControl) + count * sizeof(NodeMeta);
+  payload_size = stride * count;
+  return true;
+}
+
+std::string describe_params(const object::Params &params) {
+  return std::to_string(params.value[kNodeCount]) + " nodes of " +
+         std::to_string(params.value[kNodeSize]) + " bytes";
+}
+
+void describe(const ShmObject &object, const object::Verdict &verdict, ObjectInfo &info) {
+  info.element_size = verdict.params.value[kNodeSize];
+  info.element_count = verdict.params.value[kNodeCount];
+  Mapping mapping(object, 0, verdict.layout.payload_offset, Mapping::Access::ReadOnly);
+  auto *header = reinterpret_cast<object::ObjectHeader *>(mapping.data());
+  const auto *queue =
+      reinterpret_cast<const QueueControl *>(mapping.data() + verdict.layout.control_offset);
+  info.written = queue->enqueue_pos.load();
+  info.taken = queue->dequeue_pos.load();
+  info.abandoned = queue->abandoned.load();
+  info.lost = queue->lost.load();
+  const object::Participants participants(header, object, info.name);
+  for (std::uint32_t i = 0; i < object::kMaxParticipants; ++i)
+    info.handles += participants.alive(i) ? 1 : 0;
+}
+
+const object::KindTraits kTraits{ObjectKind::Queue, "queue", kLayoutVersion, sizes,
+                                 describe_params, describe};
+[[maybe_unused]] const bool registered = object::register_kind(kTraits);
 
 // Where a writer or reader found itself blocked: the position, and the node
 // word it saw there. Anything changing either is worth another try.
@@ -34,7 +78,8 @@ struct Blocked {
 }  // namespace
 
 struct CircularBuffer::Impl {
-  region::Region region;
+  object::Handle handle;
+  object::Participants participants;
   QueueControl *control;
   NodeMeta *nodes;
   std::uint32_t node_count;
@@ -45,97 +90,63 @@ struct CircularBuffer::Impl {
   WakeChannel space_channel;
   std::uint8_t self = 0;  // our participant index, recorded in every node we claim
 
-  explicit Impl(region::Region region_)
-      : region(std::move(region_)),
-        control(reinterpret_cast<QueueControl *>(region.control())),
+  explicit Impl(object::Handle handle_)
+      : handle(std::move(handle_)),
+        participants(handle),
+        control(reinterpret_cast<QueueControl *>(handle.control())),
         nodes(control->nodes()),
-        node_count(static_cast<std::uint32_t>(region.shape.element_count)),
-        node_size(region.shape.element_size),
-        stride(region.layout.payload_stride),
-        payload(region.payload()),
+        node_count(static_cast<std::uint32_t>(handle.params.value[kNodeCount])),
+        node_size(handle.params.value[kNodeSize]),
+        stride(round_up(node_size, object::kCacheLine)),
+        payload(handle.payload()),
         data_channel(control->data_word, control->data_waiters),
         space_channel(control->space_word, control->space_waiters) {
-    join();
+    self = static_cast<std::uint8_t>(participants.join([](std::uint32_t) {}, recover()));
   }
 
   ~Impl() {
-    Participant &entry = control->participants[self];
-    entry.pid.store(0, std::memory_order_relaxed);
-    entry.state.store(static_cast<std::uint32_t>(ParticipantState::Free),
-                      std::memory_order_release);
-    if (region.creator)
-      region.object.unlink_if_still_named();
+    participants.leave(self);
+    if (handle.owner)
+      handle.object.unlink_if_still_named();
   }
 
-  void join() {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      for (std::uint32_t i = 0; i < kMaxParticipants; ++i) {
-        Participant &entry = control->participants[i];
-        std::uint32_t expected = static_cast<std::uint32_t>(ParticipantState::Free);
-        if (!entry.state.compare_exchange_strong(
-                expected, static_cast<std::uint32_t>(ParticipantState::Claiming)))
-          continue;
-        const ProcessIdentity me = current_process();
-        entry.start_time.store(me.start_time, std::memory_order_relaxed);
-        entry.pid.store(me.pid, std::memory_order_relaxed);
-        entry.state.store(static_cast<std::uint32_t>(ParticipantState::Active),
-                          std::memory_order_release);
-        self = static_cast<std::uint8_t>(i);
-        return;
+  // What the reaper does for a participant found dead: take back its nodes.
+  // A participant entry is freed only after that, so no node can name an
+  // entry that a new process has taken.
+  std::function<void(std::uint32_t)> recover() {
+    return [this](std::uint32_t dead) {
+      for (std::uint32_t n = 0; n < node_count; ++n) {
+        const std::uint64_t raw = nodes[n].word.load(std::memory_order_acquire);
+        if (NodeWord::decode(raw).owner == dead)
+          recover_node(n, raw, true);
       }
-      reclaim_dead_participants();
-    }
-    throw Error(ErrorCode::ReadersFull,
-                "circular buffer '" + region.name + "' already has " +
-                    std::to_string(kMaxParticipants) + " handles open");
+    };
   }
 
   bool participant_dead(std::uint8_t index) const {
-    if (index >= kMaxParticipants)
-      return true;
-    const Participant &entry = control->participants[index];
-    if (entry.state.load(std::memory_order_acquire) !=
-        static_cast<std::uint32_t>(ParticipantState::Active))
-      return true;  // nodes are only claimed by active participants
-    return !process_alive(entry.pid.load(std::memory_order_relaxed),
-                          entry.start_time.load(std::memory_order_relaxed));
+    if (index == self)
+      return false;
+    // Nodes are only claimed by active participants.
+    return !participants.alive(index);
   }
 
   // Takes a node back from a dead claimer: its half-written item is dropped
   // (readers skip it), its half-read item is lost (writers may reuse it).
-  void recover_node(std::uint32_t index, std::uint64_t raw) {
+  void recover_node(std::uint32_t index, std::uint64_t raw, bool known_dead = false) {
     const NodeWord seen = NodeWord::decode(raw);
-    if (seen.state == NodeState::Writing && participant_dead(seen.owner)) {
+    const bool dead = known_dead || participant_dead(seen.owner);
+    if (seen.state == NodeState::Writing && dead) {
       if (nodes[index].word.compare_exchange_strong(
               raw, NodeWord{seen.lap, NodeState::Abandoned, 0}.encode())) {
         control->abandoned.fetch_add(1, std::memory_order_relaxed);
         data_channel.notify();
       }
-    } else if (seen.state == NodeState::Reading && participant_dead(seen.owner)) {
+    } else if (seen.state == NodeState::Reading && dead) {
       if (nodes[index].word.compare_exchange_strong(
               raw, NodeWord{seen.lap + 1, NodeState::Free, 0}.encode())) {
         control->lost.fetch_add(1, std::memory_order_relaxed);
         space_channel.notify();
       }
-    }
-  }
-
-  // A participant entry is freed only after every node it claimed has been
-  // recovered, so no node can name an entry that a new process has taken.
-  void reclaim_dead_participants() {
-    for (std::uint32_t p = 0; p < kMaxParticipants; ++p) {
-      Participant &entry = control->participants[p];
-      if (entry.state.load() != static_cast<std::uint32_t>(ParticipantState::Active) ||
-          process_alive(entry.pid.load(), entry.start_time.load()))
-        continue;
-      for (std::uint32_t n = 0; n < node_count; ++n) {
-        const std::uint64_t raw = nodes[n].word.load(std::memory_order_acquire);
-        if (NodeWord::decode(raw).owner == p)
-          recover_node(n, raw);
-      }
-      std::uint32_t expected = static_cast<std::uint32_t>(ParticipantState::Active);
-      entry.state.compare_exchange_strong(expected,
-                                          static_cast<std::uint32_t>(ParticipantState::Free));
     }
   }
 
@@ -248,7 +259,9 @@ struct CircularBuffer::Impl {
       if (now >= deadline)
         return false;
       if (now >= next_check) {
+        // The node's claimer first (what blocks us), then everybody dead.
         recover_node(blocked.node, blocked.word);
+        participants.reap(self, recover());
         next_check = now + kLivenessSlice;
         continue;
       }
@@ -341,11 +354,13 @@ CircularBuffer::~CircularBuffer() = default;
 
 CircularBuffer CircularBuffer::create(const std::string &name, std::uint32_t node_count,
                                       std::uint64_t node_size, mode_t perms) {
-  region::Shape shape{region::Kind::Queue, node_size, node_count, 0};
-  return CircularBuffer(std::make_unique<Impl>(region::create(
-      name, shape, perms, [node_count](std::byte *control_bytes) {
-        // Zeroed memory already means: positions 0, every node Free at lap 0,
-        // every participant entry free.
+  object::Params params;
+  params.value[kNodeCount] = node_count;
+  params.value[kNodeSize] = node_size;
+  return CircularBuffer(std::make_unique<Impl>(object::create(
+      name, ObjectKind::Queue, params, perms,
+      [node_count](std::byte *control_bytes, const object::Layout &) {
+        // Zeroed memory already means: positions 0, every node Free at lap 0.
         auto *control = reinterpret_cast<QueueControl *>(control_bytes);
         for (std::uint32_t i = 0; i < node_count; ++i)
           control->nodes()[i].word.store(NodeWord{0, NodeState::Free, 0}.encode());
@@ -353,11 +368,10 @@ CircularBuffer CircularBuffer::create(const std::string &name, std::uint32_t nod
 }
 
 CircularBuffer CircularBuffer::open(const std::string &name) {
-  return CircularBuffer(
-      std::make_unique<Impl>(region::open(name, region::Shape{region::Kind::Queue, 0, 0, 0})));
+  return CircularBuffer(std::make_unique<Impl>(object::open(name, ObjectKind::Queue)));
 }
 
-const std::string &CircularBuffer::name() const { return impl_->region.name; }
+const std::string &CircularBuffer::name() const { return impl_->handle.name; }
 std::uint32_t CircularBuffer::node_count() const { return impl_->node_count; }
 std::uint64_t CircularBuffer::node_size() const { return impl_->node_size; }
 

@@ -6,18 +6,9 @@
 #include <chrono>
 #include <cstdint>
 
+#include "shmring/timeout.hpp"
+
 namespace shmring {
-
-using Clock = std::chrono::steady_clock;  // CLOCK_MONOTONIC on Linux, as futex uses
-using Deadline = Clock::time_point;
-
-// now + timeout, saturating: kWaitForever gives a deadline that never comes.
-inline Deadline deadline_after(std::chrono::nanoseconds timeout) {
-  const Deadline now = Clock::now();
-  if (timeout >= Deadline::max() - now)
-    return Deadline::max();
-  return now + std::chrono::duration_cast<Clock::duration>(timeout);
-}
 
 // A hint to the core that we are spinning (lets the sibling hyperthread run).
 inline void cpu_relax() {

@@ -6,19 +6,24 @@
 // Free(L+1); a writer that gives up or dies turns Writing(L) into
 // Abandoned(L), which the reader at that position skips. Claims are CASes on
 // the node word, so the claimer is recorded in the same atomic step as the
-// claim: nobody can hold a node anonymously.
+// claim: nobody can hold a node anonymously. The owner is the claimer's entry
+// in the object's participant table (named_object.hpp).
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+
+#include "named_object.hpp"
 
 namespace shmring::queue {
 
-constexpr std::uint32_t kMaxParticipants = 64;  // open handles at once
+constexpr std::uint32_t kLayoutVersion = 1;  // of everything in this file
+constexpr std::uint64_t kMaxNodes = 1u << 20;
 constexpr std::uint64_t kLapMask = (std::uint64_t{1} << 48) - 1;
+static_assert(object::kMaxParticipants <= 256, "a node word records its owner in 8 bits");
 
 enum class NodeState : std::uint8_t { Free = 0, Writing = 1, Full = 2, Reading = 3, Abandoned = 4 };
-enum class ParticipantState : std::uint32_t { Free = 0, Claiming = 1, Active = 2 };
 
 struct NodeWord {
   std::uint64_t lap;
@@ -42,12 +47,6 @@ inline std::int64_t lap_distance(std::uint64_t node_lap, std::uint64_t position_
                                          : static_cast<std::int64_t>(diff);
 }
 
-struct alignas(64) Participant {
-  std::atomic<std::uint32_t> state;
-  std::atomic<std::int32_t> pid;
-  std::atomic<std::uint64_t> start_time;
-};
-
 struct alignas(64) NodeMeta {
   std::atomic<std::uint64_t> word;
   std::atomic<std::uint64_t> size;  // bytes committed; written before Full
@@ -63,10 +62,16 @@ struct alignas(64) QueueControl {
   std::atomic<std::uint32_t> space_waiters;
   std::atomic<std::uint64_t> abandoned;
   std::atomic<std::uint64_t> lost;
-  Participant participants[kMaxParticipants];
   // NodeMeta nodes[node_count] follow.
 
   NodeMeta *nodes() { return reinterpret_cast<NodeMeta *>(this + 1); }
 };
+static_assert(offsetof(QueueControl, dequeue_pos) == 64);
+static_assert(offsetof(QueueControl, data_word) == 128);
+static_assert(offsetof(QueueControl, lost) == 152);
+static_assert(sizeof(QueueControl) == 192);
+
+// The params: node count and node size.
+enum Param { kNodeCount = 0, kNodeSize = 1 };
 
 }  // namespace shmring::queue

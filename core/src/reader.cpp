@@ -3,109 +3,77 @@
 #include <cstring>
 
 #include "futex.hpp"
-#include "header_check.hpp"
-#include "layout.hpp"
-#include "process_identity.hpp"
-#include "shm_object.hpp"
+#include "named_object.hpp"
+#include "ring_layout.hpp"
 #include "shmring/error.hpp"
-#include "shmring/ring_name.hpp"
 
 namespace shmring {
 
-using namespace layout;
+using namespace ring;
+using object::kLivenessSlice;
 
 namespace {
 
-// A reader waiting for data checks that the writer still lives this often,
-// so a writer killed with SIGKILL is noticed within about this long.
-constexpr auto kLivenessSlice = std::chrono::milliseconds(100);
 // Spins before sleeping: a frame that is about to arrive costs no syscall.
 constexpr int kSpinsBeforeSleep = 64;
 
 enum class ReadAttempt { Got, Overwritten, Invalid };
 
-bool record_is_valid(const RecordInfo &info, std::uint64_t slot_size) {
-  const auto kind = static_cast<std::uint32_t>(info.kind);
-  if (kind < static_cast<std::uint32_t>(RecordKind::Buffer) ||
-      kind > static_cast<std::uint32_t>(RecordKind::Tags))
-    return false;
-  if (info.n_references > kMaxReferenceTimestamps)
-    return false;
-  if (info.size > slot_size)
-    return false;
-  if (info.video.n_planes > kMaxPlanes)
-    return false;
-  for (std::uint32_t p = 0; p < info.video.n_planes; ++p) {
-    if (info.video.plane_offset[p] > info.size)
-      return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 struct Reader::Impl {
-  std::string name;
-  ShmObject object;
-  Mapping control;  // read-write: reader table, holder bits, futex words
-  Mapping data;     // read-only: payloads are the writer's to change
+  object::Handle handle;  // maps the header and control block read-write
+  object::Participants participants;
+  Mapping data;           // read-only: payloads are the writer's to change
   ControlView view;
-  Header *header;
+  RingControl *control;
   WakeChannel data_channel;
   WakeChannel space_channel;
   pid_t writer_pid;
-  std::uint64_t writer_start_time;
   std::uint32_t entry_index = 0;
   std::uint64_t bit = 0;
-  ReaderEntry *entry = nullptr;
+  RingReader *entry = nullptr;
   std::uint64_t cursor = 0;
   bool started = false;  // losses before the first frame are not losses
   ReaderCounters counters;
   std::atomic<bool> interrupted{false};
 
-  Impl(std::string name_, ShmObject object_, Mapping control_, Mapping data_,
-       const HeaderVerdict &verdict)
-      : name(std::move(name_)),
-        object(std::move(object_)),
-        control(std::move(control_)),
+  Impl(object::Handle handle_, Mapping data_, const Geometry &geometry)
+      : handle(std::move(handle_)),
+        participants(handle),
         data(std::move(data_)),
-        view{control.data(), verdict.geometry},
-        header(view.header()),
-        data_channel(header->data_word, header->data_waiters),
-        space_channel(header->space_word, header->space_waiters),
-        writer_pid(verdict.writer_pid),
-        writer_start_time(verdict.writer_start_time) {}
+        view{handle.control(), geometry},
+        control(view.control()),
+        data_channel(control->data_word, control->data_waiters),
+        space_channel(control->space_word, control->space_waiters),
+        writer_pid(handle.header()->owner_pid) {}
 
-  void claim_entry(bool leaky) {
-    for (std::uint32_t i = 0; i < kMaxReaders; ++i) {
-      ReaderEntry *candidate = view.reader(i);
-      std::uint32_t expected = static_cast<std::uint32_t>(ReaderState::Free);
-      if (!candidate->state.compare_exchange_strong(
-              expected, static_cast<std::uint32_t>(ReaderState::Claiming),
-              std::memory_order_acq_rel))
-        continue;
-      entry_index = i;
-      bit = std::uint64_t{1} << i;
-      entry = candidate;
-      const ProcessIdentity self = current_process();
-      entry->start_time.store(self.start_time, std::memory_order_relaxed);
-      entry->pid.store(self.pid, std::memory_order_relaxed);
-      entry->policy.store(static_cast<std::uint32_t>(leaky ? ReaderPolicy::Leaky
-                                                           : ReaderPolicy::Block),
-                          std::memory_order_relaxed);
-      entry->received.store(0, std::memory_order_relaxed);
-      entry->lost.store(0, std::memory_order_relaxed);
-      // A late joiner starts at the newest record.
-      const std::uint64_t written = header->write_seq.load(std::memory_order_acquire);
-      cursor = written > 0 ? written - 1 : 0;
-      entry->cursor.store(cursor, std::memory_order_relaxed);
-      entry->state.store(static_cast<std::uint32_t>(ReaderState::Active),
-                         std::memory_order_release);
-      space_channel.notify();  // a writer may be waiting for its first reader
-      return;
-    }
-    throw Error(ErrorCode::ReadersFull, "ring '" + name + "' already has " +
-                                            std::to_string(kMaxReaders) + " readers");
+  void join(bool leaky) {
+    entry_index = participants.join(
+        [&](std::uint32_t i) {
+          RingReader *candidate = view.reader(i);
+          candidate->mode.store(static_cast<std::uint32_t>(ReaderMode::Reading),
+                                std::memory_order_relaxed);
+          candidate->policy.store(static_cast<std::uint32_t>(leaky ? ReaderPolicy::Leaky
+                                                                   : ReaderPolicy::Block),
+                                  std::memory_order_relaxed);
+          candidate->received.store(0, std::memory_order_relaxed);
+          candidate->lost.store(0, std::memory_order_relaxed);
+          // A late joiner starts at the newest record.
+          const std::uint64_t written = control->write_seq.load(std::memory_order_acquire);
+          cursor = written > 0 ? written - 1 : 0;
+          candidate->cursor.store(cursor, std::memory_order_release);
+        },
+        // A dead reader's entry we reap on the way: drop its holds.
+        [&](std::uint32_t i) { drop_all_holds(std::uint64_t{1} << i); });
+    bit = std::uint64_t{1} << entry_index;
+    entry = view.reader(entry_index);
+    space_channel.notify();  // a writer may be waiting for its first reader
+  }
+
+  void drop_all_holds(std::uint64_t mask) {
+    for (std::uint32_t s = 0; s < view.geometry.slot_count; ++s)
+      view.slot(s)->holders.fetch_and(~mask, std::memory_order_seq_cst);
   }
 
   ReadAttempt try_read(std::uint64_t sequence, Frame &out) {
@@ -122,8 +90,10 @@ struct Reader::Impl {
       return ReadAttempt::Overwritten;
     }
     // Held: the writer will not touch this slot until we let go.
-    std::memcpy(&out.info, &meta->record, sizeof(RecordInfo));
-    if (!record_is_valid(out.info, view.geometry.slot_size)) {
+    std::memcpy(&out.record, &meta->record, sizeof(RecordHeader));
+    std::memcpy(out.user, meta->user(), view.geometry.user.size);
+    // Written by another process: a size beyond the slot is never trusted.
+    if (out.record.size > view.geometry.slot_size) {
       drop_hold(slot);
       return ReadAttempt::Invalid;
     }
@@ -148,47 +118,40 @@ struct Reader::Impl {
   }
 
   bool writer_closed() const {
-    return header->writer_state.load(std::memory_order_acquire) ==
+    return control->writer_state.load(std::memory_order_acquire) ==
            static_cast<std::uint32_t>(WriterState::Closed);
   }
-
 };
 
 Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Reader::~Reader() {
   Impl &r = *impl_;
-  for (std::uint32_t s = 0; s < r.view.geometry.slot_count; ++s)
-    r.view.slot(s)->holders.fetch_and(~r.bit, std::memory_order_seq_cst);
-  r.entry->pid.store(0, std::memory_order_relaxed);
-  r.entry->state.store(static_cast<std::uint32_t>(ReaderState::Free),
-                       std::memory_order_release);
+  r.drop_all_holds(r.bit);
+  r.participants.leave(r.entry_index);
   r.space_channel.notify();
 }
 
 std::shared_ptr<Reader> Reader::open(const ReaderOptions &options) {
-  const std::string path = shm_path_for_ring(options.name);
-  ShmObject object = ShmObject::open_existing(path);
-  HeaderVerdict verdict = inspect_header(object);
-  switch (verdict.state) {
-    case HeaderState::Ready:
-      break;
-    case HeaderState::Initializing:
-      throw Error(ErrorCode::NotReady, "ring '" + options.name + "' is being created");
-    case HeaderState::OtherVersion:
-      throw Error(ErrorCode::VersionMismatch,
-                  "ring '" + options.name + "': " + verdict.problem);
-    case HeaderState::Corrupt:
-      throw Error(ErrorCode::Corrupt,
-                  "ring '" + options.name + "' is corrupt: " + verdict.problem);
-  }
-  const Geometry &g = verdict.geometry;
-  Mapping control(object, 0, g.control_size, Mapping::Access::ReadWrite);
-  Mapping data(object, g.control_size, g.total_size - g.control_size,
+  // Map the header first (what to map beyond it depends on what it says).
+  object::Handle handle =
+      object::open(options.name, ObjectKind::Ring, false, sizeof(object::ObjectHeader));
+  Geometry g;
+  compute_geometry(handle.params, g);  // open() validated the params
+  if (g.user.version != options.user.version || g.user.size != options.user.size)
+    throw Error(ErrorCode::VersionMismatch,
+                handle.what() + " carries records of user schema version " +
+                    std::to_string(g.user.version) + " (" + std::to_string(g.user.size) +
+                    " bytes); this reader reads version " +
+                    std::to_string(options.user.version) + " (" +
+                    std::to_string(options.user.size) + " bytes): other version");
+  handle.mapping = Mapping(handle.object, 0, handle.layout.payload_offset,
+                           Mapping::Access::ReadWrite);
+  Mapping data(handle.object, handle.layout.payload_offset,
+               handle.layout.total_size - handle.layout.payload_offset,
                Mapping::Access::ReadOnly);
-  auto impl = std::make_unique<Impl>(options.name, std::move(object), std::move(control),
-                                     std::move(data), verdict);
-  impl->claim_entry(options.leaky);
+  auto impl = std::make_unique<Impl>(std::move(handle), std::move(data), g);
+  impl->join(options.leaky);
   return std::shared_ptr<Reader>(new Reader(std::move(impl)));
 }
 
@@ -202,7 +165,7 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     // Closed is stored after the last publish: seeing it first means the
     // write_seq loaded next is final.
     const bool closed = r.writer_closed();
-    const std::uint64_t written = r.header->write_seq.load(std::memory_order_acquire);
+    const std::uint64_t written = r.control->write_seq.load(std::memory_order_acquire);
     if (r.cursor < written) {
       ReadAttempt attempt = r.try_read(r.cursor, out);
       if (attempt == ReadAttempt::Got) {
@@ -238,7 +201,7 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     const bool in_time = r.data_channel.wait(
         [&] {
           return r.interrupted.load() || r.writer_closed() ||
-                 r.header->write_seq.load(std::memory_order_acquire) > written;
+                 r.control->write_seq.load(std::memory_order_acquire) > written;
         },
         slice_end);
     if (!in_time && !writer_alive())
@@ -256,8 +219,8 @@ std::optional<std::string> Reader::caps(std::uint64_t id) const {
 }
 
 void Reader::detach() {
-  impl_->entry->state.store(static_cast<std::uint32_t>(ReaderState::Draining),
-                            std::memory_order_release);
+  impl_->entry->mode.store(static_cast<std::uint32_t>(ReaderMode::Draining),
+                           std::memory_order_release);
   impl_->space_channel.notify();
 }
 
@@ -268,14 +231,12 @@ void Reader::interrupt() {
 
 void Reader::clear_interrupt() { impl_->interrupted.store(false); }
 
-bool Reader::writer_alive() const {
-  return process_alive(impl_->writer_pid, impl_->writer_start_time);
-}
+bool Reader::writer_alive() const { return object::owner_alive(impl_->handle.object); }
 
 bool Reader::writer_closed() const { return impl_->writer_closed(); }
 
 std::uint64_t Reader::writer_latency() const {
-  return impl_->header->writer_latency.load(std::memory_order_relaxed);
+  return impl_->control->writer_latency.load(std::memory_order_relaxed);
 }
 
 pid_t Reader::writer_pid() const { return impl_->writer_pid; }

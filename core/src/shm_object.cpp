@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,8 +13,7 @@
 
 namespace shmring {
 
-ShmObject ShmObject::create_exclusive(const std::string &path, mode_t mode,
-                                      std::uint64_t size) {
+ShmObject ShmObject::create_exclusive(const std::string &path, mode_t mode) {
   int fd = shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
     if (errno == EEXIST)
@@ -22,37 +22,65 @@ ShmObject ShmObject::create_exclusive(const std::string &path, mode_t mode,
   }
   // shm_open's mode is filtered by the umask; the perms property is what
   // the user asked for, so apply it exactly.
-  if (fchmod(fd, mode) != 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    int err = errno;
+  if (fchmod(fd, mode) != 0) {
+    const int err = errno;
     ::close(fd);
     shm_unlink(path.c_str());
-    throw_system_error("cannot size shared memory object " + path, err);
+    throw_system_error("cannot set the mode of shared memory object " + path, err);
   }
-  return ShmObject(fd, path);
+  return ShmObject(fd, path, true);
+}
+
+void ShmObject::reserve(std::uint64_t size) const {
+  auto give_up = [&](int err, const std::string &what) {
+    unlink_if_still_named();
+    throw_system_error(what, err);
+  };
+  if (ftruncate(fd_, static_cast<off_t>(size)) != 0)
+    give_up(errno, "cannot size shared memory object " + path_);
+  // ftruncate only promises the pages; tmpfs hands them out on first touch
+  // and raises SIGBUS when it has none left. Reserve them all now.
+  const int err = posix_fallocate(fd_, 0, static_cast<off_t>(size));
+  if (err == 0)
+    return;
+  if (err != ENOSPC && err != EFBIG)
+    give_up(err, "cannot reserve memory for shared memory object " + path_);
+  struct statvfs fs;
+  const std::uint64_t free_bytes =
+      statvfs("/dev/shm", &fs) == 0 ? std::uint64_t(fs.f_bavail) * fs.f_frsize : 0;
+  unlink_if_still_named();
+  throw Error(ErrorCode::NoSpace,
+              "/dev/shm" + path_ + " needs " + std::to_string(size) +
+                  " bytes but /dev/shm has " + std::to_string(free_bytes) +
+                  " free: use fewer or smaller slots, a smaller format, or give the "
+                  "container more shared memory (docker --shm-size)");
 }
 
 ShmObject ShmObject::open_existing(const std::string &path) {
-  int fd = shm_open(path.c_str(), O_RDWR | O_CLOEXEC, 0);
+  int fd = shm_open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
   if (fd < 0)
     throw_system_error("cannot open shared memory object " + path, errno);
-  return ShmObject(fd, path);
+  return ShmObject(fd, path, true);
 }
 
 ShmObject ShmObject::open_read_only(const std::string &path) {
-  int fd = shm_open(path.c_str(), O_RDONLY | O_CLOEXEC, 0);
+  int fd = shm_open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
   if (fd < 0)
     throw_system_error("cannot open shared memory object " + path, errno);
-  return ShmObject(fd, path);
+  return ShmObject(fd, path, false);
 }
 
 ShmObject::ShmObject(ShmObject &&other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      path_(std::move(other.path_)),
+      writable_(other.writable_) {}
 
 ShmObject &ShmObject::operator=(ShmObject &&other) noexcept {
   if (this != &other) {
     close();
     fd_ = std::exchange(other.fd_, -1);
     path_ = std::move(other.path_);
+    writable_ = other.writable_;
   }
   return *this;
 }
@@ -77,9 +105,43 @@ void ShmObject::unlink_if_still_named() const {
   int fd = shm_open(path_.c_str(), O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0)
     return;  // already gone, or no longer ours to look at
-  ShmObject current(fd, path_);
+  ShmObject current(fd, path_, false);
   if (same_object(current))
     shm_unlink(path_.c_str());
+}
+
+namespace {
+struct flock one_byte(short type, std::uint64_t byte) {
+  struct flock lock {};
+  lock.l_type = type;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = static_cast<off_t>(byte);
+  lock.l_len = 1;
+  lock.l_pid = 0;  // required for the OFD commands
+  return lock;
+}
+}  // namespace
+
+bool ShmObject::hold_byte(std::uint64_t byte) const {
+  struct flock lock = one_byte(writable_ ? F_WRLCK : F_RDLCK, byte);
+  if (fcntl(fd_, F_OFD_SETLK, &lock) == 0)
+    return true;
+  if (errno == EAGAIN || errno == EACCES)
+    return false;
+  throw_system_error("cannot lock a byte of " + path_, errno);
+}
+
+void ShmObject::release_byte(std::uint64_t byte) const {
+  struct flock lock = one_byte(F_UNLCK, byte);
+  fcntl(fd_, F_OFD_SETLK, &lock);
+}
+
+bool ShmObject::byte_held_elsewhere(std::uint64_t byte) const {
+  // Asking for a write lock conflicts with every lock, shared or not.
+  struct flock lock = one_byte(F_WRLCK, byte);
+  if (fcntl(fd_, F_OFD_GETLK, &lock) != 0)
+    return true;
+  return lock.l_type != F_UNLCK;
 }
 
 void ShmObject::close() {

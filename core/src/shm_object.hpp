@@ -11,10 +11,14 @@ namespace shmring {
 
 class ShmObject {
  public:
-  // O_CREAT|O_EXCL: fails with errno EEXIST when the name is taken.
-  // Returns an object with no descriptor in that case, throws otherwise.
-  static ShmObject create_exclusive(const std::string &path, mode_t mode,
-                                    std::uint64_t size);
+  // O_CREAT|O_EXCL with exactly `mode` (the umask does not apply). Returns
+  // an object with no descriptor when the name is taken; throws otherwise.
+  static ShmObject create_exclusive(const std::string &path, mode_t mode);
+  // For the creator: sizes the object and reserves its memory
+  // (posix_fallocate), so that a full /dev/shm is an error now, never a
+  // SIGBUS later. On failure (Error(NoSpace) when it does not fit) the name
+  // is removed: nothing is left behind.
+  void reserve(std::uint64_t size) const;
   // Read-write open of an existing object; throws Error(NotFound) if absent.
   static ShmObject open_existing(const std::string &path);
   // Read-only open, for tooling that only looks (and may not write).
@@ -43,11 +47,29 @@ class ShmObject {
   // process that judged our owner dead may have replaced it already.
   void unlink_if_still_named() const;
 
+  // Liveness locks: open-file-description byte-range locks (F_OFD_SETLK) on
+  // single bytes of the object. The kernel drops them when the last
+  // descriptor of this open goes, that is when the process dies, in any PID
+  // namespace. They are advisory and say nothing about the bytes' contents.
+  //
+  // Takes the lock on `byte` (exclusive on a writable descriptor, shared on
+  // a read-only one); false when another open holds a conflicting lock.
+  bool hold_byte(std::uint64_t byte) const;
+  void release_byte(std::uint64_t byte) const;
+  // True when another open of this object (any process, any namespace, or
+  // another open in this process) holds a lock on `byte`. Locks held through
+  // this very open do not count. An error reads as "held": liveness is never
+  // denied on a failed check.
+  bool byte_held_elsewhere(std::uint64_t byte) const;
+  bool writable() const { return writable_; }
+
  private:
-  ShmObject(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ShmObject(int fd, std::string path, bool writable)
+      : fd_(fd), path_(std::move(path)), writable_(writable) {}
   friend class Mapping;
   int fd_ = -1;
   std::string path_;
+  bool writable_ = false;
 };
 
 // One mmap of part of a ShmObject, unmapped on destruction.

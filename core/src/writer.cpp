@@ -9,34 +9,26 @@
 #include <mutex>
 
 #include "futex.hpp"
-#include "header_check.hpp"
-#include "layout.hpp"
-#include "process_identity.hpp"
-#include "shm_object.hpp"
-#include "stale_object.hpp"
+#include "named_object.hpp"
+#include "ring_layout.hpp"
 #include "shmring/error.hpp"
-#include "shmring/ring_name.hpp"
 
 namespace shmring {
 
-using namespace layout;
+using namespace ring;
+using object::kLivenessSlice;
 
 namespace {
 
-// How often a waiting writer looks for dead readers; also the longest a dead
-// reader can hold the writer back before its slots are reclaimed.
-constexpr auto kLivenessSlice = std::chrono::milliseconds(100);
 // How often a writer that never waits still sweeps for dead readers.
 constexpr auto kIdleReclaimPeriod = std::chrono::seconds(1);
 }  // namespace
 
 struct Writer::Impl {
-  std::string name;
-  std::string path;
-  ShmObject object;
-  Mapping mapping;
+  object::Handle handle;
+  object::Participants participants;
   ControlView view;
-  Header *header = nullptr;
+  RingControl *control = nullptr;
   std::byte *payload = nullptr;
   WakeChannel data_channel;
   WakeChannel space_channel;
@@ -50,7 +42,7 @@ struct Writer::Impl {
   // Cursor at which a blocking reader was overrun: the writer stops waiting
   // for it until that cursor moves, so a paused reader costs one timeout,
   // not one per frame.
-  std::uint64_t stalled_cursor[kMaxReaders];
+  std::uint64_t stalled_cursor[kMaxParticipants];
   std::uint64_t next_sequence = 0;
   std::uint64_t caps_counter = 0;
   WriterStats counters;
@@ -58,37 +50,36 @@ struct Writer::Impl {
   std::atomic<bool> closed{false};
   Deadline last_reclaim = Clock::now();
 
-  Impl(std::string name_, std::string path_, ShmObject object_, Mapping mapping_,
-       const Geometry &geometry)
-      : name(std::move(name_)),
-        path(std::move(path_)),
-        object(std::move(object_)),
-        mapping(std::move(mapping_)),
-        view{mapping.data(), geometry},
-        header(view.header()),
-        payload(mapping.data() + geometry.control_size),
-        data_channel(header->data_word, header->data_waiters),
-        space_channel(header->space_word, header->space_waiters),
+  Impl(object::Handle handle_, const Geometry &geometry)
+      : handle(std::move(handle_)),
+        participants(handle),
+        view{handle.control(), geometry},
+        control(view.control()),
+        payload(handle.payload()),
+        data_channel(control->data_word, control->data_waiters),
+        space_channel(control->space_word, control->space_waiters),
         slot_sequence(geometry.slot_count, kNoSequence),
         slot_lent(geometry.slot_count, false) {
     std::fill(std::begin(stalled_cursor), std::end(stalled_cursor), kNoSequence);
   }
 
-  bool is_blocking_reader(const ReaderEntry *entry) const {
-    return entry->state.load(std::memory_order_acquire) ==
-               static_cast<std::uint32_t>(ReaderState::Active) &&
-           entry->policy.load(std::memory_order_relaxed) ==
-               static_cast<std::uint32_t>(ReaderPolicy::Block);
+  bool is_reading(std::uint32_t i) const {
+    return participants.active(i) && view.reader(i)->mode.load(std::memory_order_acquire) ==
+                                         static_cast<std::uint32_t>(ReaderMode::Reading);
+  }
+
+  bool is_blocking_reader(std::uint32_t i) const {
+    return is_reading(i) && view.reader(i)->policy.load(std::memory_order_relaxed) ==
+                                static_cast<std::uint32_t>(ReaderPolicy::Block);
   }
 
   // Called when the wait for space has run out: every blocking reader that
   // still has unread records is let go until it reads again.
   void mark_blocking_readers_stalled() {
-    for (std::uint32_t i = 0; i < kMaxReaders; ++i) {
-      ReaderEntry *entry = view.reader(i);
-      if (!is_blocking_reader(entry))
+    for (std::uint32_t i = 0; i < kMaxParticipants; ++i) {
+      if (!is_blocking_reader(i))
         continue;
-      const std::uint64_t cursor = entry->cursor.load(std::memory_order_acquire);
+      const std::uint64_t cursor = view.reader(i)->cursor.load(std::memory_order_acquire);
       if (cursor < next_sequence)
         stalled_cursor[i] = cursor;
     }
@@ -97,12 +88,11 @@ struct Writer::Impl {
   // Lowest sequence that some active blocking reader has not read yet.
   std::uint64_t oldest_unread_by_blocking_readers() const {
     std::uint64_t oldest = next_sequence;
-    for (std::uint32_t i = 0; i < kMaxReaders; ++i) {
-      ReaderEntry *entry = view.reader(i);
-      if (!is_blocking_reader(entry))
+    for (std::uint32_t i = 0; i < kMaxParticipants; ++i) {
+      if (!is_blocking_reader(i))
         continue;
       // Reader-written: a cursor beyond what exists is treated as caught up.
-      const std::uint64_t cursor = entry->cursor.load(std::memory_order_acquire);
+      const std::uint64_t cursor = view.reader(i)->cursor.load(std::memory_order_acquire);
       if (cursor == stalled_cursor[i])
         continue;
       if (cursor < oldest)
@@ -161,30 +151,17 @@ struct Writer::Impl {
     return true;
   }
 
+  // Takes back the holder bits of readers whose process is gone, and their
+  // participant entries.
   std::uint32_t reclaim_dead_readers() {
     last_reclaim = Clock::now();
-    std::uint32_t reclaimed = 0;
-    for (std::uint32_t i = 0; i < kMaxReaders; ++i) {
-      ReaderEntry *entry = view.reader(i);
-      std::uint32_t state = entry->state.load(std::memory_order_acquire);
-      if (state == static_cast<std::uint32_t>(ReaderState::Free))
-        continue;
-      const pid_t pid = entry->pid.load(std::memory_order_relaxed);
-      if (pid == 0)  // still filling in its identity
-        continue;
-      if (process_alive(pid, entry->start_time.load(std::memory_order_relaxed)))
-        continue;
-      const std::uint64_t bit = std::uint64_t{1} << i;
-      for (std::uint32_t s = 0; s < view.geometry.slot_count; ++s)
-        view.slot(s)->holders.fetch_and(~bit, std::memory_order_seq_cst);
-      entry->pid.store(0, std::memory_order_relaxed);
-      stalled_cursor[i] = kNoSequence;
-      if (entry->state.compare_exchange_strong(
-              state, static_cast<std::uint32_t>(ReaderState::Free),
-              std::memory_order_acq_rel)) {
-        ++reclaimed;
-      }
-    }
+    const std::uint32_t reclaimed =
+        participants.reap(object::Participants::kNone, [this](std::uint32_t i) {
+          const std::uint64_t bit = std::uint64_t{1} << i;
+          for (std::uint32_t s = 0; s < view.geometry.slot_count; ++s)
+            view.slot(s)->holders.fetch_and(~bit, std::memory_order_seq_cst);
+          stalled_cursor[i] = kNoSequence;
+        });
     counters.readers_reclaimed += reclaimed;
     return reclaimed;
   }
@@ -202,9 +179,8 @@ struct Writer::Impl {
   }
 
   bool any_reader_attached() const {
-    for (std::uint32_t i = 0; i < kMaxReaders; ++i) {
-      if (view.reader(i)->state.load(std::memory_order_acquire) ==
-          static_cast<std::uint32_t>(ReaderState::Active))
+    for (std::uint32_t i = 0; i < kMaxParticipants; ++i) {
+      if (is_reading(i))
         return true;
     }
     return false;
@@ -229,53 +205,33 @@ Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Writer::~Writer() { close(); }
 
 std::unique_ptr<Writer> Writer::create(const WriterOptions &options) {
-  const std::string path = shm_path_for_ring(options.name);
+  const object::Params params =
+      params_for(options.slot_count, options.slot_size, options.user);
   Geometry geometry;
-  if (!compute_geometry(options.slot_count, options.slot_size, geometry))
+  if (!compute_geometry(params, geometry))
     throw Error(ErrorCode::InvalidArgument,
                 "ring '" + options.name + "': " + std::to_string(options.slot_count) +
                     " slots of " + std::to_string(options.slot_size) +
                     " bytes is out of range (slots " + std::to_string(kMinSlots) + ".." +
                     std::to_string(kMaxSlots) + ", slot size 1.." +
-                    std::to_string(kMaxSlotSize) + ")");
-
-  ShmObject object;
-  for (int attempt = 0; attempt < 3 && !object.valid(); ++attempt) {
-    object = ShmObject::create_exclusive(path, options.perms, geometry.total_size);
-    if (!object.valid() &&
-        existing_object_is_stale(path, "ring '" + options.name + "'", ObjectFamily::Ring))
-      shm_unlink(path.c_str());  // a dead writer's ring: replace it, same name
-  }
-  if (!object.valid())
-    throw Error(ErrorCode::WriterAlive,
-                "ring '" + options.name + "' keeps being recreated by another process");
-
-  Mapping mapping(object, 0, geometry.total_size, Mapping::Access::ReadWrite);
-  // ftruncate gave zeroed memory: every atomic starts at 0 (Free readers, no
-  // waiters); set what is not zero, then `ready` last.
-  Header *header = reinterpret_cast<Header *>(mapping.data());
-  const ProcessIdentity self = current_process();
-  write_header_fields(*header, geometry, self.pid, self.start_time);
-  header->writer_state.store(static_cast<std::uint32_t>(WriterState::Running));
-  header->writer_latency.store(kNoTime);
-  ControlView view{mapping.data(), geometry};
-  for (std::uint32_t i = 0; i < geometry.descriptor_count; ++i)
-    view.descriptor(i)->seq.store(kNoSequence, std::memory_order_relaxed);
-  for (std::uint32_t i = 0; i < geometry.slot_count; ++i)
-    view.slot(i)->seq.store(kNoSequence, std::memory_order_relaxed);
-  header->ready.store(1, std::memory_order_release);
-
-  return std::unique_ptr<Writer>(new Writer(std::make_unique<Impl>(
-      options.name, path, std::move(object), std::move(mapping), geometry)));
+                    std::to_string(kMaxSlotSize) + ", user area 0.." +
+                    std::to_string(kMaxUserArea) + " bytes)");
+  object::Handle handle = object::create(
+      options.name, ObjectKind::Ring, params, options.perms,
+      [&geometry](std::byte *control, const object::Layout &) {
+        init_control(ControlView{control, geometry});
+      });
+  return std::unique_ptr<Writer>(new Writer(std::make_unique<Impl>(std::move(handle), geometry)));
 }
 
-const std::string &Writer::name() const { return impl_->name; }
+const std::string &Writer::name() const { return impl_->handle.name; }
 
 void Writer::set_latency(std::uint64_t nanoseconds) {
-  impl_->header->writer_latency.store(nanoseconds, std::memory_order_relaxed);
+  impl_->control->writer_latency.store(nanoseconds, std::memory_order_relaxed);
 }
 std::uint32_t Writer::slot_count() const { return impl_->view.geometry.slot_count; }
 std::uint64_t Writer::slot_size() const { return impl_->view.geometry.slot_size; }
+UserSchema Writer::user_schema() const { return impl_->view.geometry.user; }
 
 std::uint64_t Writer::set_caps(std::string_view caps_text) {
   std::lock_guard<std::mutex> guard(impl_->lock);
@@ -294,7 +250,7 @@ std::uint64_t Writer::set_caps(std::string_view caps_text) {
   entry->length.store(static_cast<std::uint32_t>(caps_text.size()),
                       std::memory_order_relaxed);
   entry->id.store(id, std::memory_order_release);
-  w.header->caps_id.store(id, std::memory_order_release);
+  w.control->caps_id.store(id, std::memory_order_release);
   return id;
 }
 
@@ -357,15 +313,20 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline,
   }
 }
 
-void Writer::publish(const WritableSlot &slot, const RecordInfo &info) {
+void Writer::publish(const WritableSlot &slot, const RecordHeader &record, const void *user) {
   Impl &w = *impl_;
   std::lock_guard<std::mutex> guard(w.lock);
   if (slot.index >= w.view.geometry.slot_count || !w.slot_lent[slot.index])
     throw Error(ErrorCode::InvalidArgument, "publish of a slot that was not acquired");
-  w.check_fits(info.size);
+  w.check_fits(record.size);
   const std::uint64_t sequence = w.next_sequence++;
   SlotMeta *meta = w.view.slot(slot.index);
-  meta->record = info;
+  meta->record = record;
+  const std::uint32_t user_size = w.view.geometry.user.size;
+  if (user)
+    std::memcpy(meta->user(), user, user_size);
+  else
+    std::memset(meta->user(), 0, user_size);
   meta->record.publish_time = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
           .count());
@@ -378,7 +339,7 @@ void Writer::publish(const WritableSlot &slot, const RecordInfo &info) {
   descriptor->slot.store(slot.index, std::memory_order_relaxed);
   descriptor->seq.store(sequence, std::memory_order_release);
 
-  w.header->write_seq.store(sequence + 1, std::memory_order_seq_cst);
+  w.control->write_seq.store(sequence + 1, std::memory_order_seq_cst);
   ++w.counters.published;
   w.data_channel.notify();
 }
@@ -392,15 +353,16 @@ void Writer::abandon(const WritableSlot &slot) {
   }
 }
 
-WaitStatus Writer::write(const RecordInfo &info, const void *payload, Deadline deadline) {
-  impl_->check_fits(info.size);  // before a slot is lent, not after
+WaitStatus Writer::write(const RecordHeader &record, const void *payload, Deadline deadline,
+                         const void *user) {
+  impl_->check_fits(record.size);  // before a slot is lent, not after
   WritableSlot slot;
   WaitStatus status = acquire(slot, deadline);
   if (status != WaitStatus::Ok)
     return status;
-  if (info.size > 0)
-    std::memcpy(slot.data, payload, info.size);
-  publish(slot, info);
+  if (record.size > 0)
+    std::memcpy(slot.data, payload, record.size);
+  publish(slot, record, user);
   return WaitStatus::Ok;
 }
 
@@ -418,14 +380,13 @@ WaitStatus Writer::wait_for_reader(Deadline deadline) {
 
 std::vector<ReaderInfo> Writer::readers() const {
   std::vector<ReaderInfo> result;
-  for (std::uint32_t i = 0; i < kMaxReaders; ++i) {
-    ReaderEntry *entry = impl_->view.reader(i);
-    if (entry->state.load(std::memory_order_acquire) !=
-        static_cast<std::uint32_t>(ReaderState::Active))
+  for (std::uint32_t i = 0; i < kMaxParticipants; ++i) {
+    if (!impl_->is_reading(i))
       continue;
+    const RingReader *entry = impl_->view.reader(i);
     ReaderInfo info;
     info.index = i;
-    info.pid = entry->pid.load(std::memory_order_relaxed);
+    info.pid = impl_->participants.pid(i);
     info.leaky = entry->policy.load(std::memory_order_relaxed) ==
                  static_cast<std::uint32_t>(ReaderPolicy::Leaky);
     info.received = entry->received.load(std::memory_order_relaxed);
@@ -453,10 +414,10 @@ void Writer::close() {
   Impl &w = *impl_;
   if (w.closed.exchange(true))
     return;
-  w.header->writer_state.store(static_cast<std::uint32_t>(WriterState::Closed),
-                               std::memory_order_seq_cst);
+  w.control->writer_state.store(static_cast<std::uint32_t>(WriterState::Closed),
+                                std::memory_order_seq_cst);
   w.data_channel.notify_forced();
-  w.object.unlink_if_still_named();
+  w.handle.object.unlink_if_still_named();
 }
 
 WriterStats Writer::stats() const {

@@ -9,7 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "layout.hpp"
+#include "named_object.hpp"
+#include "ring_layout.hpp"
 #include "shmring/error.hpp"
 #include "shmring/reader.hpp"
 #include "shmring/writer.hpp"
@@ -25,17 +26,32 @@ namespace {
 
 constexpr std::uint64_t kFrameSize = 64 * 1024 + 13;  // not a page multiple on purpose
 
-RecordInfo info_for(std::uint64_t n) {
-  RecordInfo info;
-  info.size = kFrameSize - (n % 7);
-  info.pts = 1'000'000'000 + n * 33'333'333;
-  info.dts = info.pts - 1;
-  info.duration = 33'333'333;
-  info.offset = n;
-  info.offset_end = n + 1;
-  info.flags = static_cast<std::uint32_t>(n % 3 == 0 ? 0 : 0x2000);  // DELTA_UNIT-like
-  info.clock_time = 5'000'000'000 + n;
-  info.caps_id = 1 + n / 50;
+// The test's own record kinds and user area: the core carries both opaquely.
+constexpr std::uint32_t kFrameKind = 1;
+constexpr std::uint32_t kEosKind = 2;
+
+struct TestMeta {
+  std::uint64_t pts, dts, duration, offset, offset_end, clock_time;
+};
+constexpr UserSchema kSchema{7, sizeof(TestMeta)};
+
+struct TestRecord {
+  RecordHeader header;
+  TestMeta meta;
+};
+
+TestRecord info_for(std::uint64_t n) {
+  TestRecord info;
+  info.header.kind = kFrameKind;
+  info.header.size = kFrameSize - (n % 7);
+  info.header.flags = static_cast<std::uint32_t>(n % 3 == 0 ? 0 : 0x2000);  // DELTA_UNIT-like
+  info.header.caps_id = 1 + n / 50;
+  info.meta.pts = 1'000'000'000 + n * 33'333'333;
+  info.meta.dts = info.meta.pts - 1;
+  info.meta.duration = 33'333'333;
+  info.meta.offset = n;
+  info.meta.offset_end = n + 1;
+  info.meta.clock_time = 5'000'000'000 + n;
   return info;
 }
 
@@ -50,7 +66,7 @@ void fill(std::vector<std::uint8_t> &buffer, std::uint64_t n, std::uint64_t size
                              std::uint32_t slots) {
   int code = 0;
   try {
-    auto writer = Writer::create({name, slots, kFrameSize});
+    auto writer = Writer::create({name, slots, kFrameSize, 0600, kSchema});
     if (writer->wait_for_reader(in_ms(10000)) != WaitStatus::Ok)
       _exit(10);
     while (writer->readers().size() < static_cast<std::size_t>(readers))
@@ -59,13 +75,13 @@ void fill(std::vector<std::uint8_t> &buffer, std::uint64_t n, std::uint64_t size
     for (std::uint64_t n = 0; n < count; ++n) {
       if (n % 50 == 0)
         writer->set_caps("video/x-test, part=(int)" + std::to_string(n / 50));
-      RecordInfo info = info_for(n);
-      fill(buffer, n, info.size);
-      if (writer->write(info, buffer.data(), in_ms(10000)) != WaitStatus::Ok)
+      TestRecord info = info_for(n);
+      fill(buffer, n, info.header.size);
+      if (writer->write(info.header, buffer.data(), in_ms(10000), &info.meta) != WaitStatus::Ok)
         _exit(11);
     }
-    RecordInfo eos;
-    eos.kind = RecordKind::Eos;
+    RecordHeader eos;
+    eos.kind = kEosKind;
     if (writer->write(eos, nullptr, in_ms(10000)) != WaitStatus::Ok)
       _exit(12);
     // Readers read everything before they see the ring closed; give them a
@@ -85,7 +101,7 @@ std::uint64_t read_and_verify(const std::string &name) {
   const auto give_up = in_ms(10000);
   while (!reader) {
     try {
-      reader = Reader::open({name, false});
+      reader = Reader::open({name, false, kSchema});
     } catch (const Error &error) {
       if (error.code() != ErrorCode::NotFound && error.code() != ErrorCode::NotReady)
         throw;
@@ -95,7 +111,7 @@ std::uint64_t read_and_verify(const std::string &name) {
     }
   }
   std::uint64_t expected = 0;
-  std::vector<std::uint8_t> want(kFrameSize);
+  std::vector<std::uint8_t> bytes(kFrameSize);
   for (;;) {
     Frame frame;
     ReadStatus status = reader->next(frame, in_ms(10000));
@@ -103,29 +119,32 @@ std::uint64_t read_and_verify(const std::string &name) {
       ADD_FAILURE() << "read status " << static_cast<int>(status) << " at " << expected;
       return expected;
     }
-    if (frame.info.kind == RecordKind::Eos) {
+    if (frame.record.kind == kEosKind) {
       reader->release(frame.slot);
       break;
     }
-    const RecordInfo want_info = info_for(expected);
-    EXPECT_EQ(frame.info.size, want_info.size);
-    EXPECT_EQ(frame.info.pts, want_info.pts);
-    EXPECT_EQ(frame.info.dts, want_info.dts);
-    EXPECT_EQ(frame.info.duration, want_info.duration);
-    EXPECT_EQ(frame.info.offset, want_info.offset);
-    EXPECT_EQ(frame.info.offset_end, want_info.offset_end);
-    EXPECT_EQ(frame.info.flags, want_info.flags);
-    EXPECT_EQ(frame.info.clock_time, want_info.clock_time);
-    EXPECT_EQ(frame.info.caps_id, want_info.caps_id);
+    const TestRecord want = info_for(expected);
+    TestMeta meta;
+    std::memcpy(&meta, frame.user, sizeof meta);
+    EXPECT_EQ(frame.record.kind, kFrameKind);
+    EXPECT_EQ(frame.record.size, want.header.size);
+    EXPECT_EQ(frame.record.flags, want.header.flags);
+    EXPECT_EQ(frame.record.caps_id, want.header.caps_id);
+    EXPECT_EQ(meta.pts, want.meta.pts);
+    EXPECT_EQ(meta.dts, want.meta.dts);
+    EXPECT_EQ(meta.duration, want.meta.duration);
+    EXPECT_EQ(meta.offset, want.meta.offset);
+    EXPECT_EQ(meta.offset_end, want.meta.offset_end);
+    EXPECT_EQ(meta.clock_time, want.meta.clock_time);
     EXPECT_EQ(frame.lost_before, 0u);
-    auto caps = reader->caps(frame.info.caps_id);
+    auto caps = reader->caps(frame.record.caps_id);
     EXPECT_TRUE(caps.has_value());
     if (caps) {
       EXPECT_EQ(*caps, "video/x-test, part=(int)" + std::to_string(expected / 50));
     }
-    fill(want, expected, want_info.size);
-    EXPECT_EQ(shmring::test::fnv1a(frame.data, frame.info.size),
-              shmring::test::fnv1a(want.data(), want_info.size))
+    fill(bytes, expected, want.header.size);
+    EXPECT_EQ(shmring::test::fnv1a(frame.data, frame.record.size),
+              shmring::test::fnv1a(bytes.data(), want.header.size))
         << "payload of frame " << expected;
     reader->release(frame.slot);
     ++expected;
@@ -178,7 +197,7 @@ TEST_F(RingTest, HeldSlotIsNeverOverwritten) {
   auto writer = Writer::create({name, 3, 64});
   auto reader = Reader::open({name, true});
   std::uint64_t value = 42;
-  RecordInfo info;
+  RecordHeader info;
   info.size = sizeof(value);
   ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
   Frame held;
@@ -203,7 +222,7 @@ TEST_F(RingTest, WriterWaitsForABlockingReaderThenOverrunsItAtTheDeadline) {
   const std::string name = ring("block");
   auto writer = Writer::create({name, 2, 64});
   auto reader = Reader::open({name, false});
-  RecordInfo info;
+  RecordHeader info;
   info.size = 8;
   std::uint64_t value = 0;
   ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
@@ -248,7 +267,7 @@ TEST_F(RingTest, WriterTimesOutWhenReadersHoldEverySlot) {
   const std::string name = ring("all-held");
   auto writer = Writer::create({name, 2, 64});
   auto reader = Reader::open({name, true});
-  RecordInfo info;
+  RecordHeader info;
   info.size = 8;
   std::uint64_t value = 0;
   Frame a, b;
@@ -266,7 +285,7 @@ TEST_F(RingTest, InterruptWakesEveryWaitAtOnce) {
   const std::string name = ring("interrupt");
   auto writer = Writer::create({name, 2, 64});
   auto stalled = Reader::open({name, false});  // never reads: the writer must wait
-  RecordInfo info;
+  RecordHeader info;
   ASSERT_EQ(writer->write(info, nullptr, in_ms(100)), WaitStatus::Ok);
   ASSERT_EQ(writer->write(info, nullptr, in_ms(100)), WaitStatus::Ok);
   auto caught_up = Reader::open({name, true});  // starts at the newest record
@@ -326,7 +345,7 @@ TEST_F(RingTest, ReaderSeesAWriterKilledWithoutClosing) {
 TEST_F(RingTest, DeadReaderIsReclaimedAndStopsHoldingTheWriter) {
   const std::string name = ring("reader-killed");
   auto writer = Writer::create({name, 2, 64});
-  RecordInfo info;
+  RecordHeader info;
   info.size = 8;
   std::uint64_t value = 0;
   ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
@@ -367,7 +386,7 @@ TEST_F(RingTest, LentSlotsAreSkippedAndACancelFlagEndsTheWait) {
   WritableSlot kept_a, kept_b;
   ASSERT_EQ(writer->acquire(kept_a, in_ms(100)), WaitStatus::Ok);
   ASSERT_EQ(writer->acquire(kept_b, in_ms(100)), WaitStatus::Ok);
-  RecordInfo info;
+  RecordHeader info;
   info.size = 8;
   for (std::uint64_t value = 0; value < 10; ++value) {
     ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
@@ -415,7 +434,7 @@ TEST_F(RingTest, WriterCanGiveUpOnAStalledReaderInsteadOfOverrunningIt) {
   const std::string name = ring("give-up");
   auto writer = Writer::create({name, 2, 64});
   auto stalled = Reader::open({name, false});
-  RecordInfo info;
+  RecordHeader info;
   ASSERT_EQ(writer->write(info, nullptr, in_ms(100)), WaitStatus::Ok);
   ASSERT_EQ(writer->write(info, nullptr, in_ms(100)), WaitStatus::Ok);
   WritableSlot slot;
@@ -434,22 +453,23 @@ TEST_F(RingTest, AnUnreadableLastRecordEndsWithTheWriterNotInASpin) {
   const std::string name = ring("corrupt-tail");
   auto writer = Writer::create({name, 2, 64});
   auto reader = Reader::open({name, false});
-  RecordInfo info;
+  RecordHeader info;
   info.size = 8;
   std::uint64_t value = 1;
   ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
-  // Another process scribbles over the record: its kind becomes invalid.
+  // Another process scribbles over the record: its size becomes impossible.
   int fd = shm_open(("/shmring." + name).c_str(), O_RDWR, 0);
   ASSERT_GE(fd, 0);
-  layout::Geometry g;
-  ASSERT_TRUE(layout::compute_geometry(2, 64, g));
-  void *control = mmap(nullptr, g.control_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ring::Geometry g;
+  ASSERT_TRUE(ring::compute_geometry(ring::params_for(2, 64, UserSchema{}), g));
+  const std::size_t mapped = sizeof(object::ObjectHeader) + g.control_size;
+  void *control = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   close(fd);
   ASSERT_NE(control, MAP_FAILED);
-  layout::ControlView view{static_cast<std::byte *>(control), g};
+  ring::ControlView view{static_cast<std::byte *>(control) + sizeof(object::ObjectHeader), g};
   const std::uint32_t slot = view.descriptor(0)->slot.load();
-  view.slot(slot)->record.kind = static_cast<RecordKind>(99);
-  munmap(control, g.control_size);
+  view.slot(slot)->record.size = 1 << 20;  // far beyond the 64-byte slot
+  munmap(control, mapped);
 
   Frame frame;
   EXPECT_EQ(reader->next(frame, in_ms(200)), ReadStatus::Timeout);

@@ -7,7 +7,9 @@
 
 #include <cstring>
 
-#include "layout.hpp"
+#include "kind_traits.hpp"
+#include "named_object.hpp"
+#include "ring_layout.hpp"
 #include "shmring/error.hpp"
 #include "shmring/reader.hpp"
 #include "shmring/writer.hpp"
@@ -49,8 +51,8 @@ std::vector<std::byte> image_of_ring(const std::string &name) {
   return image;
 }
 
-layout::Header &header_of(std::vector<std::byte> &image) {
-  return *reinterpret_cast<layout::Header *>(image.data());
+object::ObjectHeader &header_of(std::vector<std::byte> &image) {
+  return *reinterpret_cast<object::ObjectHeader *>(image.data());
 }
 
 }  // namespace
@@ -103,7 +105,7 @@ TEST_F(RingTest, SecondWriterOnALiveRingIsAnError) {
     Writer::create({name, 2, 64});
     ADD_FAILURE() << "second writer accepted";
   } catch (const Error &error) {
-    EXPECT_EQ(error.code(), ErrorCode::WriterAlive);
+    EXPECT_EQ(error.code(), ErrorCode::OwnerAlive);
     EXPECT_NE(std::string(error.what()).find(std::to_string(getpid())), std::string::npos)
         << error.what();
   }
@@ -132,22 +134,30 @@ TEST_F(RingTest, CorruptHeadersAreRefusedWithAReason) {
   const std::string name = ring("corrupt");
   const std::vector<std::byte> good = image_of_ring(name);
 
+  using Header = object::ObjectHeader;
   struct Case {
     const char *what;
-    void (*damage)(layout::Header &);
+    void (*damage)(Header &);
     ErrorCode expected;
   };
   const Case cases[] = {
-      {"magic", [](layout::Header &h) { h.magic ^= 1; }, ErrorCode::Corrupt},
-      {"version", [](layout::Header &h) { h.abi_version = 99; }, ErrorCode::VersionMismatch},
-      {"header size", [](layout::Header &h) { h.header_size = 8; }, ErrorCode::Corrupt},
-      {"slot count", [](layout::Header &h) { h.slot_count = 0; }, ErrorCode::Corrupt},
-      {"slot size", [](layout::Header &h) { h.slot_size = 1ull << 50; }, ErrorCode::Corrupt},
-      {"total size", [](layout::Header &h) { h.total_size += 4096; }, ErrorCode::Corrupt},
-      {"stride", [](layout::Header &h) { h.slot_stride = 64; }, ErrorCode::Corrupt},
-      {"readers", [](layout::Header &h) { h.max_readers = 1000; }, ErrorCode::Corrupt},
-      {"ready", [](layout::Header &h) { h.ready.store(7); }, ErrorCode::Corrupt},
-      {"not ready", [](layout::Header &h) { h.ready.store(0); }, ErrorCode::NotReady},
+      {"magic", [](Header &h) { h.magic ^= 1; }, ErrorCode::Corrupt},
+      {"version", [](Header &h) { h.abi_version = 99; }, ErrorCode::VersionMismatch},
+      {"header size", [](Header &h) { h.header_size = 8; }, ErrorCode::Corrupt},
+      {"kind", [](Header &h) { h.kind = 77; }, ErrorCode::VersionMismatch},
+      {"kind version", [](Header &h) { h.kind_version += 1; }, ErrorCode::VersionMismatch},
+      {"slot count", [](Header &h) { h.params.value[ring::kSlotCount] = 0; }, ErrorCode::Corrupt},
+      {"slot size", [](Header &h) { h.params.value[ring::kSlotSize] = 1ull << 50; },
+       ErrorCode::Corrupt},
+      {"user area", [](Header &h) { h.params.value[ring::kUserSize] = 1u << 20; },
+       ErrorCode::Corrupt},
+      {"total size", [](Header &h) { h.total_size += 4096; }, ErrorCode::Corrupt},
+      {"control offset", [](Header &h) { h.control_offset += 64; }, ErrorCode::Corrupt},
+      {"control size", [](Header &h) { h.control_size += 64; }, ErrorCode::Corrupt},
+      {"payload offset", [](Header &h) { h.payload_offset += 4096; }, ErrorCode::Corrupt},
+      {"participants", [](Header &h) { h.max_participants = 1000; }, ErrorCode::Corrupt},
+      {"ready", [](Header &h) { h.ready.store(7); }, ErrorCode::Corrupt},
+      {"not ready", [](Header &h) { h.ready.store(0); }, ErrorCode::NotReady},
   };
   for (const Case &c : cases) {
     std::vector<std::byte> image = good;
@@ -158,13 +168,14 @@ TEST_F(RingTest, CorruptHeadersAreRefusedWithAReason) {
 
   // Bigger slots than the object holds: the size check catches it.
   std::vector<std::byte> image = good;
-  header_of(image).slot_size = 1 << 20;
-  layout::Geometry g;
-  ASSERT_TRUE(layout::compute_geometry(4, 1 << 20, g));
-  header_of(image).slot_stride = g.slot_stride;
-  header_of(image).control_size = g.control_size;
-  header_of(image).total_size = g.total_size;
-  header_of(image).descriptor_count = g.descriptor_count;
+  object::ObjectHeader &h = header_of(image);
+  h.params.value[ring::kSlotSize] = 1 << 20;
+  object::Layout layout;
+  ASSERT_TRUE(object::compute_layout(*object::traits_of(ObjectKind::Ring), h.params, layout));
+  h.control_offset = layout.control_offset;
+  h.control_size = layout.control_size;
+  h.payload_offset = layout.payload_offset;
+  h.total_size = layout.total_size;
   write_object(name, image.data(), image.size());
   EXPECT_EQ(open_error(name), ErrorCode::Corrupt) << "header larger than object";
 
@@ -179,7 +190,7 @@ TEST_F(RingTest, CorruptHeadersAreRefusedWithAReason) {
 TEST_F(RingTest, WriterRefusesToTakeARingOfAnotherVersion) {
   const std::string name = ring("other-version");
   std::vector<std::byte> image = image_of_ring(name);
-  header_of(image).abi_version = layout::kAbiVersion + 1;
+  header_of(image).abi_version = object::kAbiVersion + 1;
   write_object(name, image.data(), image.size());
   try {
     Writer::create({name, 2, 64});
@@ -203,7 +214,7 @@ TEST_F(RingTest, RecordLargerThanASlotIsRefused) {
   const std::string name = ring("too-large");
   auto writer = Writer::create({name, 2, 1000});
   std::vector<char> payload(1001);
-  RecordInfo info;
+  RecordHeader info;
   info.size = payload.size();
   try {
     writer->write(info, payload.data(), shmring::test::in_ms(100));
@@ -211,6 +222,30 @@ TEST_F(RingTest, RecordLargerThanASlotIsRefused) {
   } catch (const Error &error) {
     EXPECT_EQ(error.code(), ErrorCode::InvalidArgument);
   }
+}
+
+TEST_F(RingTest, ReaderOfAnotherRecordSchemaIsToldOtherVersion) {
+  const std::string name = ring("schema");
+  auto writer = Writer::create({name, 2, 64, 0600, UserSchema{3, 40}});
+  for (UserSchema other : {UserSchema{}, UserSchema{4, 40}, UserSchema{3, 48}}) {
+    try {
+      Reader::open({name, false, other});
+      ADD_FAILURE() << "opened with schema " << other.version << "/" << other.size;
+    } catch (const Error &error) {
+      EXPECT_EQ(error.code(), ErrorCode::VersionMismatch);
+      EXPECT_NE(std::string(error.what()).find("other version"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(Reader::open({name, false, UserSchema{3, 40}})->slot_count(), 2u);
+}
+
+TEST_F(RingTest, ObjectOfTheOldRegionFormatIsOtherVersionNotCorrupt) {
+  const std::string name = ring("legacy");
+  std::vector<std::byte> image = image_of_ring(name);
+  header_of(image).magic = object::kLegacyRegionMagic;
+  write_object(name, image.data(), image.size());
+  EXPECT_EQ(open_error(name), ErrorCode::VersionMismatch);
+  shm_unlink(("/shmring." + name).c_str());
 }
 
 TEST_F(RingTest, RingOfAnotherUserIsPermissionDenied) {

@@ -76,7 +76,7 @@ TEST_F(SharedBufferTest, RangesKindsAndNamesAreChecked) {
   EXPECT_TRUE(throws_code(ErrorCode::NotFound, [&] { SharedBuffer::open(name + "-none"); }));
   EXPECT_TRUE(throws_code(ErrorCode::WrongKind, [&] { SharedArray<int>::open(name); }));
   // The creator is alive: a second create is an error, not a silent replacement.
-  EXPECT_TRUE(throws_code(ErrorCode::WriterAlive, [&] { SharedBuffer::create(name, 64); }));
+  EXPECT_TRUE(throws_code(ErrorCode::OwnerAlive, [&] { SharedBuffer::create(name, 64); }));
 
   // A ring of the same namespace is not a buffer, and the reverse.
   const std::string ring_name = ring("buffer-vs-ring");
@@ -97,7 +97,7 @@ TEST_F(SharedBufferTest, DeadCreatorsObjectIsReplaced) {
     pause();
   });
   ASSERT_EQ(created.receive(10000), 1);
-  EXPECT_TRUE(throws_code(ErrorCode::WriterAlive, [&] { SharedBuffer::create(name, 4096); }));
+  EXPECT_TRUE(throws_code(ErrorCode::OwnerAlive, [&] { SharedBuffer::create(name, 4096); }));
   kill_child(child);
   auto replacement = SharedBuffer::create(name, 8192);
   EXPECT_EQ(SharedBuffer::open(name).size(), 8192u);

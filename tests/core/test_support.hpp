@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <string>
 
-#include "shmring/ring_name.hpp"
+#include "shmring/object_name.hpp"
 
 namespace shmring::test {
 

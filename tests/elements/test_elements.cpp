@@ -15,7 +15,8 @@
 #include <gst/check/gsttestclock.h>
 #include <gst/video/video.h>
 
-#include "layout.hpp"
+#include "named_object.hpp"
+#include "ring_layout.hpp"
 #include "shmring/writer.hpp"
 
 namespace {
@@ -434,7 +435,7 @@ GST_END_TEST;
 
 namespace {
 // A ring image with one header field damaged, as the reader's object.
-void write_damaged_ring(const std::string &ring, void (*damage)(shmring::layout::Header &)) {
+void write_damaged_ring(const std::string &ring, void (*damage)(shmring::object::ObjectHeader &)) {
   std::vector<char> image;
   {
     auto writer = shmring::Writer::create({ring, 2, 4096});
@@ -443,7 +444,7 @@ void write_damaged_ring(const std::string &ring, void (*damage)(shmring::layout:
     fail_unless_equals_int(pread(fd, image.data(), image.size(), 0), image.size());
     close(fd);
   }
-  damage(*reinterpret_cast<shmring::layout::Header *>(image.data()));
+  damage(*reinterpret_cast<shmring::object::ObjectHeader *>(image.data()));
   int fd = shm_open(("/shmring." + ring).c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
   fail_unless(fd >= 0);
   fail_unless_equals_int(write(fd, image.data(), image.size()), image.size());
@@ -453,13 +454,16 @@ void write_damaged_ring(const std::string &ring, void (*damage)(shmring::layout:
 
 GST_START_TEST(test_corrupt_or_foreign_ring_is_a_reader_error) {
   struct Case {
-    void (*damage)(shmring::layout::Header &);
+    void (*damage)(shmring::object::ObjectHeader &);
     const char *message;
   };
   const Case cases[] = {
-      {[](shmring::layout::Header &h) { h.magic = 0x1234; }, "is corrupt"},
-      {[](shmring::layout::Header &h) { h.slot_count = 5000; }, "is corrupt"},
-      {[](shmring::layout::Header &h) { h.abi_version = 42; }, "ABI version 42"},
+      {[](shmring::object::ObjectHeader &h) { h.magic = 0x1234; }, "is corrupt"},
+      {[](shmring::object::ObjectHeader &h) { h.params.value[shmring::ring::kSlotCount] = 5000; },
+       "is corrupt"},
+      {[](shmring::object::ObjectHeader &h) { h.abi_version = 42; }, "ABI version 42"},
+      // A ring of the core's API without the plugin's record schema.
+      {[](shmring::object::ObjectHeader &) {}, "other version"},
   };
   for (const Case &c : cases) {
     const std::string ring = ring_name("damaged");

@@ -119,7 +119,7 @@ class CommandLineTool(ProcessTest):
         self.assertIn("No such file", err)
         code, _, err = shmring("info", "../etc")
         self.assertEqual(code, 1)
-        self.assertIn("invalid ring name", err)
+        self.assertIn("invalid object name", err)
         code, _, err = shmring("frobnicate")
         self.assertEqual(code, 2)
         self.assertIn("usage", err)

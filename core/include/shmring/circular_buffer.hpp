@@ -83,11 +83,12 @@ class CircularBuffer {
     std::uint64_t lost = 0;       // claimed by a reader that died holding it
   };
 
-  // node_count >= 2. Throws Error: InvalidName, InvalidArgument, WriterAlive.
+  // node_count >= 2. Throws Error: InvalidName, InvalidArgument, OwnerAlive,
+  // WrongKind, NoSpace.
   static CircularBuffer create(const std::string &name, std::uint32_t node_count,
                                std::uint64_t node_size, mode_t perms = 0600);
   // Throws Error: NotFound, WrongKind, Corrupt, VersionMismatch, NotReady,
-  // ReadersFull (64 handles are open at once).
+  // HandlesFull (64 handles are open at once).
   static CircularBuffer open(const std::string &name);
 
   CircularBuffer(CircularBuffer &&) noexcept;

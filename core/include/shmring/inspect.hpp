@@ -10,11 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "shmring/object_kind.hpp"
+
 namespace shmring {
-
-enum class ObjectKind { Ring, Buffer, Array, Queue, Unknown };
-
-const char *object_kind_name(ObjectKind kind);
 
 struct RingReaderInfo {
   pid_t pid = 0;
@@ -31,8 +29,12 @@ struct ObjectInfo {
   ObjectKind kind = ObjectKind::Unknown;
   std::string problem;  // why it could not be read (corrupt, other version, being created)
   std::uint64_t bytes = 0;  // size of the shared memory object
-  pid_t owner_pid = 0;      // ring: its writer; others: their creator
+  // Ring: its writer; others: their creator. The pid is as the owner sees
+  // itself (its own PID namespace), for display; liveness is judged by the
+  // owner's lock on the object, which holds across namespaces.
+  pid_t owner_pid = 0;
   bool owner_alive = false;
+  std::uint32_t handles = 0;  // buffers, arrays, queues: live processes with it open
 
   // Rings.
   bool closed = false;  // the writer sent its last record and stopped cleanly
@@ -55,7 +57,6 @@ struct ObjectInfo {
   std::uint64_t taken = 0;
   std::uint64_t abandoned = 0;
   std::uint64_t lost = 0;
-  std::uint32_t handles = 0;  // processes with the queue open
 };
 
 // Names (without the "shmring." prefix) of every object in /dev/shm.

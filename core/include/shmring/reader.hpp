@@ -17,14 +17,16 @@
 #include <string>
 
 #include "shmring/record.hpp"
+#include "shmring/timeout.hpp"
 
 namespace shmring {
-
-using Deadline = std::chrono::steady_clock::time_point;
 
 struct ReaderOptions {
   std::string name;
   bool leaky = false;  // false: the writer waits for this reader (bounded by its timeout)
+  // The user area this reader understands. A ring created with another
+  // schema is Error(VersionMismatch), never bytes it would misread.
+  UserSchema user{};
 };
 
 enum class ReadStatus {
@@ -36,11 +38,14 @@ enum class ReadStatus {
 };
 
 struct Frame {
-  RecordInfo info;
-  const std::byte *data = nullptr;  // info.size bytes, read-only
+  RecordHeader record;
+  const std::byte *data = nullptr;  // record.size bytes, read-only
   std::uint32_t slot = 0;
   std::uint64_t sequence = 0;
   std::uint64_t lost_before = 0;  // records skipped just before this one
+  // The record's user area (UserSchema::size bytes), copied out while the
+  // slot was held: the application validates it before trusting it.
+  alignas(8) std::byte user[kMaxUserArea];
 };
 
 struct ReaderCounters {
@@ -51,7 +56,8 @@ struct ReaderCounters {
 class Reader {
  public:
   // Throws Error: InvalidName, NotFound (no ring yet), NotReady (being
-  // created), Corrupt, VersionMismatch, ReadersFull, PermissionDenied, System.
+  // created), Corrupt, VersionMismatch, WrongKind, HandlesFull,
+  // PermissionDenied, System.
   static std::shared_ptr<Reader> open(const ReaderOptions &options);
   ~Reader();
   Reader(const Reader &) = delete;
@@ -71,11 +77,13 @@ class Reader {
   void interrupt();
   void clear_interrupt();
 
+  // True while the writer's process lives, in whatever PID namespace.
   bool writer_alive() const;
   // True once the writer has closed the ring (it may not be unlinked yet).
   bool writer_closed() const;
   // The writer pipeline's latency in ns, kNoTime until its sink knows it.
   std::uint64_t writer_latency() const;
+  // The writer's pid as it sees itself (its own PID namespace): display only.
   pid_t writer_pid() const;
   std::uint32_t slot_count() const;
   std::uint64_t slot_size() const;

@@ -1,65 +1,41 @@
-// What travels with each entry of the ring besides its payload bytes. The core
-// does not interpret timestamps or flags; it only carries them. GStreamer's
-// "none" value for times is all ones, which is also kNoTime here.
+// What the core carries with each record of a ring besides its payload: a
+// small fixed header, and an opaque user area whose layout and version
+// belong to the application (the GStreamer plugin keeps its timestamps,
+// offsets, video layout and metas there). The core never interprets the
+// user area, so a new application field never changes the core's ABI.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace shmring {
 
+// "No time" (all ones), as GStreamer's GST_CLOCK_TIME_NONE.
 constexpr std::uint64_t kNoTime = ~std::uint64_t{0};
-constexpr std::uint64_t kNoOffset = ~std::uint64_t{0};
-constexpr unsigned kMaxPlanes = 4;
 
-enum class RecordKind : std::uint32_t {
-  Buffer = 1,  // a media buffer: payload is its bytes
-  Eos = 2,     // end of stream: no payload
-  Event = 3,   // a serialized downstream event: payload is its text
-  Tags = 4,    // a tag event: payload is the tag list's text, flags its scope
-};
+// The largest user area a ring may carry per record.
+constexpr std::size_t kMaxUserArea = 1024;
 
-// GstReferenceTimestampMeta, carried as is (never mapped: it is on another
-// clock by definition). The caps name that clock, e.g. "timestamp/x-ntp".
-constexpr unsigned kMaxReferenceTimestamps = 2;
-constexpr unsigned kReferenceCapsCapacity = 56;  // NUL included
-
-struct ReferenceTimestamp {
-  char caps[kReferenceCapsCapacity] = {};
-  std::uint64_t timestamp = kNoTime;
-  std::uint64_t duration = kNoTime;
-};
-
-// The layout of a raw video frame inside the payload, so that padded strides
-// survive the trip. Zero planes means "no video meta".
-struct VideoLayout {
-  std::uint32_t format = 0;  // GstVideoFormat value
-  std::uint32_t width = 0;
-  std::uint32_t height = 0;
-  std::uint32_t n_planes = 0;
-  std::uint64_t plane_offset[kMaxPlanes] = {};
-  std::int32_t stride[kMaxPlanes] = {};
-};
-
-struct RecordInfo {
-  RecordKind kind = RecordKind::Buffer;
-  std::uint32_t flags = 0;  // GstBufferFlags as written
-  std::uint64_t size = 0;   // payload bytes
-  std::uint64_t pts = kNoTime;
-  std::uint64_t dts = kNoTime;
-  std::uint64_t duration = kNoTime;
-  std::uint64_t offset = kNoOffset;
-  std::uint64_t offset_end = kNoOffset;
-  // Absolute clock time of the PTS on the writer (running time + base time);
-  // lets a reader on the same system clock map it to its own running time.
-  std::uint64_t clock_time = kNoTime;
-  // CLOCK_MONOTONIC when the writer published the record (set by the core):
-  // the instant the buffer arrived in the ring, whenever a reader reads it.
+struct RecordHeader {
+  std::uint32_t kind = 0;   // the application's record kind; opaque to the core
+  std::uint32_t flags = 0;  // the application's flags; opaque to the core
+  std::uint64_t size = 0;   // payload bytes, at most the slot size
+  std::uint64_t caps_id = 0;  // an id from Writer::set_caps, 0: none
+  // CLOCK_MONOTONIC (ns) when the writer published the record: set by the
+  // core, whatever the caller put here.
   std::uint64_t publish_time = kNoTime;
-  std::uint64_t caps_id = 0;  // 0: no caps set
-  VideoLayout video;
-  std::uint32_t n_references = 0;
-  std::uint32_t reserved = 0;
-  ReferenceTimestamp references[kMaxReferenceTimestamps];
+};
+static_assert(sizeof(RecordHeader) == 32, "part of the ring's shared layout");
+static_assert(offsetof(RecordHeader, size) == 8);
+static_assert(offsetof(RecordHeader, caps_id) == 16);
+static_assert(offsetof(RecordHeader, publish_time) == 24);
+
+// The schema of a ring's user area, fixed when the ring is created: a reader
+// that expects another is told "other version", never handed bytes it would
+// misread.
+struct UserSchema {
+  std::uint32_t version = 0;  // the application's own version number
+  std::uint32_t size = 0;     // bytes per record, at most kMaxUserArea
 };
 
 }  // namespace shmring

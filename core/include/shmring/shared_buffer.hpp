@@ -28,7 +28,7 @@ namespace shmring {
 class SharedBuffer {
  public:
   // Throws Error: InvalidName, InvalidArgument (size 0 or too large),
-  // WriterAlive (a live process created that name), WrongKind.
+  // OwnerAlive (a live process created that name), WrongKind, NoSpace.
   static SharedBuffer create(const std::string &name, std::uint64_t size,
                              mode_t perms = 0600);
   // Throws Error: NotFound, WrongKind, Corrupt, VersionMismatch, NotReady.
@@ -70,7 +70,9 @@ class SharedBuffer {
 
   // The cross-process read/write lock itself (the seed's AcquireReadLock /
   // AcquireWriteLock). Each returns false on timeout. A process that dies
-  // while holding it loses it within about 50 ms of somebody waiting.
+  // while holding it, in any PID namespace, loses it within about 100 ms of
+  // somebody waiting. A thread that holds the read lock must not ask for
+  // the write lock (nor, while a writer waits, for another read lock).
   bool lock_read(Timeout timeout = kWaitForever) const;
   void unlock_read() const;
   bool lock_write(Timeout timeout = kWaitForever);
@@ -85,8 +87,9 @@ class SharedBuffer {
                                  std::uint64_t type_tag);
   std::uint64_t element_count() const;
 
- private:
   struct Impl;
+
+ private:
   explicit SharedBuffer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -14,10 +14,9 @@
 #include <vector>
 
 #include "shmring/record.hpp"
+#include "shmring/timeout.hpp"
 
 namespace shmring {
-
-using Deadline = std::chrono::steady_clock::time_point;
 
 enum class WaitStatus { Ok, Timeout, Interrupted };
 
@@ -29,10 +28,11 @@ enum class AtDeadline {
 };
 
 struct WriterOptions {
-  std::string name;             // ring name, see ring_name.hpp
+  std::string name;             // object name, see object_name.hpp
   std::uint32_t slot_count = 8;
   std::uint64_t slot_size = 0;  // payload bytes per slot
   mode_t perms = 0600;
+  UserSchema user{};            // the user area every record carries (none by default)
 };
 
 // A slot lent to the writer's caller between acquire() and publish()/abandon().
@@ -43,8 +43,8 @@ struct WritableSlot {
 };
 
 struct ReaderInfo {
-  std::uint32_t index = 0;  // entry in the reader table
-  pid_t pid = 0;
+  std::uint32_t index = 0;  // entry in the participant table
+  pid_t pid = 0;            // as the reader sees itself (display only)
   bool leaky = false;
   std::uint64_t received = 0;
   std::uint64_t lost = 0;
@@ -60,8 +60,9 @@ struct WriterStats {
 // pool lends slots to upstream threads) or read stats.
 class Writer {
  public:
-  // Throws Error: InvalidName, InvalidArgument, WriterAlive, VersionMismatch,
-  // System. A stale object whose writer died is replaced.
+  // Throws Error: InvalidName, InvalidArgument, OwnerAlive (a live writer,
+  // in any PID namespace), WrongKind, VersionMismatch, PermissionDenied,
+  // NoSpace, System. A stale object whose writer died is replaced.
   static std::unique_ptr<Writer> create(const WriterOptions &options);
   ~Writer();
   Writer(const Writer &) = delete;
@@ -70,6 +71,7 @@ class Writer {
   const std::string &name() const;
   std::uint32_t slot_count() const;
   std::uint64_t slot_size() const;
+  UserSchema user_schema() const;
 
   // Stores caps text in the caps table; returns the id records refer to.
   // Throws Error(InvalidArgument) if the text does not fit an entry.
@@ -84,13 +86,16 @@ class Writer {
   WaitStatus acquire(WritableSlot &out, Deadline deadline,
                      const std::atomic<bool> *cancel = nullptr,
                      AtDeadline at_deadline = AtDeadline::OverrunStalledReaders);
-  // Publishes the slot as the next sequence. info.size must fit the slot.
-  void publish(const WritableSlot &slot, const RecordInfo &info);
+  // Publishes the slot as the next sequence. record.size must fit the slot;
+  // `user` is the record's user area (user.size bytes; null: zeros).
+  void publish(const WritableSlot &slot, const RecordHeader &record,
+               const void *user = nullptr);
   // Gives a lent slot back unpublished.
   void abandon(const WritableSlot &slot);
 
   // acquire + copy + publish. Throws Error(InvalidArgument) if size > slot size.
-  WaitStatus write(const RecordInfo &info, const void *payload, Deadline deadline);
+  WaitStatus write(const RecordHeader &record, const void *payload, Deadline deadline,
+                   const void *user = nullptr);
 
   // Waits until at least one reader is attached.
   WaitStatus wait_for_reader(Deadline deadline);

@@ -1,0 +1,461 @@
+#include "named_object.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "kind_traits.hpp"
+#include "shmring/error.hpp"
+#include "shmring/object_name.hpp"
+
+namespace shmring {
+
+const char *object_kind_name(ObjectKind kind) {
+  const object::KindTraits *traits = object::traits_of(kind);
+  return traits ? traits->name : "object";
+}
+
+namespace object {
+
+namespace {
+
+// How long an object without an owner lock may look half-created before it
+// counts as left behind by a creator that died: the creator takes its lock
+// right after shm_open, so this only covers that instant.
+constexpr auto kInitializingGrace = std::chrono::milliseconds(500);
+// A claim whose claimer has not taken its lock after this long died while
+// claiming; a reap not finished after this long died while reaping.
+constexpr std::uint64_t kClaimGraceNs = 1'000'000'000;
+constexpr std::uint64_t kReapGraceNs = 5'000'000'000;
+
+std::uint64_t round_up(std::uint64_t value, std::uint64_t to) {
+  return (value + to - 1) / to * to;
+}
+
+std::vector<const KindTraits *> &registry() {
+  static std::vector<const KindTraits *> kinds;
+  return kinds;
+}
+
+Verdict verdict_of(Verdict::State state, std::string problem = {}) {
+  Verdict verdict;
+  verdict.state = state;
+  verdict.problem = std::move(problem);
+  return verdict;
+}
+
+}  // namespace
+
+std::uint64_t monotonic_ns() {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return std::uint64_t(now.tv_sec) * 1'000'000'000u + std::uint64_t(now.tv_nsec);
+}
+
+bool register_kind(const KindTraits &traits) {
+  registry().push_back(&traits);
+  return true;
+}
+
+const KindTraits *traits_of(ObjectKind kind) {
+  for (const KindTraits *traits : registry()) {
+    if (traits->kind == kind)
+      return traits;
+  }
+  return nullptr;
+}
+
+bool compute_layout(const KindTraits &traits, const Params &params, Layout &out) {
+  std::uint64_t control_size = 0, payload_size = 0;
+  if (!traits.sizes(params, control_size, payload_size))
+    return false;
+  if (control_size > kMaxTotalSize || payload_size > kMaxTotalSize)
+    return false;
+  Layout layout;
+  layout.control_offset = round_up(sizeof(ObjectHeader), kCacheLine);
+  layout.control_size = control_size;
+  // Page-aligned payloads: video planes and read-only mappings want it.
+  layout.payload_offset = round_up(layout.control_offset + control_size, kPageSize);
+  if (payload_size > kMaxTotalSize - layout.payload_offset)
+    return false;
+  layout.total_size = layout.payload_offset + payload_size;
+  out = layout;
+  return true;
+}
+
+std::string describe(ObjectKind kind, const std::string &name) {
+  return std::string(object_kind_name(kind)) + " '" + name + "'";
+}
+
+Verdict inspect(const ShmObject &object) {
+  using State = Verdict::State;
+  const std::uint64_t object_size = object.size();
+  if (object_size == 0)
+    return verdict_of(State::Initializing);
+  if (object_size < 2 * sizeof(std::uint64_t))
+    return verdict_of(State::Corrupt, "it is " + std::to_string(object_size) +
+                                          " bytes, too small to hold a header");
+  // Never map past what fstat says is there: a page beyond the end is SIGBUS.
+  const std::uint64_t mapped = std::min<std::uint64_t>(object_size, sizeof(ObjectHeader));
+  Mapping mapping(object, 0, mapped, Mapping::Access::ReadOnly);
+  std::uint64_t magic = 0;
+  std::uint32_t abi_version = 0;
+  std::memcpy(&magic, mapping.data(), sizeof magic);
+  std::memcpy(&abi_version, mapping.data() + offsetof(ObjectHeader, abi_version),
+              sizeof abi_version);
+  if (magic == kLegacyRegionMagic)
+    return verdict_of(State::OtherVersion,
+                      "it was created by shmring 0.1 (its buffer/array/queue format)");
+  if (magic == 0 && abi_version == 0)
+    return verdict_of(State::Initializing);
+  if (magic != kMagic)
+    return verdict_of(State::Corrupt, "it is not a shmring object (bad magic number)");
+  if (abi_version != kAbiVersion)
+    return verdict_of(State::OtherVersion, "it was created by shmring ABI version " +
+                                               std::to_string(abi_version) +
+                                               ", this is version " +
+                                               std::to_string(kAbiVersion));
+  if (mapped < sizeof(ObjectHeader))
+    return verdict_of(State::Corrupt, "it is " + std::to_string(object_size) +
+                                          " bytes, too small to hold a header");
+
+  const auto *shared = reinterpret_cast<const ObjectHeader *>(mapping.data());
+  const std::uint32_t ready = shared->ready.load(std::memory_order_acquire);
+  // Copy the write-once part, then judge only the copy: the owner (or
+  // anybody with write access) may change the shared bytes meanwhile.
+  ObjectHeader h;
+  std::memcpy(static_cast<void *>(&h), shared, offsetof(ObjectHeader, ready));
+  if (ready == 0)
+    return verdict_of(State::Initializing);
+  if (ready != 1)
+    return verdict_of(State::Corrupt, "its ready word holds " + std::to_string(ready));
+  if (h.header_size != sizeof(ObjectHeader))
+    return verdict_of(State::Corrupt, "its header size is " + std::to_string(h.header_size) +
+                                          ", expected " +
+                                          std::to_string(sizeof(ObjectHeader)));
+  const KindTraits *traits = traits_of(static_cast<ObjectKind>(h.kind));
+  if (!traits)
+    return verdict_of(State::OtherVersion,
+                      "its kind " + std::to_string(h.kind) + " is unknown to this version");
+  if (h.kind_version != traits->version)
+    return verdict_of(State::OtherVersion,
+                      "it is a " + std::string(traits->name) + " of layout version " +
+                          std::to_string(h.kind_version) + ", this version reads " +
+                          std::to_string(traits->version));
+  if (h.max_participants != kMaxParticipants)
+    return verdict_of(State::Corrupt, "its participant table holds " +
+                                          std::to_string(h.max_participants) +
+                                          " entries, expected " +
+                                          std::to_string(kMaxParticipants));
+  Layout layout;
+  if (!compute_layout(*traits, h.params, layout))
+    return verdict_of(State::Corrupt, "its geometry (" + traits->describe_params(h.params) +
+                                          ") is out of range");
+  if (h.control_offset != layout.control_offset || h.control_size != layout.control_size ||
+      h.payload_offset != layout.payload_offset || h.total_size != layout.total_size)
+    return verdict_of(State::Corrupt, "its layout fields disagree with its geometry (" +
+                                          traits->describe_params(h.params) + ")");
+  if (layout.total_size > object_size)
+    return verdict_of(State::Corrupt, "its header claims " + std::to_string(layout.total_size) +
+                                          " bytes but the object has " +
+                                          std::to_string(object_size));
+  Verdict verdict = verdict_of(State::Ready);
+  verdict.kind = traits->kind;
+  verdict.params = h.params;
+  verdict.layout = layout;
+  verdict.owner_pid = h.owner_pid;
+  return verdict;
+}
+
+namespace {
+
+enum class Judgement { Stale, Initializing };
+
+// Whether the object holding the name may be replaced. Throws while a live
+// owner holds it, or when it is of another version (whose liveness this
+// version cannot judge).
+Judgement judge(const ShmObject &existing, ObjectKind creating, const std::string &name) {
+  const std::string what = describe(creating, name);
+  const Verdict verdict = inspect(existing);
+  if (owner_alive(existing)) {
+    if (verdict.state != Verdict::State::Ready)
+      return Judgement::Initializing;  // a live creator is filling it in
+    if (verdict.kind != creating)
+      throw Error(ErrorCode::WrongKind,
+                  what + ": the name is taken by a " + object_kind_name(verdict.kind) +
+                      " of live process " + std::to_string(verdict.owner_pid));
+    throw Error(ErrorCode::OwnerAlive,
+                what + (creating == ObjectKind::Ring ? " is already being written"
+                                                     : " already exists, created") +
+                    " by live process " + std::to_string(verdict.owner_pid) +
+                    " (pid as seen in its own namespace)");
+  }
+  switch (verdict.state) {
+    case Verdict::State::Ready:
+    case Verdict::State::Corrupt:
+      return Judgement::Stale;  // its owner is dead, or it is garbage
+    case Verdict::State::Initializing:
+      return Judgement::Initializing;  // a creator in the instant before its lock
+    case Verdict::State::OtherVersion:
+      throw Error(ErrorCode::VersionMismatch,
+                  what + " exists but " + verdict.problem +
+                      "; stop its owner or remove /dev/shm" + existing.path());
+  }
+  return Judgement::Stale;
+}
+
+// Opens what holds the name and waits while it is being created by a live
+// process (or looks half-created, for a grace period). True: it is stale
+// and was unlinked, or is gone; create again.
+bool replace_if_stale(const std::string &path, ObjectKind creating, const std::string &name) {
+  const Deadline grace_end = Clock::now() + kInitializingGrace;
+  for (;;) {
+    ShmObject existing;
+    try {
+      existing = ShmObject::open_read_only(path);
+    } catch (const Error &error) {
+      if (error.code() == ErrorCode::NotFound)
+        return true;  // gone meanwhile: just create again
+      if (error.code() == ErrorCode::PermissionDenied)
+        throw Error(ErrorCode::PermissionDenied,
+                    describe(creating, name) +
+                        ": the name is held by an object of another user, which this "
+                        "user can neither check nor replace (" +
+                        error.what() + ")");
+      throw;
+    }
+    if (judge(existing, creating, name) == Judgement::Stale) {
+      existing.unlink_if_still_named();
+      return true;
+    }
+    if (Clock::now() >= grace_end) {
+      if (owner_alive(existing))
+        throw Error(ErrorCode::OwnerAlive,
+                    describe(creating, name) + " is being created by another live process");
+      existing.unlink_if_still_named();  // half-created by a creator that died
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+std::uint64_t mapped_length(std::uint64_t mapped, const Layout &layout) {
+  return mapped == 0 ? layout.total_size : std::min(mapped, layout.total_size);
+}
+
+}  // namespace
+
+Handle create(const std::string &name, ObjectKind kind, const Params &params, mode_t perms,
+              const std::function<void(std::byte *control, const Layout &)> &init_control,
+              std::uint64_t mapped) {
+  const std::string path = shm_path_for(name);
+  const KindTraits *traits = traits_of(kind);
+  Layout layout;
+  if (!traits || !compute_layout(*traits, params, layout))
+    throw Error(ErrorCode::InvalidArgument,
+                describe(kind, name) + ": " +
+                    (traits ? traits->describe_params(params) : std::string("unknown kind")) +
+                    " is out of range (at most " + std::to_string(kMaxTotalSize) +
+                    " bytes in all)");
+
+  ShmObject object;
+  for (int attempt = 0; attempt < 3 && !object.valid(); ++attempt) {
+    object = ShmObject::create_exclusive(path, perms);
+    if (!object.valid())
+      replace_if_stale(path, kind, name);
+  }
+  if (!object.valid())
+    throw Error(ErrorCode::OwnerAlive,
+                describe(kind, name) + " keeps being recreated by another process");
+  // The owner lock before anything else: from now on the object has a live
+  // owner, whatever its header says yet.
+  if (!object.hold_byte(kOwnerLockByte)) {
+    object.unlink_if_still_named();
+    throw Error(ErrorCode::OwnerAlive, describe(kind, name) + " was taken over while created");
+  }
+  object.reserve(layout.total_size);
+
+  Handle handle;
+  handle.mapping = Mapping(object, 0, mapped_length(mapped, layout), Mapping::Access::ReadWrite);
+  // Zeroed memory already means: every participant entry Free.
+  ObjectHeader *header = handle.header();
+  header->magic = kMagic;
+  header->abi_version = kAbiVersion;
+  header->header_size = sizeof(ObjectHeader);
+  header->kind = static_cast<std::uint32_t>(kind);
+  header->kind_version = traits->version;
+  header->total_size = layout.total_size;
+  header->control_offset = layout.control_offset;
+  header->control_size = layout.control_size;
+  header->payload_offset = layout.payload_offset;
+  header->params = params;
+  header->owner_pid = getpid();
+  header->max_participants = kMaxParticipants;
+  handle.name = name;
+  handle.object = std::move(object);
+  handle.kind = kind;
+  handle.params = params;
+  handle.layout = layout;
+  handle.owner = true;
+  init_control(handle.control(), layout);
+  header->ready.store(1, std::memory_order_release);
+  return handle;
+}
+
+Handle open(const std::string &name, ObjectKind kind, bool read_only, std::uint64_t mapped) {
+  const std::string path = shm_path_for(name);
+  const std::string what = describe(kind, name);
+  ShmObject object;
+  try {
+    object = read_only ? ShmObject::open_read_only(path) : ShmObject::open_existing(path);
+  } catch (const Error &error) {
+    if (error.code() == ErrorCode::NotFound)
+      throw Error(ErrorCode::NotFound, "no " + what + " exists (" + error.what() + ")");
+    throw Error(error.code(), what + ": " + error.what());
+  }
+  const Verdict verdict = inspect(object);
+  switch (verdict.state) {
+    case Verdict::State::Ready:
+      break;
+    case Verdict::State::Initializing:
+      throw Error(ErrorCode::NotReady, what + " is still being created");
+    case Verdict::State::OtherVersion:
+      throw Error(ErrorCode::VersionMismatch, what + ": " + verdict.problem);
+    case Verdict::State::Corrupt:
+      throw Error(ErrorCode::Corrupt, what + " is corrupt: " + verdict.problem);
+  }
+  if (verdict.kind != kind)
+    throw Error(ErrorCode::WrongKind, "'" + name + "' is a " + object_kind_name(verdict.kind) +
+                                          ", not a " + object_kind_name(kind));
+  Handle handle;
+  handle.mapping = Mapping(object, 0, mapped_length(mapped, verdict.layout),
+                           read_only ? Mapping::Access::ReadOnly : Mapping::Access::ReadWrite);
+  handle.name = name;
+  handle.object = std::move(object);
+  handle.kind = kind;
+  handle.params = verdict.params;
+  handle.layout = verdict.layout;
+  return handle;
+}
+
+// ---- participants -------------------------------------------------------------
+
+std::uint32_t Participants::join(const std::function<void(std::uint32_t)> &fill,
+                                 const std::function<void(std::uint32_t)> &on_dead) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    for (std::uint32_t i = 0; i < kMaxParticipants; ++i) {
+      Participant &entry = header_->participants[i];
+      std::uint64_t raw = entry.word.load(std::memory_order_acquire);
+      const ParticipantWord seen = ParticipantWord::decode(raw);
+      if (seen.state != ParticipantState::Free)
+        continue;
+      const ParticipantWord claiming{ParticipantState::Claiming, seen.generation + 1};
+      if (!entry.word.compare_exchange_strong(raw, claiming.encode(), std::memory_order_acq_rel))
+        continue;
+      entry.since_ns.store(monotonic_ns(), std::memory_order_relaxed);
+      if (!object_->hold_byte(participant_lock_byte(i))) {
+        // A lock nobody should hold: leave the entry to the reaper's grace.
+        continue;
+      }
+      entry.pid.store(getpid(), std::memory_order_relaxed);
+      fill(i);
+      std::uint64_t expected = claiming.encode();
+      const ParticipantWord active{ParticipantState::Active, claiming.generation};
+      entry.since_ns.store(0, std::memory_order_relaxed);
+      if (entry.word.compare_exchange_strong(expected, active.encode(),
+                                             std::memory_order_acq_rel))
+        return i;
+      // Judged dead while we were claiming (we were stopped too long): the
+      // entry is somebody else's business now; try another.
+      object_->release_byte(participant_lock_byte(i));
+    }
+    reap(kNone, on_dead);
+  }
+  throw Error(ErrorCode::HandlesFull, what_ + " already has " +
+                                          std::to_string(kMaxParticipants) +
+                                          " participants (open handles or readers)");
+}
+
+void Participants::leave(std::uint32_t index) {
+  Participant &entry = header_->participants[index];
+  // Unlock first, then free: a reaper that sees the entry Active and unlocked
+  // in between frees it for us, and our CAS below then fails harmlessly.
+  object_->release_byte(participant_lock_byte(index));
+  std::uint64_t raw = entry.word.load(std::memory_order_acquire);
+  const ParticipantWord seen = ParticipantWord::decode(raw);
+  if (seen.state != ParticipantState::Active)
+    return;
+  entry.pid.store(0, std::memory_order_relaxed);
+  entry.since_ns.store(0, std::memory_order_relaxed);
+  entry.word.compare_exchange_strong(
+      raw, ParticipantWord{ParticipantState::Free, seen.generation + 1}.encode(),
+      std::memory_order_acq_rel);
+}
+
+std::uint32_t Participants::reap(std::uint32_t self,
+                                 const std::function<void(std::uint32_t)> &on_dead) {
+  std::uint32_t freed = 0;
+  const std::uint64_t now = monotonic_ns();
+  for (std::uint32_t i = 0; i < kMaxParticipants; ++i) {
+    if (i == self)
+      continue;
+    Participant &entry = header_->participants[i];
+    std::uint64_t raw = entry.word.load(std::memory_order_acquire);
+    const ParticipantWord seen = ParticipantWord::decode(raw);
+    if (seen.state == ParticipantState::Free)
+      continue;
+    const std::uint64_t since = entry.since_ns.load(std::memory_order_relaxed);
+    if (seen.state == ParticipantState::Claiming || seen.state == ParticipantState::Reaping) {
+      // In progress, or its process died in the middle: judge by how long.
+      if (since == 0) {
+        std::uint64_t zero = 0;
+        entry.since_ns.compare_exchange_strong(zero, now);
+        continue;
+      }
+      const std::uint64_t grace =
+          seen.state == ParticipantState::Claiming ? kClaimGraceNs : kReapGraceNs;
+      if (now < since || now - since < grace)
+        continue;
+    }
+    if (object_->byte_held_elsewhere(participant_lock_byte(i)))
+      continue;  // alive (a claimer past its lock counts as alive too)
+    const ParticipantWord reaping{ParticipantState::Reaping, seen.generation + 1};
+    if (!entry.word.compare_exchange_strong(raw, reaping.encode(), std::memory_order_acq_rel))
+      continue;  // somebody else moved it on
+    entry.since_ns.store(now, std::memory_order_relaxed);
+    on_dead(i);
+    entry.pid.store(0, std::memory_order_relaxed);
+    entry.since_ns.store(0, std::memory_order_relaxed);
+    std::uint64_t expected = reaping.encode();
+    if (entry.word.compare_exchange_strong(
+            expected, ParticipantWord{ParticipantState::Free, reaping.generation + 1}.encode(),
+            std::memory_order_acq_rel))
+      ++freed;
+  }
+  return freed;
+}
+
+bool Participants::active(std::uint32_t index) const {
+  return index < kMaxParticipants &&
+         ParticipantWord::decode(header_->participants[index].word.load(
+                                     std::memory_order_acquire))
+                 .state == ParticipantState::Active;
+}
+
+bool Participants::alive(std::uint32_t index) const {
+  return active(index) && object_->byte_held_elsewhere(participant_lock_byte(index));
+}
+
+pid_t Participants::pid(std::uint32_t index) const {
+  return index < kMaxParticipants
+             ? header_->participants[index].pid.load(std::memory_order_relaxed)
+             : 0;
+}
+
+}  // namespace object
+}  // namespace shmring

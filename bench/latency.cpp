@@ -106,8 +106,8 @@ int consume(int argc, char **argv) {
     return latencies_us[std::min(latencies_us.size() - 1,
                                  static_cast<std::size_t>(q * latencies_us.size()))];
   };
-  g_print("samples=%zu median_us=%.1f p99_us=%.1f max_us=%.1f\n", latencies_us.size(),
-          at(0.5), at(0.99), latencies_us.back());
+  g_print("samples=%zu median_us=%.1f p99_us=%.1f max_us=%.1f\n", latencies_us.size(), at(0.5),
+          at(0.99), latencies_us.back());
   return 0;
 }
 
@@ -119,7 +119,8 @@ int main(int argc, char **argv) {
     return produce(argc, argv);
   if (argc > 3 && !std::strcmp(argv[1], "consume"))
     return consume(argc, argv);
-  g_printerr("usage: latency produce COUNT INTERVAL_US SIZE PIPELINE...\n"
-             "       latency consume COUNT PIPELINE...\n");
+  g_printerr(
+      "usage: latency produce COUNT INTERVAL_US SIZE PIPELINE...\n"
+      "       latency consume COUNT PIPELINE...\n");
   return 2;
 }

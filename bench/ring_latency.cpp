@@ -67,9 +67,9 @@ int main(int argc, char **argv) {
                                    static_cast<std::size_t>(q * latencies_us.size()))];
     };
     char line[160];
-    const int length = std::snprintf(line, sizeof(line),
-                                     "samples=%zu median_us=%.1f p99_us=%.1f max_us=%.1f\n",
-                                     latencies_us.size(), at(0.5), at(0.99), latencies_us.back());
+    const int length =
+        std::snprintf(line, sizeof(line), "samples=%zu median_us=%.1f p99_us=%.1f max_us=%.1f\n",
+                      latencies_us.size(), at(0.5), at(0.99), latencies_us.back());
     (void)!write(results[1], line, static_cast<std::size_t>(length));
     _exit(0);
   }

@@ -13,8 +13,7 @@ constexpr std::uint32_t kCarriedFlags =
     GST_BUFFER_FLAG_LIVE | GST_BUFFER_FLAG_DECODE_ONLY | GST_BUFFER_FLAG_DISCONT |
     GST_BUFFER_FLAG_RESYNC | GST_BUFFER_FLAG_CORRUPTED | GST_BUFFER_FLAG_MARKER |
     GST_BUFFER_FLAG_HEADER | GST_BUFFER_FLAG_GAP | GST_BUFFER_FLAG_DROPPABLE |
-    GST_BUFFER_FLAG_DELTA_UNIT | GST_BUFFER_FLAG_SYNC_AFTER |
-    GST_BUFFER_FLAG_NON_DROPPABLE;
+    GST_BUFFER_FLAG_DELTA_UNIT | GST_BUFFER_FLAG_SYNC_AFTER | GST_BUFFER_FLAG_NON_DROPPABLE;
 
 }  // namespace
 
@@ -45,8 +44,7 @@ void describe_buffer(GstBuffer *buffer, RecordInfo &info) {
   }
 }
 
-bool apply_record(const RecordInfo &info, const GstVideoInfo *video_info,
-                  GstBuffer *buffer) {
+bool apply_record(const RecordInfo &info, const GstVideoInfo *video_info, GstBuffer *buffer) {
   GST_BUFFER_OFFSET(buffer) = info.meta.offset;
   GST_BUFFER_OFFSET_END(buffer) = info.meta.offset_end;
   GST_BUFFER_FLAG_SET(buffer, info.flags & kCarriedFlags);
@@ -84,9 +82,9 @@ bool apply_record(const RecordInfo &info, const GstVideoInfo *video_info,
         info.meta.video.plane_offset[p] + std::uint64_t(info.meta.video.stride[p]) * rows > size)
       return false;
   }
-  gst_buffer_add_video_meta_full(buffer, GST_VIDEO_FRAME_FLAG_NONE,
-                                 GST_VIDEO_INFO_FORMAT(video_info), info.meta.video.width,
-                                 info.meta.video.height, info.meta.video.n_planes, offsets, strides);
+  gst_buffer_add_video_meta_full(
+      buffer, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(video_info), info.meta.video.width,
+      info.meta.video.height, info.meta.video.n_planes, offsets, strides);
   return true;
 }
 
@@ -119,10 +117,9 @@ GstBuffer *packed_copy(GstBuffer *strided, const GstVideoInfo &video_info) {
     gst_buffer_unref(packed);
     return nullptr;
   }
-  gst_buffer_copy_into(packed, strided,
-                       static_cast<GstBufferCopyFlags>(GST_BUFFER_COPY_FLAGS |
-                                                       GST_BUFFER_COPY_TIMESTAMPS),
-                       0, 0);
+  gst_buffer_copy_into(
+      packed, strided,
+      static_cast<GstBufferCopyFlags>(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS), 0, 0);
   return packed;
 }
 

@@ -20,8 +20,7 @@ void describe_buffer(GstBuffer *buffer, RecordInfo &info);
 // The layout was written by another process: it is attached only if it
 // agrees with the caps (`video_info`, null for non-video) and every plane
 // lies inside the buffer. Returns false for a layout that does not.
-bool apply_record(const RecordInfo &info, const GstVideoInfo *video_info,
-                  GstBuffer *buffer);
+bool apply_record(const RecordInfo &info, const GstVideoInfo *video_info, GstBuffer *buffer);
 
 // True when the record's planes sit where GstVideoInfo puts them by default
 // (or it has no layout): then downstream needs no video meta to read it.

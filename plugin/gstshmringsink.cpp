@@ -1,3 +1,31 @@
+/**
+ * SECTION:element-shmringsink
+ * @title: shmringsink
+ * @see_also: shmringsrc
+ *
+ * Publishes buffers, with their caps, timestamps, flags, video layout and
+ * serialized events (EOS, tags, custom events), into a ring in POSIX shared
+ * memory (`/dev/shm/shmring.NAME`), from which any number of `shmringsrc`
+ * elements in other processes read. Raw video upstream can draw straight into
+ * the ring through the buffer pool this sink proposes; other buffers are
+ * copied once. The ring is created with the first caps and removed when the
+ * sink stops; a ring left by a writer that died is replaced, a live writer's
+ * (in any container sharing `/dev/shm`) is an error.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 videotestsrc is-live=true ! video/x-raw,format=I420,width=1280,height=720 ! shmringsink ring=cam0
+ * ]| A live camera-like producer; readers come and go.
+ * |[
+ * gst-launch-1.0 filesrc location=in.mp4 ! decodebin ! shmringsink ring=job wait-for-readers=true
+ * ]| A finite stream handed over losslessly: nothing is published before a
+ * reader is attached, and EOS reaches the reader.
+ * |[
+ * gst-launch-1.0 audiotestsrc is-live=true ! shmringsink ring=mic perms=0640
+ * ]| Audio, readable by the owner's group.
+ *
+ * Since: 0.1
+ */
 #include "gstshmringsink.h"
 
 #include <gst/video/video.h>
@@ -10,13 +38,13 @@
 #include <vector>
 
 #include "buffer_record.h"
-#include "reference_timestamps.h"
 #include "clock_mapping.h"
-#include "slot_pool.h"
+#include "reference_timestamps.h"
 #include "shmring/error.hpp"
 #include "shmring/object_name.hpp"
 #include "shmring/writer.hpp"
 #include "shmring_enums.h"
+#include "slot_pool.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_shmring_sink_debug);
 #define GST_CAT_DEFAULT gst_shmring_sink_debug
@@ -84,9 +112,9 @@ struct SinkState {
   Counters counters;
   std::mutex writer_lock;
   std::shared_ptr<shmring::Writer> writer;  // shared with pools lent upstream
-  bool unlocked = false;  // guarded by writer_lock
+  bool unlocked = false;                    // guarded by writer_lock
   guint64 caps_id = 0;
-  std::vector<KnownReader> readers;  // streaming thread only
+  std::vector<KnownReader> readers;                      // streaming thread only
   GstClockTime published_latency = GST_CLOCK_TIME_NONE;  // streaming thread only
 };
 
@@ -96,8 +124,7 @@ struct _GstShmringSink {
 };
 
 G_DEFINE_TYPE(GstShmringSink, gst_shmring_sink, GST_TYPE_BASE_SINK);
-GST_ELEMENT_REGISTER_DEFINE(shmringsink, "shmringsink", GST_RANK_NONE,
-                            GST_TYPE_SHMRING_SINK);
+GST_ELEMENT_REGISTER_DEFINE(shmringsink, "shmringsink", GST_RANK_NONE, GST_TYPE_SHMRING_SINK);
 
 static GstStaticPadTemplate sink_template =
     GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
@@ -160,12 +187,10 @@ bool create_writer(GstShmringSink *self, guint64 slot_size) {
 }
 
 void post_reader_message(GstShmringSink *self, const char *name, const KnownReader &r) {
-  GstStructure *structure = gst_structure_new(name, "ring", G_TYPE_STRING,
-                                              self->state->settings.ring.c_str(), "pid",
-                                              G_TYPE_INT, r.pid, "index", G_TYPE_UINT,
-                                              r.index, nullptr);
-  gst_element_post_message(GST_ELEMENT(self),
-                           gst_message_new_element(GST_OBJECT(self), structure));
+  GstStructure *structure =
+      gst_structure_new(name, "ring", G_TYPE_STRING, self->state->settings.ring.c_str(), "pid",
+                        G_TYPE_INT, r.pid, "index", G_TYPE_UINT, r.index, nullptr);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), structure));
 }
 
 // Posts shmring-reader-joined / -left element messages for changes in the
@@ -199,13 +224,11 @@ GstFlowReturn acquire_slot(GstShmringSink *self, shmring::WritableSlot &slot) {
     const Settings settings = settings_of(self);
     switch (s.writer->acquire(slot, shmring::deadline_after_ns(settings.timeout), nullptr,
                               settings.at_deadline())) {
-      case shmring::WaitStatus::Ok:
-        return GST_FLOW_OK;
+      case shmring::WaitStatus::Ok: return GST_FLOW_OK;
       case shmring::WaitStatus::Timeout:
         if (settings.on_reader_timeout == GST_SHMRING_READER_TIMEOUT_ERROR)
           GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
-                            ("A reader of ring '%s' stopped reading",
-                             s.writer->name().c_str()),
+                            ("A reader of ring '%s' stopped reading", s.writer->name().c_str()),
                             ("No slot came free within %" GST_TIME_FORMAT
                              ": a reader with policy=block did not read (on-reader-timeout="
                              "error), or readers hold all %u slots",
@@ -232,8 +255,7 @@ GstFlowReturn wait_for_a_reader(GstShmringSink *self) {
   SinkState &s = *self->state;
   for (;;) {
     switch (s.writer->wait_for_reader(shmring::deadline_after_ns(GST_SECOND))) {
-      case shmring::WaitStatus::Ok:
-        return GST_FLOW_OK;
+      case shmring::WaitStatus::Ok: return GST_FLOW_OK;
       case shmring::WaitStatus::Timeout:
         break;  // keep waiting: that is what wait-for-readers asks for
       case shmring::WaitStatus::Interrupted: {
@@ -314,15 +336,14 @@ static GstStructure *build_stats(GstShmringSink *self) {
     }
   }
   return gst_structure_new(
-      "application/x-shmringsink-stats", "published", G_TYPE_UINT64, counters.published,
-      "copied", G_TYPE_UINT64, counters.copied, "bytes-copied", G_TYPE_UINT64,
-      counters.bytes_copied, "readers", G_TYPE_UINT, readers, "overruns", G_TYPE_UINT64,
-      writer_stats.overruns, "readers-reclaimed", G_TYPE_UINT64,
-      writer_stats.readers_reclaimed, nullptr);
+      "application/x-shmringsink-stats", "published", G_TYPE_UINT64, counters.published, "copied",
+      G_TYPE_UINT64, counters.copied, "bytes-copied", G_TYPE_UINT64, counters.bytes_copied,
+      "readers", G_TYPE_UINT, readers, "overruns", G_TYPE_UINT64, writer_stats.overruns,
+      "readers-reclaimed", G_TYPE_UINT64, writer_stats.readers_reclaimed, nullptr);
 }
 
-static void gst_shmring_sink_set_property(GObject *object, guint prop_id,
-                                          const GValue *value, GParamSpec *pspec) {
+static void gst_shmring_sink_set_property(GObject *object, guint prop_id, const GValue *value,
+                                          GParamSpec *pspec) {
   GstShmringSink *self = GST_SHMRING_SINK(object);
   Settings &settings = self->state->settings;
   GST_OBJECT_LOCK(self);
@@ -332,27 +353,15 @@ static void gst_shmring_sink_set_property(GObject *object, guint prop_id,
       settings.ring = ring ? ring : "";
       break;
     }
-    case PROP_SLOTS:
-      settings.slots = g_value_get_uint(value);
-      break;
-    case PROP_SLOT_SIZE:
-      settings.slot_size = g_value_get_uint64(value);
-      break;
-    case PROP_PERMS:
-      settings.perms = g_value_get_uint(value);
-      break;
-    case PROP_WAIT_FOR_READERS:
-      settings.wait_for_readers = g_value_get_boolean(value);
-      break;
-    case PROP_TIMEOUT:
-      settings.timeout = g_value_get_uint64(value);
-      break;
+    case PROP_SLOTS: settings.slots = g_value_get_uint(value); break;
+    case PROP_SLOT_SIZE: settings.slot_size = g_value_get_uint64(value); break;
+    case PROP_PERMS: settings.perms = g_value_get_uint(value); break;
+    case PROP_WAIT_FOR_READERS: settings.wait_for_readers = g_value_get_boolean(value); break;
+    case PROP_TIMEOUT: settings.timeout = g_value_get_uint64(value); break;
     case PROP_ON_READER_TIMEOUT:
       settings.on_reader_timeout = static_cast<GstShmringReaderTimeout>(g_value_get_enum(value));
       break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-      break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
 }
@@ -369,27 +378,13 @@ static void gst_shmring_sink_get_property(GObject *object, guint prop_id, GValue
     case PROP_RING:
       g_value_set_string(value, settings.ring.empty() ? nullptr : settings.ring.c_str());
       break;
-    case PROP_SLOTS:
-      g_value_set_uint(value, settings.slots);
-      break;
-    case PROP_SLOT_SIZE:
-      g_value_set_uint64(value, settings.slot_size);
-      break;
-    case PROP_PERMS:
-      g_value_set_uint(value, settings.perms);
-      break;
-    case PROP_WAIT_FOR_READERS:
-      g_value_set_boolean(value, settings.wait_for_readers);
-      break;
-    case PROP_TIMEOUT:
-      g_value_set_uint64(value, settings.timeout);
-      break;
-    case PROP_ON_READER_TIMEOUT:
-      g_value_set_enum(value, settings.on_reader_timeout);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-      break;
+    case PROP_SLOTS: g_value_set_uint(value, settings.slots); break;
+    case PROP_SLOT_SIZE: g_value_set_uint64(value, settings.slot_size); break;
+    case PROP_PERMS: g_value_set_uint(value, settings.perms); break;
+    case PROP_WAIT_FOR_READERS: g_value_set_boolean(value, settings.wait_for_readers); break;
+    case PROP_TIMEOUT: g_value_set_uint64(value, settings.timeout); break;
+    case PROP_ON_READER_TIMEOUT: g_value_set_enum(value, settings.on_reader_timeout); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
 
@@ -451,8 +446,7 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
   GstShmringSink *self = GST_SHMRING_SINK(base);
   SinkState &s = *self->state;
   if (!s.writer) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No caps before the first buffer"),
-                      (nullptr));
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No caps before the first buffer"), (nullptr));
     return GST_FLOW_NOT_NEGOTIATED;
   }
   const gsize size = gst_buffer_get_size(buffer);
@@ -484,8 +478,7 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
   info.meta.clock_time = clock_time_of(self, buffer);
 
   // Upstream filled a slot from our pool: publish it where it is.
-  if (shmring::gst::SlotLease *lease =
-          shmring::gst::unpublished_lease_of(buffer, s.writer.get())) {
+  if (shmring::gst::SlotLease *lease = shmring::gst::unpublished_lease_of(buffer, s.writer.get())) {
     s.writer->publish(lease->slot, shmring::gst::header_of(info), &info.meta);
     lease->published.store(true);
     GST_OBJECT_LOCK(self);
@@ -541,8 +534,7 @@ static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
           forward = true;
         }
         break;
-      default:
-        break;
+      default: break;
     }
     info.size = text.size();
     if (forward && text.size() > s.writer->slot_size()) {
@@ -587,8 +579,8 @@ static gboolean gst_shmring_sink_propose_allocation(GstBaseSink *base, GstQuery 
   GstStructure *config = gst_buffer_pool_get_config(pool);
   // At most all slots but one lent at once: the ring keeps one to turn on.
   const guint max = writer->slot_count() - 1;
-  gst_buffer_pool_config_set_params(config, caps, static_cast<guint>(GST_VIDEO_INFO_SIZE(&info)),
-                                    0, max);
+  gst_buffer_pool_config_set_params(config, caps, static_cast<guint>(GST_VIDEO_INFO_SIZE(&info)), 0,
+                                    max);
   gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
   if (!gst_buffer_pool_set_config(pool, config)) {
     GST_WARNING_OBJECT(self, "slot pool refused its configuration");
@@ -656,8 +648,8 @@ static void gst_shmring_sink_class_init(GstShmringSinkClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_WAIT_FOR_READERS,
       g_param_spec_boolean("wait-for-readers", "Wait for readers",
-                           "Hold the stream while no reader is attached",
-                           kDefaultWaitForReaders, rw));
+                           "Hold the stream while no reader is attached", kDefaultWaitForReaders,
+                           rw));
   g_object_class_install_property(
       gobject_class, PROP_TIMEOUT,
       g_param_spec_uint64("timeout", "Timeout",

@@ -1,3 +1,31 @@
+/**
+ * SECTION:element-shmringsrc
+ * @title: shmringsrc
+ * @see_also: shmringsink
+ *
+ * A live source that reads what a `shmringsink` in another process publishes
+ * into a ring in POSIX shared memory: buffers without a copy (each wraps a
+ * ring slot, read-only, released when downstream frees it), with the
+ * writer's caps, timestamps (mapped to this pipeline's clock by default),
+ * flags, video layout, tags and events, in order. It waits for the writer if
+ * the ring does not exist yet, skips to a keyframe after joining or losing
+ * frames, and reports the writer's death or departure as configured.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 shmringsrc ring=cam0 ! videoconvert ! autovideosink
+ * ]| Display what a producer publishes on ring `cam0`.
+ * |[
+ * gst-launch-1.0 -e shmringsrc ring=cam0 policy=leaky ! videoconvert ! x264enc ! mp4mux ! filesink location=rec.mp4
+ * ]| A recorder that never holds the producer back: it skips to the newest
+ * frame when it falls behind, and counts what it lost.
+ * |[
+ * gst-launch-1.0 shmringsrc ring=cam0 on-writer-lost=wait ! queue ! fakesink
+ * ]| A consumer that survives producer restarts: a new writer's caps, segment
+ * and a DISCONT buffer follow.
+ *
+ * Since: 0.1
+ */
 #include "gstshmringsrc.h"
 
 #include <gst/video/video.h>
@@ -11,8 +39,8 @@
 #include "clock_mapping.h"
 #include "reference_timestamps.h"
 #include "shmring/error.hpp"
-#include "shmring/reader.hpp"
 #include "shmring/object_name.hpp"
+#include "shmring/reader.hpp"
 #include "shmring_enums.h"
 #include "slot_memory.h"
 
@@ -70,7 +98,7 @@ struct SrcState {
   std::mutex lock;
   GMutex wait_mutex;
   GCond wait_cond;
-  bool unlocked = false;  // guarded by wait_mutex
+  bool unlocked = false;                           // guarded by wait_mutex
   std::shared_ptr<shmring::gst::ReaderLink> link;  // guarded by lock
   // Streaming thread only:
   guint64 caps_id = 0;
@@ -86,7 +114,7 @@ struct SrcState {
   // Frames were lost, skipped or dropped since the last buffer pushed: the
   // next one is marked DISCONT.
   bool discont_pending = false;
-  GstClockTime last_duration = GST_CLOCK_TIME_NONE;  // guarded by the object lock
+  GstClockTime last_duration = GST_CLOCK_TIME_NONE;        // guarded by the object lock
   GstClockTime caps_frame_duration = GST_CLOCK_TIME_NONE;  // from the framerate; object lock
   // The latency last answered to a LATENCY query (object lock): when what we
   // would answer changes (first frame, new writer latency), we post a
@@ -164,9 +192,7 @@ void post_open_error(GstShmringSrc *self, const shmring::Error &error) {
     case shmring::ErrorCode::HandlesFull:
       GST_ELEMENT_ERROR(self, RESOURCE, BUSY, ("%s", error.what()), (nullptr));
       break;
-    default:
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", error.what()), (nullptr));
-      break;
+    default: GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", error.what()), (nullptr)); break;
   }
 }
 
@@ -202,13 +228,11 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
 void post_writer_message(GstShmringSrc *self, const char *name, gint pid, const char *reason,
                          const char *action = nullptr) {
   GstStructure *structure = gst_structure_new(
-      name, "ring", G_TYPE_STRING, settings_of(self).ring.c_str(), "pid", G_TYPE_INT, pid,
-      nullptr);
+      name, "ring", G_TYPE_STRING, settings_of(self).ring.c_str(), "pid", G_TYPE_INT, pid, nullptr);
   if (reason)
-    gst_structure_set(structure, "reason", G_TYPE_STRING, reason, "action", G_TYPE_STRING,
-                      action, nullptr);
-  gst_element_post_message(GST_ELEMENT(self),
-                           gst_message_new_element(GST_OBJECT(self), structure));
+    gst_structure_set(structure, "reason", G_TYPE_STRING, reason, "action", G_TYPE_STRING, action,
+                      nullptr);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), structure));
 }
 
 // Waits until a live writer's ring can be opened, unlock() is called, or the
@@ -242,11 +266,10 @@ Outcome attach_to_writer(GstShmringSrc *self) {
       announced = true;
     }
     const gint64 now = g_get_monotonic_time();
-    if (settings.timeout > 0 &&
-        guint64(now - start) * GST_USECOND >= settings.timeout) {
+    if (settings.timeout > 0 && guint64(now - start) * GST_USECOND >= settings.timeout) {
       GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
-                        ("No writer on ring '%s' within %" GST_TIME_FORMAT,
-                         settings.ring.c_str(), GST_TIME_ARGS(settings.timeout)),
+                        ("No writer on ring '%s' within %" GST_TIME_FORMAT, settings.ring.c_str(),
+                         GST_TIME_ARGS(settings.timeout)),
                         ("Start a pipeline with shmringsink ring=%s", settings.ring.c_str()));
       return Outcome::Error;
     }
@@ -265,7 +288,8 @@ Outcome update_caps(GstShmringSrc *self, shmring::Reader &reader, guint64 caps_i
   std::optional<std::string> text = reader.caps(caps_id);
   GstCaps *caps = text ? gst_caps_from_string(text->c_str()) : nullptr;
   if (!caps || !gst_caps_is_fixed(caps)) {
-    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Ring carries unusable caps (id %" G_GUINT64_FORMAT ")", caps_id),
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                      ("Ring carries unusable caps (id %" G_GUINT64_FORMAT ")", caps_id),
                       ("caps text: %s", text ? text->c_str() : "(gone)"));
     if (caps)
       gst_caps_unref(caps);
@@ -384,9 +408,8 @@ void push_ring_event(GstShmringSrc *self, const shmring::Frame &frame,
       GST_WARNING_OBJECT(self, "dropping an unparsable tag list");
       return;
     }
-    gst_tag_list_set_scope(tags, info.flags == GST_TAG_SCOPE_GLOBAL
-                                     ? GST_TAG_SCOPE_GLOBAL
-                                     : GST_TAG_SCOPE_STREAM);
+    gst_tag_list_set_scope(
+        tags, info.flags == GST_TAG_SCOPE_GLOBAL ? GST_TAG_SCOPE_GLOBAL : GST_TAG_SCOPE_STREAM);
     push_serialized_event(self, gst_event_new_tag(tags));
     return;
   }
@@ -406,9 +429,9 @@ void report_loss(GstShmringSrc *self, guint64 lost) {
   const guint64 received = self->state->counters.received;
   const guint64 lost_total = self->state->counters.lost;
   GST_OBJECT_UNLOCK(self);
-  GstMessage *message = gst_message_new_qos(GST_OBJECT(self), TRUE, GST_CLOCK_TIME_NONE,
-                                            GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE,
-                                            GST_CLOCK_TIME_NONE);
+  GstMessage *message =
+      gst_message_new_qos(GST_OBJECT(self), TRUE, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE,
+                          GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE);
   gst_message_set_qos_stats(message, GST_FORMAT_BUFFERS, received, lost_total);
   gst_element_post_message(GST_ELEMENT(self), message);
   GST_DEBUG_OBJECT(self, "lost %" G_GUINT64_FORMAT " frames", lost);
@@ -425,10 +448,10 @@ GstFlowReturn handle_writer_lost(GstShmringSrc *self, shmring::ReadStatus status
   self->state->writer_lost = true;
   switch (policy) {
     case GST_SHMRING_WRITER_LOST_ERROR:
-      GST_ELEMENT_ERROR(self, RESOURCE, READ,
-                        ("The writer of ring '%s' %s without sending EOS",
-                         settings.ring.c_str(), how),
-                        ("Set on-writer-lost=eos or wait to handle this without an error"));
+      GST_ELEMENT_ERROR(
+          self, RESOURCE, READ,
+          ("The writer of ring '%s' %s without sending EOS", settings.ring.c_str(), how),
+          ("Set on-writer-lost=eos or wait to handle this without an error"));
       return GST_FLOW_ERROR;
     case GST_SHMRING_WRITER_LOST_EOS:
       GST_INFO_OBJECT(self, "writer %s: ending the stream", how);
@@ -511,13 +534,11 @@ static GstStructure *build_stats(GstShmringSrc *self) {
   const Counters counters = self->state->counters;
   GST_OBJECT_UNLOCK(self);
   std::shared_ptr<shmring::gst::ReaderLink> link = current_link(self);
-  return gst_structure_new("application/x-shmringsrc-stats", "received", G_TYPE_UINT64,
-                           counters.received, "dropped", G_TYPE_UINT64, counters.dropped,
-                           "lost", G_TYPE_UINT64, counters.lost,
-                           "copied", G_TYPE_UINT64, counters.copied, "slots-held",
-                           G_TYPE_UINT, link ? link->slots_out.load() : 0u,
-                           "writer-pid", G_TYPE_INT,
-                           link ? int(link->reader->writer_pid()) : 0, nullptr);
+  return gst_structure_new(
+      "application/x-shmringsrc-stats", "received", G_TYPE_UINT64, counters.received, "dropped",
+      G_TYPE_UINT64, counters.dropped, "lost", G_TYPE_UINT64, counters.lost, "copied",
+      G_TYPE_UINT64, counters.copied, "slots-held", G_TYPE_UINT, link ? link->slots_out.load() : 0u,
+      "writer-pid", G_TYPE_INT, link ? int(link->reader->writer_pid()) : 0, nullptr);
 }
 
 static void gst_shmring_src_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -540,12 +561,8 @@ static void gst_shmring_src_set_property(GObject *object, guint prop_id, const G
     case PROP_ON_WRITER_LOST:
       settings.on_writer_lost = static_cast<GstShmringWriterLost>(g_value_get_enum(value));
       break;
-    case PROP_TIMEOUT:
-      settings.timeout = g_value_get_uint64(value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-      break;
+    case PROP_TIMEOUT: settings.timeout = g_value_get_uint64(value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
 }
@@ -562,21 +579,11 @@ static void gst_shmring_src_get_property(GObject *object, guint prop_id, GValue 
     case PROP_RING:
       g_value_set_string(value, settings.ring.empty() ? nullptr : settings.ring.c_str());
       break;
-    case PROP_POLICY:
-      g_value_set_enum(value, settings.policy);
-      break;
-    case PROP_TIMESTAMP_MODE:
-      g_value_set_enum(value, settings.timestamp_mode);
-      break;
-    case PROP_ON_WRITER_LOST:
-      g_value_set_enum(value, settings.on_writer_lost);
-      break;
-    case PROP_TIMEOUT:
-      g_value_set_uint64(value, settings.timeout);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-      break;
+    case PROP_POLICY: g_value_set_enum(value, settings.policy); break;
+    case PROP_TIMESTAMP_MODE: g_value_set_enum(value, settings.timestamp_mode); break;
+    case PROP_ON_WRITER_LOST: g_value_set_enum(value, settings.on_writer_lost); break;
+    case PROP_TIMEOUT: g_value_set_uint64(value, settings.timeout); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
 
@@ -708,18 +715,14 @@ Step read_next(GstShmringSrc *self, std::shared_ptr<shmring::gst::ReaderLink> &l
   }
   const shmring::ReadStatus status = link->reader->next(frame, shmring::deadline_after(kReadSlice));
   switch (status) {
-    case shmring::ReadStatus::Timeout:
-      return Step::next();
-    case shmring::ReadStatus::Interrupted:
-      return Step::flow_of(GST_FLOW_FLUSHING);
+    case shmring::ReadStatus::Timeout: return Step::next();
+    case shmring::ReadStatus::Interrupted: return Step::flow_of(GST_FLOW_FLUSHING);
     case shmring::ReadStatus::WriterClosed:
     case shmring::ReadStatus::WriterDead: {
       const GstFlowReturn ret = handle_writer_lost(self, status, settings_of(self).on_writer_lost);
       return ret == GST_FLOW_OK ? Step::next() : Step::flow_of(ret);
     }
-    case shmring::ReadStatus::Frame:
-      got = true;
-      return Step::next();
+    case shmring::ReadStatus::Frame: got = true; return Step::next();
   }
   return Step::flow_of(GST_FLOW_ERROR);
 }
@@ -839,13 +842,9 @@ static GstFlowReturn gst_shmring_src_create(GstPushSrc *push, GstBuffer **out) {
       step = take_frame(self, *link, frame, hold);
     }
     switch (step.kind) {
-      case Step::Kind::Next:
-        continue;
-      case Step::Kind::Flow:
-        return step.flow;
-      case Step::Kind::Buffer:
-        *out = step.buffer;
-        return GST_FLOW_OK;
+      case Step::Kind::Next: continue;
+      case Step::Kind::Flow: return step.flow;
+      case Step::Kind::Buffer: *out = step.buffer; return GST_FLOW_OK;
     }
   }
 }
@@ -887,17 +886,16 @@ static void gst_shmring_src_class_init(GstShmringSrcClass *klass) {
                                            GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(
       gobject_class, PROP_RING,
-      g_param_spec_string("ring", "Ring", "Name of the ring, as given to shmringsink",
-                          nullptr, rw));
+      g_param_spec_string("ring", "Ring", "Name of the ring, as given to shmringsink", nullptr,
+                          rw));
   g_object_class_install_property(
       gobject_class, PROP_POLICY,
       g_param_spec_enum("policy", "Policy", "What happens when this reader falls behind",
                         GST_TYPE_SHMRING_POLICY, kDefaultPolicy, rw));
   g_object_class_install_property(
       gobject_class, PROP_TIMESTAMP_MODE,
-      g_param_spec_enum("timestamp-mode", "Timestamp mode",
-                        "How buffers are timestamped", GST_TYPE_SHMRING_TIMESTAMP_MODE,
-                        kDefaultTimestampMode, rw));
+      g_param_spec_enum("timestamp-mode", "Timestamp mode", "How buffers are timestamped",
+                        GST_TYPE_SHMRING_TIMESTAMP_MODE, kDefaultTimestampMode, rw));
   g_object_class_install_property(
       gobject_class, PROP_ON_WRITER_LOST,
       g_param_spec_enum("on-writer-lost", "On writer lost",
@@ -911,10 +909,9 @@ static void gst_shmring_src_class_init(GstShmringSrcClass *klass) {
                           0, G_MAXUINT64, kDefaultTimeout, rw));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics",
-                         "received, dropped, lost, copied, slots-held, writer-pid",
-                         GST_TYPE_STRUCTURE,
-                         static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+      g_param_spec_boxed(
+          "stats", "Statistics", "received, dropped, lost, copied, slots-held, writer-pid",
+          GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_set_static_metadata(
       element_class, "Shared memory ring source", "Source",

@@ -13,6 +13,5 @@ static gboolean plugin_init(GstPlugin *plugin) {
 
 #define PACKAGE "shmring"
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, shmring,
-                  "Lock-free shared memory ring transport between processes",
-                  plugin_init, SHMRING_VERSION, "LGPL", "shmring",
-                  "Unknown package origin")
+                  "Lock-free shared memory ring transport between processes", plugin_init,
+                  SHMRING_VERSION, "LGPL", "shmring", "Unknown package origin")

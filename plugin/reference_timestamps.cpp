@@ -8,8 +8,8 @@ unsigned describe_reference_timestamps(GstBuffer *buffer, RecordInfo &info) {
   info.meta.n_references = 0;
   unsigned left_out = 0;
   gpointer state = nullptr;
-  while (GstMeta *meta = gst_buffer_iterate_meta_filtered(
-             buffer, &state, GST_REFERENCE_TIMESTAMP_META_API_TYPE)) {
+  while (GstMeta *meta = gst_buffer_iterate_meta_filtered(buffer, &state,
+                                                          GST_REFERENCE_TIMESTAMP_META_API_TYPE)) {
     auto *reference = reinterpret_cast<GstReferenceTimestampMeta *>(meta);
     gchar *caps = gst_caps_to_string(reference->reference);
     const std::size_t length = std::strlen(caps);

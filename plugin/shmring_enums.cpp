@@ -5,8 +5,8 @@ GType gst_shmring_policy_get_type(void) {
   static const GEnumValue values[] = {
       {GST_SHMRING_POLICY_BLOCK,
        "Lossless: the writer waits for this reader, up to the sink's timeout", "block"},
-      {GST_SHMRING_POLICY_LEAKY,
-       "The writer never waits; skip to the newest frame when behind", "leaky"},
+      {GST_SHMRING_POLICY_LEAKY, "The writer never waits; skip to the newest frame when behind",
+       "leaky"},
       {0, nullptr, nullptr}};
   if (g_once_init_enter(&type))
     g_once_init_leave(&type, g_enum_register_static("GstShmringPolicy", values));
@@ -35,8 +35,7 @@ GType gst_shmring_timestamp_mode_get_type(void) {
        "(both on the system monotonic clock)",
        "clock"},
       {GST_SHMRING_TIMESTAMP_ORIGINAL, "Keep the writer's timestamps unchanged", "original"},
-      {GST_SHMRING_TIMESTAMP_ARRIVAL, "Timestamp with the running time of arrival",
-       "arrival"},
+      {GST_SHMRING_TIMESTAMP_ARRIVAL, "Timestamp with the running time of arrival", "arrival"},
       {0, nullptr, nullptr}};
   if (g_once_init_enter(&type))
     g_once_init_leave(&type, g_enum_register_static("GstShmringTimestampMode", values));

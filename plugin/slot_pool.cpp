@@ -119,8 +119,7 @@ static gboolean gst_shmring_slot_pool_set_config(GstBufferPool *base, GstStructu
   if (!gst_buffer_pool_config_get_params(config, &caps, &size, &min, &max) || !caps)
     return FALSE;
   s.is_video = gst_video_info_from_caps(&s.info, caps);
-  s.add_video_meta =
-      gst_buffer_pool_config_has_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+  s.add_video_meta = gst_buffer_pool_config_has_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
   gsize needed = size;
   if (s.is_video) {
     // Upstream may ask for padding (wider strides, extra rows): lay the
@@ -132,15 +131,15 @@ static gboolean gst_shmring_slot_pool_set_config(GstBufferPool *base, GstStructu
         return FALSE;
       gst_buffer_pool_config_set_video_alignment(config, &align);
       if (!s.add_video_meta &&
-          (align.padding_top || align.padding_left || align.padding_right ||
-           align.padding_bottom))
+          (align.padding_top || align.padding_left || align.padding_right || align.padding_bottom))
         return FALSE;
     }
     needed = MAX(needed, GST_VIDEO_INFO_SIZE(&s.info));
   }
   if (needed == 0 || needed > s.writer->slot_size()) {
-    GST_WARNING_OBJECT(pool, "%" G_GSIZE_FORMAT " bytes per buffer do not fit a slot of %"
-                       G_GUINT64_FORMAT, needed, s.writer->slot_size());
+    GST_WARNING_OBJECT(
+        pool, "%" G_GSIZE_FORMAT " bytes per buffer do not fit a slot of %" G_GUINT64_FORMAT,
+        needed, s.writer->slot_size());
     return FALSE;
   }
   s.size = needed;
@@ -161,8 +160,7 @@ static gboolean gst_shmring_slot_pool_start(GstBufferPool *) {
 
 static gboolean gst_shmring_slot_pool_stop(GstBufferPool *) { return TRUE; }
 
-static GstFlowReturn gst_shmring_slot_pool_acquire_buffer(GstBufferPool *base,
-                                                          GstBuffer **out,
+static GstFlowReturn gst_shmring_slot_pool_acquire_buffer(GstBufferPool *base, GstBuffer **out,
                                                           GstBufferPoolAcquireParams *params) {
   auto *pool = reinterpret_cast<GstShmringSlotPool *>(base);
   SlotPoolState &s = *pool->state;
@@ -172,41 +170,37 @@ static GstFlowReturn gst_shmring_slot_pool_acquire_buffer(GstBufferPool *base,
     return place;
   shmring::WritableSlot slot;
   const shmring::Deadline deadline = shmring::deadline_after_ns(s.timeout);
-  const shmring::WaitStatus status =
-      s.writer->acquire(slot, deadline, &s.flushing, s.at_deadline);
+  const shmring::WaitStatus status = s.writer->acquire(slot, deadline, &s.flushing, s.at_deadline);
   if (status != shmring::WaitStatus::Ok)
     shmring::gst::give_back_lease_place(*s.limit);
   switch (status) {
-    case shmring::WaitStatus::Ok:
-      break;
-    case shmring::WaitStatus::Interrupted:
-      return GST_FLOW_FLUSHING;
+    case shmring::WaitStatus::Ok: break;
+    case shmring::WaitStatus::Interrupted: return GST_FLOW_FLUSHING;
     case shmring::WaitStatus::Timeout: {
       if (GstElement *element = static_cast<GstElement *>(g_weak_ref_get(&s.element))) {
-        GST_ELEMENT_ERROR(element, RESOURCE, WRITE,
-                          ("No slot of ring '%s' came free for upstream's buffer pool",
-                           s.writer->name().c_str()),
-                          ("A reader with policy=block stopped reading, or readers hold "
-                           "all %u slots", s.writer->slot_count()));
+        GST_ELEMENT_ERROR(
+            element, RESOURCE, WRITE,
+            ("No slot of ring '%s' came free for upstream's buffer pool", s.writer->name().c_str()),
+            ("A reader with policy=block stopped reading, or readers hold "
+             "all %u slots",
+             s.writer->slot_count()));
         gst_object_unref(element);
       }
       return GST_FLOW_ERROR;
     }
   }
   auto *lease = new shmring::gst::SlotLease{s.writer, slot, s.limit, {}};
-  GstMemory *memory = gst_memory_new_wrapped(static_cast<GstMemoryFlags>(0), slot.data,
-                                             slot.capacity, 0, s.size, lease,
-                                             shmring::gst::end_lease);
-  gst_mini_object_set_qdata(GST_MINI_OBJECT(memory), shmring::gst::lease_quark(), lease,
-                            nullptr);
+  GstMemory *memory =
+      gst_memory_new_wrapped(static_cast<GstMemoryFlags>(0), slot.data, slot.capacity, 0, s.size,
+                             lease, shmring::gst::end_lease);
+  gst_mini_object_set_qdata(GST_MINI_OBJECT(memory), shmring::gst::lease_quark(), lease, nullptr);
   GstBuffer *buffer = gst_buffer_new();
   gst_buffer_append_memory(buffer, memory);
   if (s.is_video && s.add_video_meta) {
     gst_buffer_add_video_meta_full(buffer, GST_VIDEO_FRAME_FLAG_NONE,
                                    GST_VIDEO_INFO_FORMAT(&s.info), GST_VIDEO_INFO_WIDTH(&s.info),
-                                   GST_VIDEO_INFO_HEIGHT(&s.info),
-                                   GST_VIDEO_INFO_N_PLANES(&s.info), s.info.offset,
-                                   s.info.stride);
+                                   GST_VIDEO_INFO_HEIGHT(&s.info), GST_VIDEO_INFO_N_PLANES(&s.info),
+                                   s.info.offset, s.info.stride);
   }
   *out = buffer;
   return GST_FLOW_OK;
@@ -260,20 +254,19 @@ SlotLease *unpublished_lease_of(GstBuffer *buffer, const Writer *writer) {
   if (gst_buffer_n_memory(buffer) != 1)
     return nullptr;
   GstMemory *memory = gst_buffer_peek_memory(buffer, 0);
-  auto *lease = static_cast<SlotLease *>(
-      gst_mini_object_get_qdata(GST_MINI_OBJECT(memory), lease_quark()));
+  auto *lease =
+      static_cast<SlotLease *>(gst_mini_object_get_qdata(GST_MINI_OBJECT(memory), lease_quark()));
   // A lease of an earlier ring, a resized view into the slot, or a buffer
   // pushed twice (already published) is copied like any other.
-  if (!lease || lease->writer.get() != writer || lease->published.load() ||
-      memory->offset != 0)
+  if (!lease || lease->writer.get() != writer || lease->published.load() || memory->offset != 0)
     return nullptr;
   return lease;
 }
 
 GstBufferPool *slot_pool_new(std::shared_ptr<Writer> writer, GstElement *element,
                              GstClockTime timeout, AtDeadline at_deadline) {
-  auto *pool = static_cast<GstShmringSlotPool *>(
-      g_object_new(gst_shmring_slot_pool_get_type(), nullptr));
+  auto *pool =
+      static_cast<GstShmringSlotPool *>(g_object_new(gst_shmring_slot_pool_get_type(), nullptr));
   gst_object_ref_sink(pool);
   pool->state->writer = std::move(writer);
   pool->state->timeout = timeout;

@@ -13,7 +13,8 @@ packages=(
   gstreamer1.0-plugins-ugly  # x264enc: H.264 in the two-process tests
   python3-gst-1.0            # the PyGObject embedding example (runs on /usr/bin/python3)
   libgtest-dev
-  clang libclang-rt-14-dev   # libFuzzer for the fuzz target
+  clang libclang-rt-14-dev   # libFuzzer for the fuzz target, ThreadSanitizer
+  clang-format               # the style check (.clang-format)
   gnuplot-nox                # the benchmark's plots
 )
 

@@ -32,8 +32,8 @@ std::string shorten(const std::string &text, std::size_t width) {
 }
 
 int list() {
-  std::printf("%-24s %-7s %-13s %-8s %-7s %-10s %-6s %s\n", "NAME", "KIND", "OWNER",
-              "READERS", "IN-USE", "FRAMES", "DROPS", "CAPS / SHAPE");
+  std::printf("%-24s %-7s %-13s %-8s %-7s %-10s %-6s %s\n", "NAME", "KIND", "OWNER", "READERS",
+              "IN-USE", "FRAMES", "DROPS", "CAPS / SHAPE");
   for (const std::string &name : shmring::list_object_names()) {
     shmring::ObjectInfo info;
     try {
@@ -43,8 +43,8 @@ int list() {
     }
     const char *kind = shmring::object_kind_name(info.kind);
     if (!info.problem.empty()) {
-      std::printf("%-24s %-7s %-13s %-8s %-7s %-10s %-6s (%s)\n", name.c_str(), kind, "?",
-                  "-", "-", "-", "-", info.problem.c_str());
+      std::printf("%-24s %-7s %-13s %-8s %-7s %-10s %-6s (%s)\n", name.c_str(), kind, "?", "-", "-",
+                  "-", "-", info.problem.c_str());
     } else if (info.kind == shmring::ObjectKind::Ring) {
       const std::string in_use =
           std::to_string(info.slots_in_use) + "/" + std::to_string(info.slots);
@@ -54,16 +54,16 @@ int list() {
                   static_cast<unsigned long long>(info.drops),
                   shorten(info.caps.empty() ? "-" : info.caps, 60).c_str());
     } else if (info.kind == shmring::ObjectKind::Queue) {
-      const std::string queued = std::to_string(info.written - info.taken) + "/" +
-                                 std::to_string(info.element_count);
-      std::printf("%-24s %-7s %-13s %-8u %-7s %-10llu %-6llu %llu-byte nodes\n", name.c_str(),
-                  kind, owner_text(info).c_str(), info.handles, queued.c_str(),
+      const std::string queued =
+          std::to_string(info.written - info.taken) + "/" + std::to_string(info.element_count);
+      std::printf("%-24s %-7s %-13s %-8u %-7s %-10llu %-6llu %llu-byte nodes\n", name.c_str(), kind,
+                  owner_text(info).c_str(), info.handles, queued.c_str(),
                   static_cast<unsigned long long>(info.written),
                   static_cast<unsigned long long>(info.abandoned + info.lost),
                   static_cast<unsigned long long>(info.element_size));
     } else {
-      std::printf("%-24s %-7s %-13s %-8s %-7s %-10s %-6s %llu x %llu bytes\n", name.c_str(),
-                  kind, owner_text(info).c_str(), "-", "-", "-", "-",
+      std::printf("%-24s %-7s %-13s %-8s %-7s %-10s %-6s %llu x %llu bytes\n", name.c_str(), kind,
+                  owner_text(info).c_str(), "-", "-", "-", "-",
                   static_cast<unsigned long long>(info.element_count),
                   static_cast<unsigned long long>(info.element_size));
     }
@@ -79,8 +79,8 @@ int info(const std::string &name) {
     std::fprintf(stderr, "shmring: %s\n", error.what());
     return 1;
   }
-  std::printf("name:          %s (/dev/shm/shmring.%s, %llu bytes)\n", name.c_str(),
-              name.c_str(), static_cast<unsigned long long>(info.bytes));
+  std::printf("name:          %s (/dev/shm/shmring.%s, %llu bytes)\n", name.c_str(), name.c_str(),
+              static_cast<unsigned long long>(info.bytes));
   std::printf("kind:          %s\n", shmring::object_kind_name(info.kind));
   if (!info.problem.empty()) {
     std::printf("unreadable:    %s\n", info.problem.c_str());
@@ -99,9 +99,9 @@ int info(const std::string &name) {
       std::printf("caps:          %s\n", info.caps.empty() ? "(none yet)" : info.caps.c_str());
       std::printf("readers:       %zu\n", info.readers.size());
       for (const auto &reader : info.readers)
-        std::printf("  pid %-8d %-5s %-6s%s cursor %llu, received %llu, lost %llu\n",
-                    reader.pid, reader.alive ? "alive" : "dead",
-                    reader.leaky ? "leaky" : "block", reader.draining ? " (draining)" : "",
+        std::printf("  pid %-8d %-5s %-6s%s cursor %llu, received %llu, lost %llu\n", reader.pid,
+                    reader.alive ? "alive" : "dead", reader.leaky ? "leaky" : "block",
+                    reader.draining ? " (draining)" : "",
                     static_cast<unsigned long long>(reader.cursor),
                     static_cast<unsigned long long>(reader.received),
                     static_cast<unsigned long long>(reader.lost));
@@ -129,8 +129,7 @@ int info(const std::string &name) {
                                    : "no writer",
                   info.lock_readers);
       break;
-    case shmring::ObjectKind::Unknown:
-      break;
+    case shmring::ObjectKind::Unknown: break;
   }
   return 0;
 }

@@ -2,7 +2,8 @@
 # Sets up (tools/setup.sh) and runs the whole test suite:
 #   1. core, element, two-process and fault tests (build/);
 #   2. the core and element tests again, built with AddressSanitizer and
-#      UndefinedBehaviorSanitizer (build-asan/);
+#      UndefinedBehaviorSanitizer (build-asan/), and the core tests built
+#      with ThreadSanitizer (build-tsan/, clang);
 #   3. the reader's fuzz target, a bounded number of runs (build-fuzz/);
 #   4. the benchmark harness in --quick mode, so that it keeps working (that
 #      it ran and wrote its table and plots is checked, never a timing), and
@@ -12,6 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 status=0
+
+echo "== style (.clang-format)"
+# shellcheck disable=SC2046
+clang-format --dry-run --Werror $(git ls-files '*.cpp' '*.hpp' '*.h') || status=1
 
 echo "== testing"
 meson test -C build --print-errorlogs --num-processes 2 || status=1
@@ -24,6 +29,16 @@ ninja -C build-asan >/dev/null
 # built with ASan; the core suite forks its own processes.
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --print-errorlogs --num-processes 2 core elements || status=1
+
+echo "== testing the core with ThreadSanitizer"
+[ -f build-tsan/build.ninja ] ||
+  CXX=clang++ meson setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dplugin=disabled \
+    >/dev/null
+ninja -C build-tsan tests/core-tests >/dev/null
+# TSan sees one process's accesses through one mapping: tests/core/test_threads.cpp
+# shares each handle between threads so that it can check them.
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  meson test -C build-tsan --no-rebuild --print-errorlogs core || status=1
 
 echo "== fuzzing the reader"
 [ -f build-fuzz/build.ninja ] ||
@@ -71,7 +86,8 @@ else
 fi
 
 python3 tools/summarize_tests.py build/meson-logs/testlog.json \
-  asan:build-asan/meson-logs/testlog.json "fuzz-reader=$fuzz_result" \
+  asan:build-asan/meson-logs/testlog.json tsan:build-tsan/meson-logs/testlog.json \
+  "fuzz-reader=$fuzz_result" \
   "bench-quick=$bench_result" "av-drift=$drift_result"
 leftovers=$(ls /dev/shm | grep '^shmring\.' || true)
 if [ -n "$leftovers" ]; then

@@ -23,12 +23,9 @@ namespace {
 
 constexpr int kSpinsBeforeSleep = 64;
 
-std::uint64_t round_up(std::uint64_t value, std::uint64_t to) {
-  return (value + to - 1) / to * to;
-}
+std::uint64_t round_up(std::uint64_t value, std::uint64_t to) { return (value + to - 1) / to * to; }
 
-bool sizes(const object::Params &params, std::uint64_t &control_size,
-           std::uint64_t &payload_size) {
+bool sizes(const object::Params &params, std::uint64_t &control_size, std::uint64_t &payload_size) {
   const std::uint64_t count = params.value[kNodeCount];
   const std::uint64_t node_size = params.value[kNodeSize];
   if (count < 2 || count > kMaxNodes || node_size == 0 || node_size > object::kMaxTotalSize ||
@@ -51,20 +48,16 @@ void describe(const ShmObject &object, const object::Verdict &verdict, ObjectInf
   info.element_size = verdict.params.value[kNodeSize];
   info.element_count = verdict.params.value[kNodeCount];
   Mapping mapping(object, 0, verdict.layout.payload_offset, Mapping::Access::ReadOnly);
-  auto *header = reinterpret_cast<object::ObjectHeader *>(mapping.data());
   const auto *queue =
       reinterpret_cast<const QueueControl *>(mapping.data() + verdict.layout.control_offset);
   info.written = queue->enqueue_pos.load();
   info.taken = queue->dequeue_pos.load();
   info.abandoned = queue->abandoned.load();
   info.lost = queue->lost.load();
-  const object::Participants participants(header, object, info.name);
-  for (std::uint32_t i = 0; i < object::kMaxParticipants; ++i)
-    info.handles += participants.alive(i) ? 1 : 0;
 }
 
 const object::KindTraits kTraits{ObjectKind::Queue, "queue", kLayoutVersion, sizes,
-                                 describe_params, describe};
+                                 describe_params,   describe};
 [[maybe_unused]] const bool registered = object::register_kind(kTraits);
 
 // Where a writer or reader found itself blocked: the position, and the node
@@ -179,8 +172,7 @@ struct CircularBuffer::Impl {
       const std::int64_t distance = lap_distance(w.lap, lap);
       if (distance == 0 && w.state == NodeState::Free) {
         if (nodes[index].word.compare_exchange_strong(
-                raw, NodeWord{lap, NodeState::Writing, self}.encode(),
-                std::memory_order_acq_rel)) {
+                raw, NodeWord{lap, NodeState::Writing, self}.encode(), std::memory_order_acq_rel)) {
           std::uint64_t expected = p;
           control->enqueue_pos.compare_exchange_strong(expected, p + 1);
           position = p;
@@ -220,8 +212,7 @@ struct CircularBuffer::Impl {
       }
       if (distance == 0 && w.state == NodeState::Full) {
         if (nodes[index].word.compare_exchange_strong(
-                raw, NodeWord{lap, NodeState::Reading, self}.encode(),
-                std::memory_order_acq_rel)) {
+                raw, NodeWord{lap, NodeState::Reading, self}.encode(), std::memory_order_acq_rel)) {
           std::uint64_t expected = p;
           control->dequeue_pos.compare_exchange_strong(expected, p + 1);
           position = p;
@@ -301,8 +292,7 @@ void CircularBuffer::WriteLease::commit(std::size_t size) {
     throw Error(ErrorCode::InvalidArgument, "commit of an empty write lease");
   if (size > capacity_)
     throw Error(ErrorCode::OutOfRange, "commit of " + std::to_string(size) +
-                                           " bytes into a node of " +
-                                           std::to_string(capacity_));
+                                           " bytes into a node of " + std::to_string(capacity_));
   Impl &q = *std::exchange(impl_, nullptr);
   q.nodes[q.index_of(position_)].size.store(size, std::memory_order_relaxed);
   q.hand_over(position_, NodeState::Writing, NodeState::Full, 0, q.self);
@@ -357,14 +347,14 @@ CircularBuffer CircularBuffer::create(const std::string &name, std::uint32_t nod
   object::Params params;
   params.value[kNodeCount] = node_count;
   params.value[kNodeSize] = node_size;
-  return CircularBuffer(std::make_unique<Impl>(object::create(
-      name, ObjectKind::Queue, params, perms,
-      [node_count](std::byte *control_bytes, const object::Layout &) {
-        // Zeroed memory already means: positions 0, every node Free at lap 0.
-        auto *control = reinterpret_cast<QueueControl *>(control_bytes);
-        for (std::uint32_t i = 0; i < node_count; ++i)
-          control->nodes()[i].word.store(NodeWord{0, NodeState::Free, 0}.encode());
-      })));
+  return CircularBuffer(std::make_unique<Impl>(
+      object::create(name, ObjectKind::Queue, params, perms,
+                     [node_count](std::byte *control_bytes, const object::Layout &) {
+                       // Zeroed memory already means: positions 0, every node Free at lap 0.
+                       auto *control = reinterpret_cast<QueueControl *>(control_bytes);
+                       for (std::uint32_t i = 0; i < node_count; ++i)
+                         control->nodes()[i].word.store(NodeWord{0, NodeState::Free, 0}.encode());
+                     })));
 }
 
 CircularBuffer CircularBuffer::open(const std::string &name) {
@@ -424,10 +414,9 @@ CircularBuffer::ReadLease CircularBuffer::acquire_read(Timeout timeout) {
 
 bool CircularBuffer::write(const void *source, std::size_t size, Timeout timeout) {
   if (size > impl_->node_size)
-    throw Error(ErrorCode::TooLarge, "an item of " + std::to_string(size) +
-                                         " bytes does not fit circular buffer '" + name() +
-                                         "' of " + std::to_string(impl_->node_size) +
-                                         "-byte nodes");
+    throw Error(ErrorCode::TooLarge,
+                "an item of " + std::to_string(size) + " bytes does not fit circular buffer '" +
+                    name() + "' of " + std::to_string(impl_->node_size) + "-byte nodes");
   WriteLease lease = acquire_write(timeout);
   if (!lease)
     return false;
@@ -439,10 +428,10 @@ bool CircularBuffer::write(const void *source, std::size_t size, Timeout timeout
 std::optional<std::size_t> CircularBuffer::read(void *destination, std::size_t capacity,
                                                 Timeout timeout) {
   if (capacity < impl_->node_size)
-    throw Error(ErrorCode::InvalidArgument,
-                "a read buffer of " + std::to_string(capacity) +
-                    " bytes could truncate items of circular buffer '" + name() + "' (" +
-                    std::to_string(impl_->node_size) + "-byte nodes)");
+    throw Error(ErrorCode::InvalidArgument, "a read buffer of " + std::to_string(capacity) +
+                                                " bytes could truncate items of circular buffer '" +
+                                                name() + "' (" + std::to_string(impl_->node_size) +
+                                                "-byte nodes)");
   ReadLease lease = acquire_read(timeout);
   if (!lease)
     return std::nullopt;

@@ -17,8 +17,7 @@ std::uint32_t *raw(std::atomic<std::uint32_t> &word) {
 }
 }  // namespace
 
-bool futex_wait_until(std::atomic<std::uint32_t> &word, std::uint32_t expected,
-                      Deadline deadline) {
+bool futex_wait_until(std::atomic<std::uint32_t> &word, std::uint32_t expected, Deadline deadline) {
   auto since_epoch = deadline.time_since_epoch();
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
   struct timespec abs_time;
@@ -28,8 +27,8 @@ bool futex_wait_until(std::atomic<std::uint32_t> &word, std::uint32_t expected,
   // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so retrying
   // after EINTR does not stretch the wait.
   for (;;) {
-    long rc = syscall(SYS_futex, raw(word), FUTEX_WAIT_BITSET, expected, &abs_time,
-                      nullptr, FUTEX_BITSET_MATCH_ANY);
+    long rc = syscall(SYS_futex, raw(word), FUTEX_WAIT_BITSET, expected, &abs_time, nullptr,
+                      FUTEX_BITSET_MATCH_ANY);
     if (rc == 0 || errno == EAGAIN)
       return true;  // woken, or the word already changed
     if (errno == ETIMEDOUT)

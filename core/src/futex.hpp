@@ -21,8 +21,7 @@ inline void cpu_relax() {
 
 // Sleeps while *word == expected, until woken or the deadline passes.
 // Returns false only when the deadline has passed.
-bool futex_wait_until(std::atomic<std::uint32_t> &word, std::uint32_t expected,
-                      Deadline deadline);
+bool futex_wait_until(std::atomic<std::uint32_t> &word, std::uint32_t expected, Deadline deadline);
 
 // Wakes every sleeper on the word, in any process.
 void futex_wake_all(std::atomic<std::uint32_t> &word);

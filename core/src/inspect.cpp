@@ -46,18 +46,20 @@ ObjectInfo inspect_object(const std::string &name) {
   info.owner_alive = object::owner_alive(object);
   const object::Verdict verdict = object::inspect(object);
   switch (verdict.state) {
-    case object::Verdict::State::Ready:
+    case object::Verdict::State::Ready: {
       info.kind = verdict.kind;
       info.owner_pid = verdict.owner_pid;
+      Mapping mapping(object, 0, sizeof(object::ObjectHeader), Mapping::Access::ReadOnly);
+      const object::Participants participants(
+          reinterpret_cast<object::ObjectHeader *>(mapping.data()), object, name);
+      for (std::uint32_t i = 0; i < object::kMaxParticipants; ++i)
+        info.handles += participants.alive(i) ? 1 : 0;
       object::traits_of(verdict.kind)->describe(object, verdict, info);
       break;
-    case object::Verdict::State::Initializing:
-      info.problem = "being created";
-      break;
+    }
+    case object::Verdict::State::Initializing: info.problem = "being created"; break;
     case object::Verdict::State::Corrupt:
-    case object::Verdict::State::OtherVersion:
-      info.problem = verdict.problem;
-      break;
+    case object::Verdict::State::OtherVersion: info.problem = verdict.problem; break;
   }
   return info;
 }
@@ -82,11 +84,11 @@ CleanReport clean_dead_objects() {
     // Judged on the very object we unlink (same inode), by its owner's
     // lock: a live owner in any PID namespace keeps it.
     if (object::owner_alive(object)) {
-      report.kept.emplace_back(
-          name, verdict.state == object::Verdict::State::Ready
-                    ? std::string(object_kind_name(verdict.kind)) + " owned by live process " +
-                          std::to_string(verdict.owner_pid)
-                    : std::string("being created by a live process"));
+      report.kept.emplace_back(name, verdict.state == object::Verdict::State::Ready
+                                         ? std::string(object_kind_name(verdict.kind)) +
+                                               " owned by live process " +
+                                               std::to_string(verdict.owner_pid)
+                                         : std::string("being created by a live process"));
       continue;
     }
     if (verdict.state == object::Verdict::State::Initializing) {

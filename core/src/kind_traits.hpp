@@ -18,8 +18,7 @@ struct KindTraits {
   const char *name;       // "ring": the one name table is the registry
   std::uint32_t version;  // of the kind's control block; stored in every header
   // False when the params are out of range for the kind; else the sizes.
-  bool (*sizes)(const Params &params, std::uint64_t &control_size,
-                std::uint64_t &payload_size);
+  bool (*sizes)(const Params &params, std::uint64_t &control_size, std::uint64_t &payload_size);
   // The params in words, for messages ("8 slots of 1024 bytes").
   std::string (*describe_params)(const Params &params);
   // Fills the kind's part of `info` from a read-only look at the object

@@ -33,9 +33,7 @@ constexpr auto kInitializingGrace = std::chrono::milliseconds(500);
 constexpr std::uint64_t kClaimGraceNs = 1'000'000'000;
 constexpr std::uint64_t kReapGraceNs = 5'000'000'000;
 
-std::uint64_t round_up(std::uint64_t value, std::uint64_t to) {
-  return (value + to - 1) / to * to;
-}
+std::uint64_t round_up(std::uint64_t value, std::uint64_t to) { return (value + to - 1) / to * to; }
 
 std::vector<const KindTraits *> &registry() {
   static std::vector<const KindTraits *> kinds;
@@ -117,8 +115,7 @@ Verdict inspect(const ShmObject &object) {
     return verdict_of(State::Corrupt, "it is not a shmring object (bad magic number)");
   if (abi_version != kAbiVersion)
     return verdict_of(State::OtherVersion, "it was created by shmring ABI version " +
-                                               std::to_string(abi_version) +
-                                               ", this is version " +
+                                               std::to_string(abi_version) + ", this is version " +
                                                std::to_string(kAbiVersion));
   if (mapped < sizeof(ObjectHeader))
     return verdict_of(State::Corrupt, "it is " + std::to_string(object_size) +
@@ -136,8 +133,7 @@ Verdict inspect(const ShmObject &object) {
     return verdict_of(State::Corrupt, "its ready word holds " + std::to_string(ready));
   if (h.header_size != sizeof(ObjectHeader))
     return verdict_of(State::Corrupt, "its header size is " + std::to_string(h.header_size) +
-                                          ", expected " +
-                                          std::to_string(sizeof(ObjectHeader)));
+                                          ", expected " + std::to_string(sizeof(ObjectHeader)));
   const KindTraits *traits = traits_of(static_cast<ObjectKind>(h.kind));
   if (!traits)
     return verdict_of(State::OtherVersion,
@@ -150,12 +146,11 @@ Verdict inspect(const ShmObject &object) {
   if (h.max_participants != kMaxParticipants)
     return verdict_of(State::Corrupt, "its participant table holds " +
                                           std::to_string(h.max_participants) +
-                                          " entries, expected " +
-                                          std::to_string(kMaxParticipants));
+                                          " entries, expected " + std::to_string(kMaxParticipants));
   Layout layout;
   if (!compute_layout(*traits, h.params, layout))
-    return verdict_of(State::Corrupt, "its geometry (" + traits->describe_params(h.params) +
-                                          ") is out of range");
+    return verdict_of(State::Corrupt,
+                      "its geometry (" + traits->describe_params(h.params) + ") is out of range");
   if (h.control_offset != layout.control_offset || h.control_size != layout.control_size ||
       h.payload_offset != layout.payload_offset || h.total_size != layout.total_size)
     return verdict_of(State::Corrupt, "its layout fields disagree with its geometry (" +
@@ -186,25 +181,25 @@ Judgement judge(const ShmObject &existing, ObjectKind creating, const std::strin
     if (verdict.state != Verdict::State::Ready)
       return Judgement::Initializing;  // a live creator is filling it in
     if (verdict.kind != creating)
-      throw Error(ErrorCode::WrongKind,
-                  what + ": the name is taken by a " + object_kind_name(verdict.kind) +
-                      " of live process " + std::to_string(verdict.owner_pid));
+      throw Error(ErrorCode::WrongKind, what + ": the name is taken by a " +
+                                            object_kind_name(verdict.kind) + " of live process " +
+                                            std::to_string(verdict.owner_pid));
     throw Error(ErrorCode::OwnerAlive,
-                what + (creating == ObjectKind::Ring ? " is already being written"
-                                                     : " already exists, created") +
+                what +
+                    (creating == ObjectKind::Ring ? " is already being written"
+                                                  : " already exists, created") +
                     " by live process " + std::to_string(verdict.owner_pid) +
                     " (pid as seen in its own namespace)");
   }
   switch (verdict.state) {
     case Verdict::State::Ready:
-    case Verdict::State::Corrupt:
-      return Judgement::Stale;  // its owner is dead, or it is garbage
+    case Verdict::State::Corrupt: return Judgement::Stale;  // its owner is dead, or it is garbage
     case Verdict::State::Initializing:
       return Judgement::Initializing;  // a creator in the instant before its lock
     case Verdict::State::OtherVersion:
-      throw Error(ErrorCode::VersionMismatch,
-                  what + " exists but " + verdict.problem +
-                      "; stop its owner or remove /dev/shm" + existing.path());
+      throw Error(ErrorCode::VersionMismatch, what + " exists but " + verdict.problem +
+                                                  "; stop its owner or remove /dev/shm" +
+                                                  existing.path());
   }
   return Judgement::Stale;
 }
@@ -250,6 +245,23 @@ std::uint64_t mapped_length(std::uint64_t mapped, const Layout &layout) {
 
 }  // namespace
 
+void write_header(ObjectHeader &header, ObjectKind kind, const Params &params,
+                  const Layout &layout) {
+  header.magic = kMagic;
+  header.abi_version = kAbiVersion;
+  header.header_size = sizeof(ObjectHeader);
+  header.kind = static_cast<std::uint32_t>(kind);
+  const KindTraits *traits = traits_of(kind);
+  header.kind_version = traits ? traits->version : 0;
+  header.total_size = layout.total_size;
+  header.control_offset = layout.control_offset;
+  header.control_size = layout.control_size;
+  header.payload_offset = layout.payload_offset;
+  header.params = params;
+  header.owner_pid = getpid();
+  header.max_participants = kMaxParticipants;
+}
+
 Handle create(const std::string &name, ObjectKind kind, const Params &params, mode_t perms,
               const std::function<void(std::byte *control, const Layout &)> &init_control,
               std::uint64_t mapped) {
@@ -284,18 +296,7 @@ Handle create(const std::string &name, ObjectKind kind, const Params &params, mo
   handle.mapping = Mapping(object, 0, mapped_length(mapped, layout), Mapping::Access::ReadWrite);
   // Zeroed memory already means: every participant entry Free.
   ObjectHeader *header = handle.header();
-  header->magic = kMagic;
-  header->abi_version = kAbiVersion;
-  header->header_size = sizeof(ObjectHeader);
-  header->kind = static_cast<std::uint32_t>(kind);
-  header->kind_version = traits->version;
-  header->total_size = layout.total_size;
-  header->control_offset = layout.control_offset;
-  header->control_size = layout.control_size;
-  header->payload_offset = layout.payload_offset;
-  header->params = params;
-  header->owner_pid = getpid();
-  header->max_participants = kMaxParticipants;
+  write_header(*header, kind, params, layout);
   handle.name = name;
   handle.object = std::move(object);
   handle.kind = kind;
@@ -320,8 +321,7 @@ Handle open(const std::string &name, ObjectKind kind, bool read_only, std::uint6
   }
   const Verdict verdict = inspect(object);
   switch (verdict.state) {
-    case Verdict::State::Ready:
-      break;
+    case Verdict::State::Ready: break;
     case Verdict::State::Initializing:
       throw Error(ErrorCode::NotReady, what + " is still being created");
     case Verdict::State::OtherVersion:
@@ -367,8 +367,7 @@ std::uint32_t Participants::join(const std::function<void(std::uint32_t)> &fill,
       std::uint64_t expected = claiming.encode();
       const ParticipantWord active{ParticipantState::Active, claiming.generation};
       entry.since_ns.store(0, std::memory_order_relaxed);
-      if (entry.word.compare_exchange_strong(expected, active.encode(),
-                                             std::memory_order_acq_rel))
+      if (entry.word.compare_exchange_strong(expected, active.encode(), std::memory_order_acq_rel))
         return i;
       // Judged dead while we were claiming (we were stopped too long): the
       // entry is somebody else's business now; try another.
@@ -376,8 +375,7 @@ std::uint32_t Participants::join(const std::function<void(std::uint32_t)> &fill,
     }
     reap(kNone, on_dead);
   }
-  throw Error(ErrorCode::HandlesFull, what_ + " already has " +
-                                          std::to_string(kMaxParticipants) +
+  throw Error(ErrorCode::HandlesFull, what_ + " already has " + std::to_string(kMaxParticipants) +
                                           " participants (open handles or readers)");
 }
 
@@ -442,8 +440,7 @@ std::uint32_t Participants::reap(std::uint32_t self,
 
 bool Participants::active(std::uint32_t index) const {
   return index < kMaxParticipants &&
-         ParticipantWord::decode(header_->participants[index].word.load(
-                                     std::memory_order_acquire))
+         ParticipantWord::decode(header_->participants[index].word.load(std::memory_order_acquire))
                  .state == ParticipantState::Active;
 }
 
@@ -452,9 +449,8 @@ bool Participants::alive(std::uint32_t index) const {
 }
 
 pid_t Participants::pid(std::uint32_t index) const {
-  return index < kMaxParticipants
-             ? header_->participants[index].pid.load(std::memory_order_relaxed)
-             : 0;
+  return index < kMaxParticipants ? header_->participants[index].pid.load(std::memory_order_relaxed)
+                                  : 0;
 }
 
 }  // namespace object

@@ -32,7 +32,7 @@ namespace shmring::object {
 constexpr std::uint64_t kMagic = 0x31474e49524d4853ull;
 // The seed objects of shmring 0.1 had a magic of their own ("SHMRREG1").
 constexpr std::uint64_t kLegacyRegionMagic = 0x31474552524d4853ull;
-constexpr std::uint32_t kAbiVersion = 3;  // 3: one header for every kind, lock liveness
+constexpr std::uint32_t kAbiVersion = 3;        // 3: one header for every kind, lock liveness
 constexpr std::uint32_t kMaxParticipants = 64;  // one bit each in a ring slot's holder mask
 constexpr std::uint64_t kCacheLine = 64;
 constexpr std::uint64_t kPageSize = 4096;
@@ -52,7 +52,7 @@ enum class ParticipantState : std::uint32_t {
   Free = 0,
   Claiming = 1,  // won the entry, taking its lock and filling in its fields
   Active = 2,
-  Reaping = 3,   // found dead; the kind is taking back what it held
+  Reaping = 3,  // found dead; the kind is taking back what it held
 };
 
 // state in the low 32 bits, a generation in the high 32 bits: every
@@ -134,6 +134,12 @@ struct Verdict {
   Layout layout;
   pid_t owner_pid = 0;
 };
+
+// Writes the write-once fields of a new object's header (all but `ready`,
+// which the creator stores last, and the participant table, zero). Openers
+// accept exactly what this writes; the fuzz target builds its images with it.
+void write_header(ObjectHeader &header, ObjectKind kind, const Params &params,
+                  const Layout &layout);
 
 // Reads and validates the header of `object` against its fstat size and the
 // layout the kind's traits compute from the params. Maps only the header.

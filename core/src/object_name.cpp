@@ -6,8 +6,8 @@ namespace shmring {
 
 namespace {
 bool allowed_character(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
 }
 }  // namespace
 
@@ -15,8 +15,7 @@ std::string object_name_problem(std::string_view name) {
   if (name.empty())
     return "the object name is empty";
   if (name.size() > kMaxObjectNameLength)
-    return "the object name is longer than " + std::to_string(kMaxObjectNameLength) +
-           " characters";
+    return "the object name is longer than " + std::to_string(kMaxObjectNameLength) + " characters";
   if (name == "." || name == "..")
     return "the object name may not be '.' or '..'";
   for (char c : name) {

@@ -43,8 +43,9 @@ struct NodeWord {
 // Signed distance between two 48-bit laps (they never drift 2^47 apart).
 inline std::int64_t lap_distance(std::uint64_t node_lap, std::uint64_t position_lap) {
   const std::uint64_t diff = (node_lap - position_lap) & kLapMask;
-  return diff >= (std::uint64_t{1} << 47) ? static_cast<std::int64_t>(diff) - (std::int64_t{1} << 48)
-                                         : static_cast<std::int64_t>(diff);
+  return diff >= (std::uint64_t{1} << 47)
+             ? static_cast<std::int64_t>(diff) - (std::int64_t{1} << 48)
+             : static_cast<std::int64_t>(diff);
 }
 
 struct alignas(64) NodeMeta {

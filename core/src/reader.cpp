@@ -24,7 +24,7 @@ enum class ReadAttempt { Got, Overwritten, Invalid };
 struct Reader::Impl {
   object::Handle handle;  // maps the header and control block read-write
   object::Participants participants;
-  Mapping data;           // read-only: payloads are the writer's to change
+  Mapping data;  // read-only: payloads are the writer's to change
   ControlView view;
   RingControl *control;
   WakeChannel data_channel;
@@ -54,9 +54,9 @@ struct Reader::Impl {
           RingReader *candidate = view.reader(i);
           candidate->mode.store(static_cast<std::uint32_t>(ReaderMode::Reading),
                                 std::memory_order_relaxed);
-          candidate->policy.store(static_cast<std::uint32_t>(leaky ? ReaderPolicy::Leaky
-                                                                   : ReaderPolicy::Block),
-                                  std::memory_order_relaxed);
+          candidate->policy.store(
+              static_cast<std::uint32_t>(leaky ? ReaderPolicy::Leaky : ReaderPolicy::Block),
+              std::memory_order_relaxed);
           candidate->received.store(0, std::memory_order_relaxed);
           candidate->lost.store(0, std::memory_order_relaxed);
           // A late joiner starts at the newest record.
@@ -142,14 +142,12 @@ std::shared_ptr<Reader> Reader::open(const ReaderOptions &options) {
     throw Error(ErrorCode::VersionMismatch,
                 handle.what() + " carries records of user schema version " +
                     std::to_string(g.user.version) + " (" + std::to_string(g.user.size) +
-                    " bytes); this reader reads version " +
-                    std::to_string(options.user.version) + " (" +
-                    std::to_string(options.user.size) + " bytes): other version");
-  handle.mapping = Mapping(handle.object, 0, handle.layout.payload_offset,
-                           Mapping::Access::ReadWrite);
+                    " bytes); this reader reads version " + std::to_string(options.user.version) +
+                    " (" + std::to_string(options.user.size) + " bytes): other version");
+  handle.mapping =
+      Mapping(handle.object, 0, handle.layout.payload_offset, Mapping::Access::ReadWrite);
   Mapping data(handle.object, handle.layout.payload_offset,
-               handle.layout.total_size - handle.layout.payload_offset,
-               Mapping::Access::ReadOnly);
+               handle.layout.total_size - handle.layout.payload_offset, Mapping::Access::ReadOnly);
   auto impl = std::make_unique<Impl>(std::move(handle), std::move(data), g);
   impl->join(options.leaky);
   return std::shared_ptr<Reader>(new Reader(std::move(impl)));

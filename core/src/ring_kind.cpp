@@ -20,8 +20,7 @@ std::string describe_params(const object::Params &params) {
          std::to_string(params.value[kUserVersion]) + ")";
 }
 
-bool sizes(const object::Params &params, std::uint64_t &control_size,
-           std::uint64_t &payload_size) {
+bool sizes(const object::Params &params, std::uint64_t &control_size, std::uint64_t &payload_size) {
   Geometry g;
   if (!compute_geometry(params, g))
     return false;
@@ -63,8 +62,8 @@ void describe(const ShmObject &object, const object::Verdict &verdict, ObjectInf
   }
 }
 
-const object::KindTraits kTraits{ObjectKind::Ring, "ring", kLayoutVersion, sizes,
-                                 describe_params, describe};
+const object::KindTraits kTraits{ObjectKind::Ring, "ring",  kLayoutVersion, sizes,
+                                 describe_params,  describe};
 [[maybe_unused]] const bool registered = object::register_kind(kTraits);
 
 }  // namespace

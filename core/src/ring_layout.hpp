@@ -29,7 +29,7 @@ using object::kMaxParticipants;
 using object::kPageSize;
 
 constexpr std::uint32_t kLayoutVersion = 1;  // of everything in this file
-constexpr std::uint32_t kCapsEntries = 8;     // caps ids in flight at once
+constexpr std::uint32_t kCapsEntries = 8;    // caps ids in flight at once
 constexpr std::uint32_t kCapsCapacity = 16 * 1024 - 16;
 constexpr std::uint32_t kMinSlots = 2;
 constexpr std::uint32_t kMaxSlots = 1024;
@@ -56,7 +56,7 @@ struct alignas(kCacheLine) RingReader {
 
 struct alignas(kCacheLine) RingControl {
   // Writer-hot: one cache line, written on every publish.
-  std::atomic<std::uint64_t> write_seq;  // next sequence to publish
+  std::atomic<std::uint64_t> write_seq;     // next sequence to publish
   std::atomic<std::uint32_t> data_word;     // futex readers sleep on
   std::atomic<std::uint32_t> data_waiters;  // readers inside futex_wait
   std::atomic<std::uint32_t> writer_state;

@@ -46,9 +46,9 @@ void rw_lock_drop_holder(SharedRwLock &lock, std::uint32_t participant);
 
 // What the lock looks like right now, for tooling.
 struct RwLockState {
-  bool written = false;         // a writer holds it or waits for readers to leave
-  std::uint32_t writer = 0;     // its participant index + 1
-  std::uint32_t readers = 0;    // participants holding it for reading
+  bool written = false;       // a writer holds it or waits for readers to leave
+  std::uint32_t writer = 0;   // its participant index + 1
+  std::uint32_t readers = 0;  // participants holding it for reading
 };
 RwLockState rw_lock_state(const SharedRwLock &lock);
 

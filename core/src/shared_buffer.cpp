@@ -21,8 +21,7 @@ constexpr std::uint32_t kLayoutVersion = 1;  // of SharedRwLock
 // a buffer; an array's fingerprint of T).
 enum Param { kElementSize = 0, kElementCount = 1, kTypeTag = 2 };
 
-object::Params params_of(std::uint64_t element_size, std::uint64_t count,
-                         std::uint64_t type_tag) {
+object::Params params_of(std::uint64_t element_size, std::uint64_t count, std::uint64_t type_tag) {
   object::Params params;
   params.value[kElementSize] = element_size;
   params.value[kElementCount] = count;
@@ -30,8 +29,7 @@ object::Params params_of(std::uint64_t element_size, std::uint64_t count,
   return params;
 }
 
-bool sizes(const object::Params &params, std::uint64_t &control_size,
-           std::uint64_t &payload_size) {
+bool sizes(const object::Params &params, std::uint64_t &control_size, std::uint64_t &payload_size) {
   const std::uint64_t element_size = params.value[kElementSize];
   const std::uint64_t count = params.value[kElementCount];
   if (element_size == 0 || count == 0 || params.value[3] != 0 ||
@@ -57,8 +55,8 @@ void describe(const ShmObject &object, const object::Verdict &verdict, ObjectInf
   Mapping mapping(object, 0, verdict.layout.payload_offset, Mapping::Access::ReadOnly);
   auto *header = reinterpret_cast<object::ObjectHeader *>(mapping.data());
   const object::Participants participants(header, object, info.name);
-  const auto &lock = *reinterpret_cast<const SharedRwLock *>(mapping.data() +
-                                                             verdict.layout.control_offset);
+  const auto &lock =
+      *reinterpret_cast<const SharedRwLock *>(mapping.data() + verdict.layout.control_offset);
   const RwLockState state = rw_lock_state(lock);
   info.lock_writer = state.written ? participants.pid(state.writer - 1) : 0;
   info.lock_readers = state.readers;
@@ -66,9 +64,9 @@ void describe(const ShmObject &object, const object::Verdict &verdict, ObjectInf
     info.handles += participants.alive(i) ? 1 : 0;
 }
 
-const object::KindTraits kBufferTraits{ObjectKind::Buffer, "buffer", kLayoutVersion, sizes,
+const object::KindTraits kBufferTraits{ObjectKind::Buffer,     "buffer", kLayoutVersion, sizes,
                                        describe_buffer_params, describe};
-const object::KindTraits kArrayTraits{ObjectKind::Array, "array", kLayoutVersion, sizes,
+const object::KindTraits kArrayTraits{ObjectKind::Array,     "array", kLayoutVersion, sizes,
                                       describe_array_params, describe};
 [[maybe_unused]] const bool registered =
     object::register_kind(kBufferTraits) && object::register_kind(kArrayTraits);
@@ -111,8 +109,7 @@ struct SharedBuffer::Impl {
     if (offset > size() || length > size() - offset)
       throw Error(ErrorCode::OutOfRange,
                   "bytes " + std::to_string(offset) + ".." + std::to_string(offset + length) +
-                      " are outside " + handle.what() + " of " + std::to_string(size()) +
-                      " bytes");
+                      " are outside " + handle.what() + " of " + std::to_string(size()) + " bytes");
   }
 };
 
@@ -141,8 +138,7 @@ SharedBuffer SharedBuffer::open(const std::string &name) {
 }
 
 SharedBuffer SharedBuffer::create_array(const std::string &name, std::uint64_t element_size,
-                                        std::uint64_t count, std::uint64_t type_tag,
-                                        mode_t perms) {
+                                        std::uint64_t count, std::uint64_t type_tag, mode_t perms) {
   return SharedBuffer(
       create_impl(name, ObjectKind::Array, params_of(element_size, count, type_tag), perms));
 }
@@ -153,9 +149,8 @@ SharedBuffer SharedBuffer::open_array(const std::string &name, std::uint64_t ele
   const object::Params &found = handle.params;
   if (found.value[kElementSize] != element_size || found.value[kTypeTag] != type_tag)
     throw Error(ErrorCode::TypeMismatch,
-                handle.what() + " holds elements of " +
-                    std::to_string(found.value[kElementSize]) + " bytes (type tag " +
-                    std::to_string(found.value[kTypeTag]) + "), not " +
+                handle.what() + " holds elements of " + std::to_string(found.value[kElementSize]) +
+                    " bytes (type tag " + std::to_string(found.value[kTypeTag]) + "), not " +
                     std::to_string(element_size) + " (tag " + std::to_string(type_tag) + ")");
   return SharedBuffer(std::make_unique<Impl>(std::move(handle)));
 }

@@ -50,8 +50,8 @@ void ShmObject::reserve(std::uint64_t size) const {
       statvfs("/dev/shm", &fs) == 0 ? std::uint64_t(fs.f_bavail) * fs.f_frsize : 0;
   unlink_if_still_named();
   throw Error(ErrorCode::NoSpace,
-              "/dev/shm" + path_ + " needs " + std::to_string(size) +
-                  " bytes but /dev/shm has " + std::to_string(free_bytes) +
+              "/dev/shm" + path_ + " needs " + std::to_string(size) + " bytes but /dev/shm has " +
+                  std::to_string(free_bytes) +
                   " free: use fewer or smaller slots, a smaller format, or give the "
                   "container more shared memory (docker --shm-size)");
 }
@@ -153,8 +153,7 @@ void ShmObject::close() {
 Mapping::Mapping(const ShmObject &object, std::uint64_t offset, std::uint64_t length,
                  Access access) {
   int prot = access == Access::ReadOnly ? PROT_READ : PROT_READ | PROT_WRITE;
-  void *at = mmap(nullptr, length, prot, MAP_SHARED, object.fd_,
-                  static_cast<off_t>(offset));
+  void *at = mmap(nullptr, length, prot, MAP_SHARED, object.fd_, static_cast<off_t>(offset));
   if (at == MAP_FAILED)
     throw_system_error("cannot map " + object.path_, errno);
   data_ = static_cast<std::byte *>(at);
@@ -162,8 +161,7 @@ Mapping::Mapping(const ShmObject &object, std::uint64_t offset, std::uint64_t le
 }
 
 Mapping::Mapping(Mapping &&other) noexcept
-    : data_(std::exchange(other.data_, nullptr)),
-      length_(std::exchange(other.length_, 0)) {}
+    : data_(std::exchange(other.data_, nullptr)), length_(std::exchange(other.length_, 0)) {}
 
 Mapping &Mapping::operator=(Mapping &&other) noexcept {
   if (this != &other) {

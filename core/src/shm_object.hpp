@@ -77,8 +77,7 @@ class Mapping {
  public:
   enum class Access { ReadOnly, ReadWrite };
   Mapping() = default;  // maps nothing
-  Mapping(const ShmObject &object, std::uint64_t offset, std::uint64_t length,
-          Access access);
+  Mapping(const ShmObject &object, std::uint64_t offset, std::uint64_t length, Access access);
   Mapping(Mapping &&other) noexcept;
   Mapping &operator=(Mapping &&other) noexcept;
   Mapping(const Mapping &) = delete;

@@ -2,9 +2,9 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <iterator>
 #include <mutex>
 
@@ -173,9 +173,9 @@ struct Writer::Impl {
 
   void check_fits(std::uint64_t size) const {
     if (size > view.geometry.slot_size)
-      throw Error(ErrorCode::InvalidArgument,
-                  "record of " + std::to_string(size) + " bytes does not fit a slot of " +
-                      std::to_string(view.geometry.slot_size));
+      throw Error(ErrorCode::InvalidArgument, "record of " + std::to_string(size) +
+                                                  " bytes does not fit a slot of " +
+                                                  std::to_string(view.geometry.slot_size));
   }
 
   bool any_reader_attached() const {
@@ -205,22 +205,19 @@ Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Writer::~Writer() { close(); }
 
 std::unique_ptr<Writer> Writer::create(const WriterOptions &options) {
-  const object::Params params =
-      params_for(options.slot_count, options.slot_size, options.user);
+  const object::Params params = params_for(options.slot_count, options.slot_size, options.user);
   Geometry geometry;
   if (!compute_geometry(params, geometry))
     throw Error(ErrorCode::InvalidArgument,
                 "ring '" + options.name + "': " + std::to_string(options.slot_count) +
                     " slots of " + std::to_string(options.slot_size) +
                     " bytes is out of range (slots " + std::to_string(kMinSlots) + ".." +
-                    std::to_string(kMaxSlots) + ", slot size 1.." +
-                    std::to_string(kMaxSlotSize) + ", user area 0.." +
-                    std::to_string(kMaxUserArea) + " bytes)");
-  object::Handle handle = object::create(
-      options.name, ObjectKind::Ring, params, options.perms,
-      [&geometry](std::byte *control, const object::Layout &) {
-        init_control(ControlView{control, geometry});
-      });
+                    std::to_string(kMaxSlots) + ", slot size 1.." + std::to_string(kMaxSlotSize) +
+                    ", user area 0.." + std::to_string(kMaxUserArea) + " bytes)");
+  object::Handle handle = object::create(options.name, ObjectKind::Ring, params, options.perms,
+                                         [&geometry](std::byte *control, const object::Layout &) {
+                                           init_control(ControlView{control, geometry});
+                                         });
   return std::unique_ptr<Writer>(new Writer(std::make_unique<Impl>(std::move(handle), geometry)));
 }
 
@@ -236,10 +233,9 @@ UserSchema Writer::user_schema() const { return impl_->view.geometry.user; }
 std::uint64_t Writer::set_caps(std::string_view caps_text) {
   std::lock_guard<std::mutex> guard(impl_->lock);
   if (caps_text.size() > kCapsCapacity)
-    throw Error(ErrorCode::InvalidArgument,
-                "caps of " + std::to_string(caps_text.size()) +
-                    " characters do not fit a caps entry of " +
-                    std::to_string(kCapsCapacity));
+    throw Error(ErrorCode::InvalidArgument, "caps of " + std::to_string(caps_text.size()) +
+                                                " characters do not fit a caps entry of " +
+                                                std::to_string(kCapsCapacity));
   Impl &w = *impl_;
   const std::uint64_t id = ++w.caps_counter;
   CapsEntry *entry = w.view.caps(id);
@@ -247,21 +243,19 @@ std::uint64_t Writer::set_caps(std::string_view caps_text) {
   entry->id.store(0, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
   std::memcpy(entry->text, caps_text.data(), caps_text.size());
-  entry->length.store(static_cast<std::uint32_t>(caps_text.size()),
-                      std::memory_order_relaxed);
+  entry->length.store(static_cast<std::uint32_t>(caps_text.size()), std::memory_order_relaxed);
   entry->id.store(id, std::memory_order_release);
   w.control->caps_id.store(id, std::memory_order_release);
   return id;
 }
 
-WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline,
-                           const std::atomic<bool> *cancel, AtDeadline at_deadline) {
+WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atomic<bool> *cancel,
+                           AtDeadline at_deadline) {
   Impl &w = *impl_;
   auto cancelled = [&] { return w.interrupted.load() || (cancel && cancel->load()); };
   auto lend = [&](long index) {
     out = WritableSlot{static_cast<std::uint32_t>(index),
-                       w.payload + index * w.view.geometry.slot_stride,
-                       w.view.geometry.slot_size};
+                       w.payload + index * w.view.geometry.slot_stride, w.view.geometry.slot_size};
   };
   {
     std::lock_guard<std::mutex> guard(w.lock);

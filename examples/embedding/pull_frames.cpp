@@ -20,8 +20,8 @@ int main(int argc, char **argv) {
   const std::string ring = argv[1];
   // on-writer-lost=wait lets this start before the writer; the caps come
   // from the ring, so they need not be repeated here.
-  const std::string description = "shmringsrc ring=" + ring +
-                                  " on-writer-lost=wait ! appsink name=sink sync=false";
+  const std::string description =
+      "shmringsrc ring=" + ring + " on-writer-lost=wait ! appsink name=sink sync=false";
   GError *error = nullptr;
   GstElement *pipeline = gst_parse_launch(description.c_str(), &error);
   if (!pipeline) {
@@ -55,8 +55,8 @@ int main(int argc, char **argv) {
         gst_buffer_map(buffer, &map, GST_MAP_READ)) {
       guint32 number = 0;
       std::memcpy(&number, map.data, sizeof number);
-      const bool intact = number == received && map.size == info.size &&
-                          map.data[map.size - 1] == (number & 0xff);
+      const bool intact =
+          number == received && map.size == info.size && map.data[map.size - 1] == (number & 0xff);
       wrong += intact ? 0 : 1;
       gst_buffer_unmap(buffer, &map);
     } else {
@@ -69,8 +69,8 @@ int main(int argc, char **argv) {
     gst_sample_unref(sample);
   }
   const bool eos = gst_app_sink_is_eos(GST_APP_SINK(sink));
-  std::printf("received %u frames (%u wrong), eos=%s, pts %" G_GUINT64_FORMAT " .. %" G_GUINT64_FORMAT
-              " ns, caps %s\n",
+  std::printf("received %u frames (%u wrong), eos=%s, pts %" G_GUINT64_FORMAT
+              " .. %" G_GUINT64_FORMAT " ns, caps %s\n",
               received, wrong, eos ? "yes" : "no", first_pts, last_pts, caps_text.c_str());
   gst_object_unref(sink);
   gst_element_set_state(pipeline, GST_STATE_NULL);

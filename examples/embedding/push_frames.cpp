@@ -44,9 +44,10 @@ int main(int argc, char **argv) {
   // reader started a moment later still sees every frame.
   const std::string description =
       "appsrc name=source is-live=true format=time "
-      "caps=video/x-raw,format=RGBA,width=" + std::to_string(kWidth) +
-      ",height=" + std::to_string(kHeight) + ",framerate=" + std::to_string(kFps) +
-      "/1 ! shmringsink ring=" + ring + " wait-for-readers=true";
+      "caps=video/x-raw,format=RGBA,width=" +
+      std::to_string(kWidth) + ",height=" + std::to_string(kHeight) +
+      ",framerate=" + std::to_string(kFps) + "/1 ! shmringsink ring=" + ring +
+      " wait-for-readers=true";
   GError *error = nullptr;
   GstElement *pipeline = gst_parse_launch(description.c_str(), &error);
   if (!pipeline) {

@@ -7,8 +7,7 @@
 
 int main(int argc, char **argv) {
   const bool consumer_role = example::is_consumer(argc, argv);
-  const std::string name =
-      "example-array-" + std::to_string(consumer_role ? getppid() : getpid());
+  const std::string name = "example-array-" + std::to_string(consumer_role ? getppid() : getpid());
   if (consumer_role) {
     auto consumer = shmring::SharedArray<int>::open(name);  // no length needed
     std::printf("%d\n", consumer.at(0));

@@ -8,8 +8,7 @@
 
 int main(int argc, char **argv) {
   const bool consumer_role = example::is_consumer(argc, argv);
-  const std::string name =
-      "example-buffer-" + std::to_string(consumer_role ? getppid() : getpid());
+  const std::string name = "example-buffer-" + std::to_string(consumer_role ? getppid() : getpid());
   if (consumer_role) {
     auto consumer = shmring::SharedBuffer::open(name);
     int data = consumer.read<int>();

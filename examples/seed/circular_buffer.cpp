@@ -12,8 +12,7 @@ using namespace std::chrono_literals;
 
 int main(int argc, char **argv) {
   const bool consumer_role = example::is_consumer(argc, argv);
-  const std::string name =
-      "example-queue-" + std::to_string(consumer_role ? getppid() : getpid());
+  const std::string name = "example-queue-" + std::to_string(consumer_role ? getppid() : getpid());
   if (consumer_role) {
     auto consumer = shmring::CircularBuffer::open(name);  // node count and size from the header
     int data = 0;

@@ -97,9 +97,9 @@ TEST_F(CircularBufferTest, SeveralWritersAndReadersTakeEachItemOnce) {
   // Each reader reports what it took through a shared array of its own.
   std::vector<std::unique_ptr<SharedArray<std::uint64_t>>> reports;
   for (std::uint32_t r = 0; r < kReaders; ++r)
-    reports.push_back(std::make_unique<SharedArray<std::uint64_t>>(
-        SharedArray<std::uint64_t>::create(ring("queue-report" + std::to_string(r)),
-                                           kWriters * kPerWriter + 1)));
+    reports.push_back(
+        std::make_unique<SharedArray<std::uint64_t>>(SharedArray<std::uint64_t>::create(
+            ring("queue-report" + std::to_string(r)), kWriters * kPerWriter + 1)));
 
   std::vector<pid_t> readers, writers;
   for (std::uint32_t r = 0; r < kReaders; ++r) {

@@ -14,8 +14,8 @@ TEST(ObjectName, AcceptsPortableNames) {
 }
 
 TEST(ObjectName, RejectsWhatCouldEscapeOrConfuse) {
-  for (const char *name : {"", ".", "..", "a/b", "/cam", "../etc", "cam 0", "cam\n",
-                           "café", "a*b"}) {
+  for (const char *name :
+       {"", ".", "..", "a/b", "/cam", "../etc", "cam 0", "cam\n", "café", "a*b"}) {
     EXPECT_NE(object_name_problem(name), "") << name;
     try {
       shm_path_for(name);

@@ -87,8 +87,10 @@ TEST_F(RingTest, MissingRingIsNotFound) {
 
 TEST_F(RingTest, InvalidGeometryIsRefused) {
   const std::string name = ring("bad-geometry");
-  for (auto [slots, size] : {std::pair<std::uint32_t, std::uint64_t>{1, 64}, {2, 0},
-                             {100000, 64}, {2, std::uint64_t{1} << 40}}) {
+  for (auto [slots, size] : {std::pair<std::uint32_t, std::uint64_t>{1, 64},
+                             {2, 0},
+                             {100000, 64},
+                             {2, std::uint64_t{1} << 40}}) {
     try {
       Writer::create({name, slots, size});
       ADD_FAILURE() << slots << " x " << size << " accepted";
@@ -265,9 +267,9 @@ TEST_F(RingTest, RingOfAnotherUserIsPermissionDenied) {
       Reader::open({name, false});
     } catch (const Error &error) {
       _exit(error.code() == ErrorCode::PermissionDenied &&
-                     std::string(error.what()).find("Permission denied") != std::string::npos
-                 ? 0
-                 : 1);
+                    std::string(error.what()).find("Permission denied") != std::string::npos
+                ? 0
+                : 1);
     }
     _exit(2);  // opened: the mode did not protect the ring
   }

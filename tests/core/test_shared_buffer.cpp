@@ -72,7 +72,8 @@ TEST_F(SharedBufferTest, RangesKindsAndNamesAreChecked) {
   EXPECT_TRUE(throws_code(ErrorCode::OutOfRange, [&] { buffer.read<std::uint64_t>(~0ull); }));
   EXPECT_TRUE(buffer.write(value, 56));
   EXPECT_TRUE(throws_code(ErrorCode::InvalidName, [] { SharedBuffer::create("a/b", 8); }));
-  EXPECT_TRUE(throws_code(ErrorCode::InvalidArgument, [&] { SharedBuffer::create(name + "0", 0); }));
+  EXPECT_TRUE(
+      throws_code(ErrorCode::InvalidArgument, [&] { SharedBuffer::create(name + "0", 0); }));
   EXPECT_TRUE(throws_code(ErrorCode::NotFound, [&] { SharedBuffer::open(name + "-none"); }));
   EXPECT_TRUE(throws_code(ErrorCode::WrongKind, [&] { SharedArray<int>::open(name); }));
   // The creator is alive: a second create is an error, not a silent replacement.

@@ -44,8 +44,7 @@ guint64 stat_of(GstElement *element, const char *field);
 
 // A playing shmringsrc harness; with `trace`, everything it pushes is traced
 // from the very first event.
-GstHarness *src_harness(const std::string &ring, const char *extra = "",
-                        Trace *trace = nullptr) {
+GstHarness *src_harness(const std::string &ring, const char *extra = "", Trace *trace = nullptr) {
   std::string description = "shmringsrc ring=" + ring + " " + extra;
   GstHarness *h = gst_harness_new_parse(description.c_str());
   if (trace)
@@ -82,8 +81,7 @@ GstPadProbeReturn trace_probe(GstPad *, GstPadProbeInfo *info, gpointer data) {
       const gchar *format = gst_structure_get_string(structure, "format");
       item = std::string("caps:") + (format ? format : gst_structure_get_name(structure));
     } else if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_DOWNSTREAM) {
-      item = std::string("custom:") +
-             gst_structure_get_name(gst_event_get_structure(event));
+      item = std::string("custom:") + gst_structure_get_name(gst_event_get_structure(event));
     } else {
       item = std::string("event:") + GST_EVENT_TYPE_NAME(event);
     }
@@ -112,10 +110,10 @@ void expect_sequence(const std::vector<std::string> &items,
 
 void trace_source(GstHarness *src, Trace *trace) {
   GstPad *pad = gst_element_get_static_pad(element_of(src, "shmringsrc"), "src");
-  gst_pad_add_probe(pad,
-                    static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
-                                                 GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-                    trace_probe, trace, nullptr);
+  gst_pad_add_probe(
+      pad,
+      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      trace_probe, trace, nullptr);
   gst_object_unref(pad);
 }
 
@@ -159,8 +157,7 @@ void check_numbered_buffer(GstBuffer *buffer, guint64 n, gsize size) {
 // The first error on the bus of `pipeline`, waiting up to 5 s.
 GError *first_error(GstElement *pipeline) {
   GstBus *bus = gst_element_get_bus(pipeline);
-  GstMessage *message =
-      gst_bus_timed_pop_filtered(bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
+  GstMessage *message = gst_bus_timed_pop_filtered(bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
   gst_object_unref(bus);
   if (!message)
     return nullptr;
@@ -173,8 +170,8 @@ GError *first_error(GstElement *pipeline) {
 void expect_error_containing(GstElement *pipeline, const char *text) {
   GError *error = first_error(pipeline);
   fail_unless(error != nullptr, "no error on the bus");
-  fail_unless(strstr(error->message, text) != nullptr, "error '%s' lacks '%s'",
-              error->message, text);
+  fail_unless(strstr(error->message, text) != nullptr, "error '%s' lacks '%s'", error->message,
+              text);
   g_error_free(error);
 }
 
@@ -253,9 +250,8 @@ GST_START_TEST(test_caps_change_reaches_the_reader_at_the_right_buffer) {
     if (item.rfind("caps:", 0) == 0 || item.rfind("buffer:", 0) == 0)
       data.push_back(item);
   }
-  const std::vector<std::string> expected = {"caps:GRAY8", "buffer:0", "buffer:1",
-                                             "buffer:2",   "caps:RGB8P", "buffer:3",
-                                             "buffer:4",   "buffer:5"};
+  const std::vector<std::string> expected = {"caps:GRAY8", "buffer:0", "buffer:1", "buffer:2",
+                                             "caps:RGB8P", "buffer:3", "buffer:4", "buffer:5"};
   expect_sequence(data, expected);
   gst_harness_teardown(src);
   gst_harness_teardown(sink);
@@ -271,9 +267,9 @@ GST_START_TEST(test_eos_and_custom_events_travel_in_order) {
   GstHarness *src = src_harness(ring, "", &trace);
   gst_harness_push(sink, numbered_buffer(0, 100));
   fail_unless(gst_harness_push_event(
-      sink, gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,
-                                 gst_structure_new("shmring-test-marker", "n", G_TYPE_INT,
-                                                   7, nullptr))));
+      sink,
+      gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,
+                           gst_structure_new("shmring-test-marker", "n", G_TYPE_INT, 7, nullptr))));
   gst_harness_push(sink, numbered_buffer(1, 100));
   fail_unless(gst_harness_push_event(sink, gst_event_new_eos()));
 
@@ -302,8 +298,8 @@ GST_START_TEST(test_eos_and_custom_events_travel_in_order) {
     if (item != "event:stream-start" && item != "event:segment" && item.rfind("caps:", 0))
       tail.push_back(item);
   }
-  const std::vector<std::string> expected = {"buffer:0", "custom:shmring-test-marker",
-                                             "buffer:1", "event:eos"};
+  const std::vector<std::string> expected = {"buffer:0", "custom:shmring-test-marker", "buffer:1",
+                                             "event:eos"};
   expect_sequence(tail, expected);
   gst_harness_teardown(src);
   gst_harness_teardown(sink);
@@ -374,8 +370,8 @@ GST_END_TEST;
 
 GST_START_TEST(test_invalid_ring_names_are_element_errors) {
   for (const char *description :
-       {"fakesrc ! shmringsink ring=a/b", "fakesrc ! shmringsink",
-        "shmringsrc ring=.. ! fakesink", "shmringsrc ring=\"x y\" ! fakesink"}) {
+       {"fakesrc ! shmringsink ring=a/b", "fakesrc ! shmringsink", "shmringsrc ring=.. ! fakesink",
+        "shmringsrc ring=\"x y\" ! fakesink"}) {
     GstElement *pipeline = gst_parse_launch(description, nullptr);
     fail_unless(pipeline != nullptr);
     fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_PAUSED),
@@ -389,12 +385,10 @@ GST_END_TEST;
 
 GST_START_TEST(test_second_writer_on_a_live_ring_is_an_error) {
   const std::string ring = ring_name("second");
-  const std::string description =
-      "appsrc ! shmringsink slot-size=4096 ring=" + ring;
+  const std::string description = "appsrc ! shmringsink slot-size=4096 ring=" + ring;
   GstElement *writer_a = gst_parse_launch(description.c_str(), nullptr);
   GstElement *writer_b = gst_parse_launch(description.c_str(), nullptr);
-  fail_unless_equals_int(gst_element_set_state(writer_a, GST_STATE_PAUSED),
-                         GST_STATE_CHANGE_ASYNC);
+  fail_unless_equals_int(gst_element_set_state(writer_a, GST_STATE_PAUSED), GST_STATE_CHANGE_ASYNC);
   fail_unless(ring_exists(ring));
   fail_unless_equals_int(gst_element_set_state(writer_b, GST_STATE_PAUSED),
                          GST_STATE_CHANGE_FAILURE);
@@ -420,8 +414,7 @@ GST_START_TEST(test_buffer_larger_than_a_slot_is_an_error_not_a_truncation) {
   GError *error = nullptr;
   gchar *debug = nullptr;
   gst_message_parse_error(message, &error, &debug);
-  fail_unless(strstr(error->message, "65 bytes does not fit") != nullptr, "%s",
-              error->message);
+  fail_unless(strstr(error->message, "65 bytes does not fit") != nullptr, "%s", error->message);
   fail_unless(strstr(debug, "slot-size") != nullptr, "%s", debug);
   g_error_free(error);
   g_free(debug);
@@ -485,8 +478,7 @@ GST_START_TEST(test_stopping_a_reader_that_waits_for_a_writer_does_not_hang) {
   GstElement *pipeline = gst_parse_launch(description.c_str(), nullptr);
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   g_usleep(100 * 1000);
-  fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_NULL),
-                         GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   gst_object_unref(pipeline);
 }
 GST_END_TEST;
@@ -519,7 +511,6 @@ GST_START_TEST(test_stopping_a_writer_that_waits_does_not_hang) {
   fail_if(ring_exists(blocked));
 }
 GST_END_TEST;
-
 
 namespace {
 
@@ -651,8 +642,8 @@ GST_START_TEST(test_padded_frames_keep_their_layout_or_are_repacked) {
   // Room for the padding upstream will ask for.
   GstHarness *sink = sink_harness(ring, "slot-size=65536");
   gst_harness_set_src_caps_str(sink, caps_text);
-  GstHarness *with_meta = gst_harness_new_parse(
-      ("shmringsrc timestamp-mode=original ring=" + ring).c_str());
+  GstHarness *with_meta =
+      gst_harness_new_parse(("shmringsrc timestamp-mode=original ring=" + ring).c_str());
   gst_harness_add_propose_allocation_meta(with_meta, GST_VIDEO_META_API_TYPE, nullptr);
   gst_harness_play(with_meta);
   GstHarness *without_meta = src_harness(ring, "timestamp-mode=original");
@@ -775,8 +766,8 @@ GST_END_TEST;
 namespace {
 // A reader that never reads: its live pipeline waits in PAUSED.
 GstElement *paused_reader(const std::string &ring) {
-  GstElement *reader = gst_parse_launch(("shmringsrc ring=" + ring + " ! fakesink").c_str(),
-                                        nullptr);
+  GstElement *reader =
+      gst_parse_launch(("shmringsrc ring=" + ring + " ! fakesink").c_str(), nullptr);
   gst_element_set_state(reader, GST_STATE_PAUSED);
   gst_element_get_state(reader, nullptr, nullptr, 5 * GST_SECOND);
   return reader;
@@ -966,10 +957,10 @@ GST_START_TEST(test_tags_and_reference_timestamps_travel_in_order) {
   gst_harness_push(sink, first);
   fail_unless(gst_harness_push_event(
       sink, gst_event_new_tag(gst_tag_list_new(GST_TAG_TITLE, "second", nullptr))));
-  gst_harness_push(sink, with_reference_timestamp(
-                             numbered_buffer(1, 64),
-                             "timestamp/x-a-reference-clock-whose-caps-are-far-too-long-to-fit",
-                             3, 3));
+  gst_harness_push(sink,
+                   with_reference_timestamp(
+                       numbered_buffer(1, 64),
+                       "timestamp/x-a-reference-clock-whose-caps-are-far-too-long-to-fit", 3, 3));
   fail_unless(gst_harness_push_event(sink, gst_event_new_eos()));
 
   GstBuffer *out = gst_harness_pull(src);
@@ -1062,8 +1053,7 @@ GST_START_TEST(test_arrival_mode_stamps_when_the_frame_reached_the_ring) {
   g_usleep(300 * 1000);
   GstBuffer *first = gst_harness_pull(src);
   GstBuffer *second = gst_harness_pull(src);
-  const GstClockTime now =
-      gst_clock_get_time(clock) - gst_element_get_base_time(reader);
+  const GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(reader);
   fail_unless(GST_BUFFER_PTS(second) >= GST_BUFFER_PTS(first) + 200 * GST_MSECOND);
   fail_unless(now >= GST_BUFFER_PTS(second) + 300 * GST_MSECOND,
               "stamped at %" GST_TIME_FORMAT ", read at %" GST_TIME_FORMAT,

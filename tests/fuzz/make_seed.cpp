@@ -5,41 +5,31 @@
 //   make-fuzz-seed FILE
 #include <cstdio>
 #include <cstring>
-#include <new>
 #include <vector>
 
-#include "layout.hpp"
+#include "ring_image.hpp"
 
 int main(int argc, char **argv) {
-  using namespace shmring::layout;
+  using namespace shmring::ring;
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s FILE\n", argv[0]);
     return 2;
   }
-  Geometry g;
-  compute_geometry(4, 4096, g);  // the ring fuzz_reader lays its input over
-  // Build the control area as the writer would lay it out (aligned), then
-  // cut the seed from it. Byte 0: structured, blocking reader. Bytes 1..16:
-  // write_seq = 1 and writer state Running. Then the image from the
-  // descriptors up to the end of caps entry 1, where caps id 1 lives.
-  const std::size_t image_end = g.caps_offset + 2 * sizeof(CapsEntry);
-  auto *image = static_cast<unsigned char *>(
-      ::operator new(image_end, std::align_val_t{kCacheLine}));
-  std::memset(image, 0, image_end);
-
-  auto *descriptor = reinterpret_cast<Descriptor *>(image + g.descriptors_offset);
-  descriptor->seq.store(0);
-  descriptor->slot.store(0);
-  auto *slot = reinterpret_cast<SlotMeta *>(image + g.slots_offset);
+  // The ring fuzz_reader lays its input over. Byte 0: structured, blocking
+  // reader. Bytes 1..16: write_seq = 1 and writer state Running. Then the
+  // image from the descriptors up to the end of caps entry 1, where caps
+  // id 1 lives.
+  shmring::fuzz::RingImage image = shmring::fuzz::small_ring_image();
+  ControlView view = image.view();
+  view.descriptor(0)->seq.store(0);
+  view.descriptor(0)->slot.store(0);
+  SlotMeta *slot = view.slot(0);
   slot->seq.store(0);
   slot->holders.store(0);
-  slot->record.kind = shmring::RecordKind::Buffer;
+  slot->record.kind = 1;
   slot->record.size = 100;
-  slot->record.pts = 0;
   slot->record.caps_id = 1;
-  slot->record.n_references = 1;
-  std::strcpy(slot->record.references[0].caps, "timestamp/x-ntp");
-  auto *caps = reinterpret_cast<CapsEntry *>(image + g.caps_offset + sizeof(CapsEntry));
+  CapsEntry *caps = view.caps(1);
   const char text[] = "video/x-raw, format=(string)GRAY8, width=(int)10, height=(int)10";
   caps->id.store(1);
   caps->length.store(sizeof text - 1);
@@ -51,8 +41,9 @@ int main(int argc, char **argv) {
   const std::uint32_t running = static_cast<std::uint32_t>(WriterState::Running);
   std::memcpy(&seed[1], &write_seq, sizeof write_seq);
   std::memcpy(&seed[9], &running, sizeof running);
-  seed.insert(seed.end(), image + g.descriptors_offset, image + image_end);
-  ::operator delete(image, std::align_val_t{kCacheLine});
+  const std::size_t image_end = image.caps() + 2 * sizeof(CapsEntry);
+  seed.insert(seed.end(), image.bytes.begin() + static_cast<long>(image.descriptors()),
+              image.bytes.begin() + static_cast<long>(image_end));
 
   FILE *out = std::fopen(argv[1], "wb");
   if (!out || std::fwrite(seed.data(), 1, seed.size(), out) != seed.size()) {

@@ -112,8 +112,8 @@ int recover_lease(const char *name) {
   const auto start = Clock::now();
   const std::string next = take(queue, kAfterKill, got);
   if (got)
-    say("after kill: got " + next + " in " + std::to_string(ms_since(start)) +
-        " ms, abandoned " + std::to_string(queue.counters().abandoned));
+    say("after kill: got " + next + " in " + std::to_string(ms_since(start)) + " ms, abandoned " +
+        std::to_string(queue.counters().abandoned));
   else
     say("after kill: timed out");
   return 0;

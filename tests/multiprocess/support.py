@@ -62,6 +62,22 @@ def ring_path(name):
     return "/dev/shm/shmring." + name
 
 
+def shmring_cli(*args, prefix=(), timeout=30):
+    """(exit code, stdout, stderr) of the `shmring` tool; `prefix` runs it
+    through another command (e.g. unshare, for another PID namespace)."""
+    run = subprocess.run([*prefix, os.environ["SHMRING_CLI"], *args], capture_output=True,
+                         text=True, timeout=timeout)
+    return run.returncode, run.stdout, run.stderr
+
+
+def row(listing, name):
+    """The columns of `shmring list`'s line for object `name`."""
+    for line in listing.splitlines():
+        if line.split()[:1] == [name]:
+            return line.split()
+    raise AssertionError(f"{name} not listed in:\n{listing}")
+
+
 def reader_count(name):
     """How many readers `shmring info` shows on a ring (0 while it is absent)."""
     run = subprocess.run([os.environ["SHMRING_CLI"], "info", name], capture_output=True,

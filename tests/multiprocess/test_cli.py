@@ -8,22 +8,9 @@ import subprocess
 import time
 import unittest
 
-from support import ProcessTest, finish, gst_launch, ring_path
+from support import ProcessTest, finish, gst_launch, ring_path, row, shmring_cli as shmring
 
-CLI = os.environ["SHMRING_CLI"]
 HOLD_OBJECTS = os.environ["SHMRING_HOLD_OBJECTS"]
-
-
-def shmring(*args):
-    run = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=30)
-    return run.returncode, run.stdout, run.stderr
-
-
-def row(listing, name):
-    for line in listing.splitlines():
-        if line.split()[:1] == [name]:
-            return line.split()
-    raise AssertionError(f"{name} not listed in:\n{listing}")
 
 
 class CommandLineTool(ProcessTest):

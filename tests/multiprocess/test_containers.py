@@ -24,9 +24,8 @@ import sys
 import time
 import unittest
 
-from support import ProcessTest, frames, reader_count, ring_path
+from support import ProcessTest, frames, reader_count, ring_path, row, shmring_cli
 
-CLI = os.environ["SHMRING_CLI"]
 HOLD_OBJECTS = os.environ["SHMRING_HOLD_OBJECTS"]
 
 SMALL = "video/x-raw,format=I420,width=320,height=240,framerate=30/1"
@@ -54,16 +53,7 @@ def unshare_problem():
 
 def shmring(*args, namespaced=False):
     """(exit code, stdout, stderr) of the CLI, on the host or in a namespace."""
-    command = (UNSHARE if namespaced else []) + [CLI, *args]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=BOUND)
-    return run.returncode, run.stdout, run.stderr
-
-
-def row(listing, name):
-    for line in listing.splitlines():
-        if line.split()[:1] == [name]:
-            return line.split()
-    raise AssertionError(f"{name} not listed in:\n{listing}")
+    return shmring_cli(*args, prefix=UNSHARE if namespaced else (), timeout=BOUND)
 
 
 def text(data):
@@ -207,6 +197,16 @@ class Containers(ProcessTest):
         self.wait_for(there, f"ring {name}")
         return os.stat(ring_path(name)).st_ino
 
+    def start_live_writer(self, ring, namespaced):
+        """A live writer (-e: EOS on SIGINT) streaming into `ring`; returns the
+        process, the writer's host pid, and the ring's inode once it exists."""
+        writer = self.gst(f"videotestsrc is-live=true ! {SMALL} ! shmringsink ring={ring}",
+                          namespaced=namespaced, flags=("-q", "-e"))
+        pid = self.inner_pid(writer, "gst-launch-1.0") if namespaced else writer.pid
+        inode = self.wait_for_ring(ring, writer)
+        time.sleep(0.5)
+        return writer, pid, inode
+
     def assert_running(self, process, what):
         if process.poll() is not None:
             _, err = process.communicate()
@@ -250,11 +250,7 @@ class Containers(ProcessTest):
 
     def second_writer_is_refused(self, first_namespaced):
         ring = self.ring("ct-second-" + ("host" if first_namespaced else "ns"))
-        first = self.gst(f"videotestsrc is-live=true ! {SMALL} ! shmringsink ring={ring}",
-                         namespaced=first_namespaced, flags=("-q", "-e"))
-        first_pid = self.inner_pid(first, "gst-launch-1.0") if first_namespaced else first.pid
-        inode = self.wait_for_ring(ring, first)
-        time.sleep(0.5)
+        first, first_pid, inode = self.start_live_writer(ring, first_namespaced)
         where = "on the host" if first_namespaced else "in a PID namespace"
         second = self.gst(f"videotestsrc num-buffers=30 ! {SMALL} ! shmringsink ring={ring}",
                           namespaced=not first_namespaced)
@@ -317,11 +313,7 @@ class Containers(ProcessTest):
 
     def clean_keeps_a_live_ring(self, writer_namespaced):
         ring = self.ring("ct-clean-" + ("ns" if writer_namespaced else "host"))
-        writer = self.gst(f"videotestsrc is-live=true ! {SMALL} ! shmringsink ring={ring}",
-                          namespaced=writer_namespaced, flags=("-q", "-e"))
-        writer_pid = self.inner_pid(writer, "gst-launch-1.0") if writer_namespaced else writer.pid
-        inode = self.wait_for_ring(ring, writer)
-        time.sleep(0.5)
+        writer, writer_pid, inode = self.start_live_writer(ring, writer_namespaced)
         where = "on the host" if writer_namespaced else "in a PID namespace"
         code, out, err = shmring("clean", namespaced=not writer_namespaced)
         self.assertEqual(code, 0, err)

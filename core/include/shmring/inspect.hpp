@@ -27,14 +27,14 @@ struct RingReaderInfo {
 struct ObjectInfo {
   std::string name;
   ObjectKind kind = ObjectKind::Unknown;
-  std::string problem;  // why it could not be read (corrupt, other version, being created)
+  std::string problem;      // why it could not be read (corrupt, other version, being created)
   std::uint64_t bytes = 0;  // size of the shared memory object
   // Ring: its writer; others: their creator. The pid is as the owner sees
   // itself (its own PID namespace), for display; liveness is judged by the
   // owner's lock on the object, which holds across namespaces.
   pid_t owner_pid = 0;
   bool owner_alive = false;
-  std::uint32_t handles = 0;  // buffers, arrays, queues: live processes with it open
+  std::uint32_t handles = 0;  // live participants: a ring's readers, other kinds' open handles
 
   // Rings.
   bool closed = false;  // the writer sent its last record and stopped cleanly
@@ -67,8 +67,8 @@ std::vector<std::string> list_object_names();
 ObjectInfo inspect_object(const std::string &name);
 
 struct CleanReport {
-  std::vector<std::string> removed;                          // owner dead
-  std::vector<std::pair<std::string, std::string>> kept;     // name, why
+  std::vector<std::string> removed;                       // owner dead
+  std::vector<std::pair<std::string, std::string>> kept;  // name, why
 };
 
 // Removes every object whose writer or creator is dead, and only those.

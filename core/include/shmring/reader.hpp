@@ -30,11 +30,11 @@ struct ReaderOptions {
 };
 
 enum class ReadStatus {
-  Frame,        // `out` holds a record; release(out.slot) when done with it
-  Timeout,      // nothing new before the deadline
-  Interrupted,  // interrupt() was called
-  WriterClosed, // the writer closed the ring and everything was read
-  WriterDead,   // the writer's process is gone without closing
+  Frame,         // `out` holds a record; release(out.slot) when done with it
+  Timeout,       // nothing new before the deadline
+  Interrupted,   // interrupt() was called
+  WriterClosed,  // the writer closed the ring and everything was read
+  WriterDead,    // the writer's process is gone without closing
 };
 
 struct Frame {

@@ -17,9 +17,9 @@ constexpr std::uint64_t kNoTime = ~std::uint64_t{0};
 constexpr std::size_t kMaxUserArea = 1024;
 
 struct RecordHeader {
-  std::uint32_t kind = 0;   // the application's record kind; opaque to the core
-  std::uint32_t flags = 0;  // the application's flags; opaque to the core
-  std::uint64_t size = 0;   // payload bytes, at most the slot size
+  std::uint32_t kind = 0;     // the application's record kind; opaque to the core
+  std::uint32_t flags = 0;    // the application's flags; opaque to the core
+  std::uint64_t size = 0;     // payload bytes, at most the slot size
   std::uint64_t caps_id = 0;  // an id from Writer::set_caps, 0: none
   // CLOCK_MONOTONIC (ns) when the writer published the record: set by the
   // core, whatever the caller put here.

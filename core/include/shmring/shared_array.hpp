@@ -29,8 +29,7 @@ class SharedArray {
                 "a shared array holds bytes that another process copies");
 
  public:
-  static SharedArray create(const std::string &name, std::size_t length,
-                            mode_t perms = 0600) {
+  static SharedArray create(const std::string &name, std::size_t length, mode_t perms = 0600) {
     return SharedArray(SharedBuffer::create_array(name, sizeof(T), length, type_tag(), perms));
   }
   static SharedArray open(const std::string &name) {
@@ -74,8 +73,7 @@ class SharedArray {
     if (first > size() || count > size() - first)
       throw Error(ErrorCode::OutOfRange,
                   "elements " + std::to_string(first) + ".." + std::to_string(first + count) +
-                      " are outside shared array '" + name() + "' of " +
-                      std::to_string(size()));
+                      " are outside shared array '" + name() + "' of " + std::to_string(size()));
     return std::uint64_t{first} * sizeof(T);
   }
 

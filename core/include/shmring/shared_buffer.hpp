@@ -29,8 +29,7 @@ class SharedBuffer {
  public:
   // Throws Error: InvalidName, InvalidArgument (size 0 or too large),
   // OwnerAlive (a live process created that name), WrongKind, NoSpace.
-  static SharedBuffer create(const std::string &name, std::uint64_t size,
-                             mode_t perms = 0600);
+  static SharedBuffer create(const std::string &name, std::uint64_t size, mode_t perms = 0600);
   // Throws Error: NotFound, WrongKind, Corrupt, VersionMismatch, NotReady.
   static SharedBuffer open(const std::string &name);
 
@@ -81,8 +80,7 @@ class SharedBuffer {
   // For SharedArray: a buffer whose header also records the element size,
   // count and a type tag, checked again by every opener.
   static SharedBuffer create_array(const std::string &name, std::uint64_t element_size,
-                                   std::uint64_t count, std::uint64_t type_tag,
-                                   mode_t perms);
+                                   std::uint64_t count, std::uint64_t type_tag, mode_t perms);
   static SharedBuffer open_array(const std::string &name, std::uint64_t element_size,
                                  std::uint64_t type_tag);
   std::uint64_t element_count() const;

@@ -28,11 +28,11 @@ enum class AtDeadline {
 };
 
 struct WriterOptions {
-  std::string name;             // object name, see object_name.hpp
+  std::string name;  // object name, see object_name.hpp
   std::uint32_t slot_count = 8;
   std::uint64_t slot_size = 0;  // payload bytes per slot
   mode_t perms = 0600;
-  UserSchema user{};            // the user area every record carries (none by default)
+  UserSchema user{};  // the user area every record carries (none by default)
 };
 
 // A slot lent to the writer's caller between acquire() and publish()/abandon().
@@ -51,9 +51,9 @@ struct ReaderInfo {
 };
 
 struct WriterStats {
-  std::uint64_t published = 0;         // records published (buffers and events)
-  std::uint64_t overruns = 0;          // times a stalled blocking reader was overwritten
-  std::uint64_t readers_reclaimed = 0; // entries of dead readers taken back
+  std::uint64_t published = 0;          // records published (buffers and events)
+  std::uint64_t overruns = 0;           // times a stalled blocking reader was overwritten
+  std::uint64_t readers_reclaimed = 0;  // entries of dead readers taken back
 };
 
 // Thread-safe: one thread may publish while others acquire slots (a buffer
@@ -88,8 +88,7 @@ class Writer {
                      AtDeadline at_deadline = AtDeadline::OverrunStalledReaders);
   // Publishes the slot as the next sequence. record.size must fit the slot;
   // `user` is the record's user area (user.size bytes; null: zeros).
-  void publish(const WritableSlot &slot, const RecordHeader &record,
-               const void *user = nullptr);
+  void publish(const WritableSlot &slot, const RecordHeader &record, const void *user = nullptr);
   // Gives a lent slot back unpublished.
   void abandon(const WritableSlot &slot);
 

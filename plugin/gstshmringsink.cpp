@@ -167,9 +167,13 @@ bool create_writer(GstShmringSink *self, guint64 slot_size) {
         GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.what()), (nullptr));
         break;
       case shmring::ErrorCode::OwnerAlive:
+      case shmring::ErrorCode::WrongKind:
       case shmring::ErrorCode::VersionMismatch:
       case shmring::ErrorCode::PermissionDenied:
         GST_ELEMENT_ERROR(self, RESOURCE, BUSY, ("%s", error.what()), (nullptr));
+        break;
+      case shmring::ErrorCode::NoSpace:
+        GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("%s", error.what()), (nullptr));
         break;
       default:
         GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", error.what()), (nullptr));

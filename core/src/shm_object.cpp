@@ -36,24 +36,29 @@ void ShmObject::reserve(std::uint64_t size) const {
     unlink_if_still_named();
     throw_system_error(what, err);
   };
+  auto no_space = [&](std::uint64_t free_bytes) {
+    unlink_if_still_named();
+    throw Error(ErrorCode::NoSpace,
+                "/dev/shm" + path_ + " needs " + std::to_string(size) +
+                    " bytes but /dev/shm has " + std::to_string(free_bytes) +
+                    " free: use fewer or smaller slots, a smaller format, or give the "
+                    "container more shared memory (docker --shm-size)");
+  };
+  // What does not fit is refused at once, before a single page is taken.
+  struct statvfs fs;
+  const bool known = fstatvfs(fd_, &fs) == 0;
+  const std::uint64_t free_bytes = known ? std::uint64_t(fs.f_bavail) * fs.f_frsize : 0;
+  if (known && size > free_bytes)
+    no_space(free_bytes);
   if (ftruncate(fd_, static_cast<off_t>(size)) != 0)
     give_up(errno, "cannot size shared memory object " + path_);
   // ftruncate only promises the pages; tmpfs hands them out on first touch
   // and raises SIGBUS when it has none left. Reserve them all now.
   const int err = posix_fallocate(fd_, 0, static_cast<off_t>(size));
-  if (err == 0)
-    return;
-  if (err != ENOSPC && err != EFBIG)
+  if (err == ENOSPC || err == EFBIG)
+    no_space(fstatvfs(fd_, &fs) == 0 ? std::uint64_t(fs.f_bavail) * fs.f_frsize : 0);
+  if (err != 0)
     give_up(err, "cannot reserve memory for shared memory object " + path_);
-  struct statvfs fs;
-  const std::uint64_t free_bytes =
-      statvfs("/dev/shm", &fs) == 0 ? std::uint64_t(fs.f_bavail) * fs.f_frsize : 0;
-  unlink_if_still_named();
-  throw Error(ErrorCode::NoSpace,
-              "/dev/shm" + path_ + " needs " + std::to_string(size) + " bytes but /dev/shm has " +
-                  std::to_string(free_bytes) +
-                  " free: use fewer or smaller slots, a smaller format, or give the "
-                  "container more shared memory (docker --shm-size)");
 }
 
 ShmObject ShmObject::open_existing(const std::string &path) {

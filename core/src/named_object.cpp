@@ -358,6 +358,7 @@ std::uint32_t Participants::join(const std::function<void(std::uint32_t)> &fill,
       if (!entry.word.compare_exchange_strong(raw, claiming.encode(), std::memory_order_acq_rel))
         continue;
       entry.since_ns.store(monotonic_ns(), std::memory_order_relaxed);
+      header_->occupied.fetch_or(std::uint64_t{1} << i, std::memory_order_acq_rel);
       if (!object_->hold_byte(participant_lock_byte(i))) {
         // A lock nobody should hold: leave the entry to the reaper's grace.
         continue;
@@ -381,17 +382,27 @@ std::uint32_t Participants::join(const std::function<void(std::uint32_t)> &fill,
 
 void Participants::leave(std::uint32_t index) {
   Participant &entry = header_->participants[index];
-  // Unlock first, then free: a reaper that sees the entry Active and unlocked
-  // in between frees it for us, and our CAS below then fails harmlessly.
-  object_->release_byte(participant_lock_byte(index));
+  // Take our own entry as a reaper would, so that exactly one party (we, or
+  // a reaper that found us gone) clears its occupied bit and frees it.
   std::uint64_t raw = entry.word.load(std::memory_order_acquire);
   const ParticipantWord seen = ParticipantWord::decode(raw);
-  if (seen.state != ParticipantState::Active)
-    return;
+  const ParticipantWord leaving{ParticipantState::Reaping, seen.generation + 1};
+  const bool ours =
+      seen.state == ParticipantState::Active &&
+      entry.word.compare_exchange_strong(raw, leaving.encode(), std::memory_order_acq_rel);
+  object_->release_byte(participant_lock_byte(index));
+  if (ours)
+    free_entry(index, leaving);
+}
+
+void Participants::free_entry(std::uint32_t index, const ParticipantWord &reaping) {
+  Participant &entry = header_->participants[index];
   entry.pid.store(0, std::memory_order_relaxed);
   entry.since_ns.store(0, std::memory_order_relaxed);
+  header_->occupied.fetch_and(~(std::uint64_t{1} << index), std::memory_order_acq_rel);
+  std::uint64_t expected = reaping.encode();
   entry.word.compare_exchange_strong(
-      raw, ParticipantWord{ParticipantState::Free, seen.generation + 1}.encode(),
+      expected, ParticipantWord{ParticipantState::Free, reaping.generation + 1}.encode(),
       std::memory_order_acq_rel);
 }
 
@@ -427,21 +438,10 @@ std::uint32_t Participants::reap(std::uint32_t self,
       continue;  // somebody else moved it on
     entry.since_ns.store(now, std::memory_order_relaxed);
     on_dead(i);
-    entry.pid.store(0, std::memory_order_relaxed);
-    entry.since_ns.store(0, std::memory_order_relaxed);
-    std::uint64_t expected = reaping.encode();
-    if (entry.word.compare_exchange_strong(
-            expected, ParticipantWord{ParticipantState::Free, reaping.generation + 1}.encode(),
-            std::memory_order_acq_rel))
-      ++freed;
+    free_entry(i, reaping);
+    ++freed;
   }
   return freed;
-}
-
-bool Participants::active(std::uint32_t index) const {
-  return index < kMaxParticipants &&
-         ParticipantWord::decode(header_->participants[index].word.load(std::memory_order_acquire))
-                 .state == ParticipantState::Active;
 }
 
 bool Participants::alive(std::uint32_t index) const {

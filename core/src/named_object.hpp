@@ -98,6 +98,11 @@ struct alignas(kCacheLine) ObjectHeader {
   std::int32_t owner_pid;  // display only
   std::uint32_t max_participants;
   std::atomic<std::uint32_t> ready;  // 1 once all of the above is valid (release)
+  // Bit i set while participant entry i is not Free: loops over participants
+  // (the ring writer's, on every frame) visit only these. Set by the joiner
+  // after its claim; cleared, before the entry is freed, by whoever moved it
+  // to Reaping (a reaper, or the participant leaving).
+  std::atomic<std::uint64_t> occupied;
   Participant participants[kMaxParticipants];
 };
 
@@ -108,6 +113,7 @@ static_assert(offsetof(ObjectHeader, abi_version) == 8, "every version keeps it 
 static_assert(offsetof(ObjectHeader, kind) == 16);
 static_assert(offsetof(ObjectHeader, params) == 56);
 static_assert(offsetof(ObjectHeader, ready) == 96);
+static_assert(offsetof(ObjectHeader, occupied) == 104);
 static_assert(offsetof(ObjectHeader, participants) == 128);
 static_assert(sizeof(Participant) == 64);
 static_assert(sizeof(ObjectHeader) == 128 + 64 * kMaxParticipants);
@@ -209,16 +215,34 @@ class Participants {
   static constexpr std::uint32_t kNone = ~0u;
   std::uint32_t reap(std::uint32_t self, const std::function<void(std::uint32_t)> &on_dead);
 
-  bool active(std::uint32_t index) const;
+  // The entries that are not Free (a bit each): iterate these, not all 64.
+  std::uint64_t occupied() const { return header_->occupied.load(std::memory_order_acquire); }
+  bool active(std::uint32_t index) const {
+    return index < kMaxParticipants &&
+           ParticipantWord::decode(
+               header_->participants[index].word.load(std::memory_order_acquire))
+                   .state == ParticipantState::Active;
+  }
   // Active, and its process lives.
   bool alive(std::uint32_t index) const;
   pid_t pid(std::uint32_t index) const;
 
  private:
+  // From Reaping (won by `reaping`) to Free: clears the occupied bit first,
+  // so that no later joiner's bit is ever cleared.
+  void free_entry(std::uint32_t index, const ParticipantWord &reaping);
+
   ObjectHeader *header_;
   const ShmObject *object_;
   std::string what_;
 };
+
+// Calls f(index) for every bit set in `mask`, lowest first.
+template <typename F>
+void for_each_bit(std::uint64_t mask, F f) {
+  for (; mask != 0; mask &= mask - 1)
+    f(static_cast<std::uint32_t>(__builtin_ctzll(mask)));
+}
 
 std::uint64_t monotonic_ns();
 

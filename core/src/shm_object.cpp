@@ -39,8 +39,8 @@ void ShmObject::reserve(std::uint64_t size) const {
   auto no_space = [&](std::uint64_t free_bytes) {
     unlink_if_still_named();
     throw Error(ErrorCode::NoSpace,
-                "/dev/shm" + path_ + " needs " + std::to_string(size) +
-                    " bytes but /dev/shm has " + std::to_string(free_bytes) +
+                "/dev/shm" + path_ + " needs " + std::to_string(size) + " bytes but /dev/shm has " +
+                    std::to_string(free_bytes) +
                     " free: use fewer or smaller slots, a smaller format, or give the "
                     "container more shared memory (docker --shm-size)");
   };

@@ -76,28 +76,26 @@ struct Writer::Impl {
   // Called when the wait for space has run out: every blocking reader that
   // still has unread records is let go until it reads again.
   void mark_blocking_readers_stalled() {
-    for (std::uint32_t i = 0; i < kMaxParticipants; ++i) {
+    object::for_each_bit(participants.occupied(), [&](std::uint32_t i) {
       if (!is_blocking_reader(i))
-        continue;
+        return;
       const std::uint64_t cursor = view.reader(i)->cursor.load(std::memory_order_acquire);
       if (cursor < next_sequence)
         stalled_cursor[i] = cursor;
-    }
+    });
   }
 
   // Lowest sequence that some active blocking reader has not read yet.
   std::uint64_t oldest_unread_by_blocking_readers() const {
     std::uint64_t oldest = next_sequence;
-    for (std::uint32_t i = 0; i < kMaxParticipants; ++i) {
+    object::for_each_bit(participants.occupied(), [&](std::uint32_t i) {
       if (!is_blocking_reader(i))
-        continue;
+        return;
       // Reader-written: a cursor beyond what exists is treated as caught up.
       const std::uint64_t cursor = view.reader(i)->cursor.load(std::memory_order_acquire);
-      if (cursor == stalled_cursor[i])
-        continue;
-      if (cursor < oldest)
+      if (cursor != stalled_cursor[i] && cursor < oldest)
         oldest = cursor;
-    }
+    });
     return oldest;
   }
 
@@ -179,11 +177,9 @@ struct Writer::Impl {
   }
 
   bool any_reader_attached() const {
-    for (std::uint32_t i = 0; i < kMaxParticipants; ++i) {
-      if (is_reading(i))
-        return true;
-    }
-    return false;
+    bool any = false;
+    object::for_each_bit(participants.occupied(), [&](std::uint32_t i) { any |= is_reading(i); });
+    return any;
   }
 
   // Sleeps on the space channel until `ready`, the deadline, or the next
@@ -374,9 +370,9 @@ WaitStatus Writer::wait_for_reader(Deadline deadline) {
 
 std::vector<ReaderInfo> Writer::readers() const {
   std::vector<ReaderInfo> result;
-  for (std::uint32_t i = 0; i < kMaxParticipants; ++i) {
+  object::for_each_bit(impl_->participants.occupied(), [&](std::uint32_t i) {
     if (!impl_->is_reading(i))
-      continue;
+      return;
     const RingReader *entry = impl_->view.reader(i);
     ReaderInfo info;
     info.index = i;
@@ -386,7 +382,7 @@ std::vector<ReaderInfo> Writer::readers() const {
     info.received = entry->received.load(std::memory_order_relaxed);
     info.lost = entry->lost.load(std::memory_order_relaxed);
     result.push_back(info);
-  }
+  });
   return result;
 }
 

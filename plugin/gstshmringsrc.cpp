@@ -806,6 +806,15 @@ Step take_frame(GstShmringSrc *self, const shmring::gst::ReaderLink &link,
     s.waiting_for_keyframe = true;
     s.discont_pending = true;
   }
+  if (frame.resyncs_before > 0) {
+    // Somebody scribbled over the ring's shared state; the core recovered.
+    GST_ELEMENT_WARNING(self, STREAM, FAILED,
+                        ("Ring '%s' held an implausible sequence; resynchronised with its writer",
+                         settings_of(self).ring.c_str()),
+                        ("%" G_GUINT64_FORMAT " resynchronisation(s)", frame.resyncs_before));
+    s.waiting_for_keyframe = true;
+    s.discont_pending = true;
+  }
   shmring::gst::RecordInfo info;
   if (!shmring::gst::record_of(frame, info))
     return drop(self, "whose record is implausible");

@@ -4,7 +4,9 @@
 #   2. the core and element tests again, built with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (build-asan/), and the core tests built
 #      with ThreadSanitizer (build-tsan/, clang);
-#   3. the reader's fuzz target, a bounded number of runs (build-fuzz/);
+#   3. the reader's fuzz target, a bounded number of runs (build-fuzz/), from
+#      a seed that is checked to decode to a frame, and one that changes the
+#      shared state between reads;
 #   4. the benchmark harness in --quick mode, so that it keeps working (that
 #      it ran and wrote its table and plots is checked, never a timing), and
 #      a 12 s run of the A/V drift tool.
@@ -47,7 +49,15 @@ echo "== fuzzing the reader"
 ninja -C build-fuzz >/dev/null
 corpus=$(mktemp -d)
 build-fuzz/tests/fuzz/make-fuzz-seed "$corpus/one-frame"
+build-fuzz/tests/fuzz/make-fuzz-seed "$corpus/one-frame-live" --live
 fuzz_log=build-fuzz/fuzz-reader.log
+# The seed must still decode to its one frame, or the fuzzer starts from garbage.
+seed_check=$(SHMRING_FUZZ_VERBOSE=1 build-fuzz/tests/fuzz/fuzz-reader "$corpus/one-frame" 2>&1 |
+             grep -c "^read status 0, size 100, caps video/x-raw" || true)
+if [ "$seed_check" != 1 ]; then
+  echo "the fuzz seed no longer decodes to one frame"
+  status=1
+fi
 if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
    build-fuzz/tests/fuzz/fuzz-reader -runs=100000 -max_len=40000 "$corpus" >"$fuzz_log" 2>&1; then
   grep -E "^Done [0-9]+ runs" "$fuzz_log" | sed 's/^/fuzz-reader: /'

@@ -98,8 +98,12 @@ Verdict inspect(const ShmObject &object) {
   if (object_size < 2 * sizeof(std::uint64_t))
     return verdict_of(State::Corrupt, "it is " + std::to_string(object_size) +
                                           " bytes, too small to hold a header");
-  // Never map past what fstat says is there: a page beyond the end is SIGBUS.
+  // Never map past what fstat says is there, nor a page it has not
+  // reserved: either is SIGBUS (the second on a full /dev/shm). A creator
+  // reserves everything before it writes the header.
   const std::uint64_t mapped = std::min<std::uint64_t>(object_size, sizeof(ObjectHeader));
+  if (object.allocated() < mapped)
+    return verdict_of(State::Initializing);
   Mapping mapping(object, 0, mapped, Mapping::Access::ReadOnly);
   std::uint64_t magic = 0;
   std::uint32_t abi_version = 0;
@@ -159,6 +163,11 @@ Verdict inspect(const ShmObject &object) {
     return verdict_of(State::Corrupt, "its header claims " + std::to_string(layout.total_size) +
                                           " bytes but the object has " +
                                           std::to_string(object_size));
+  if (object.allocated() < layout.total_size)
+    return verdict_of(State::Corrupt, "its memory is not reserved (" +
+                                          std::to_string(object.allocated()) + " of " +
+                                          std::to_string(layout.total_size) +
+                                          " bytes): reading it could crash on a full /dev/shm");
   Verdict verdict = verdict_of(State::Ready);
   verdict.kind = traits->kind;
   verdict.params = h.params;
@@ -361,6 +370,12 @@ std::uint32_t Participants::join(const std::function<void(std::uint32_t)> &fill,
       header_->occupied.fetch_or(std::uint64_t{1} << i, std::memory_order_acq_rel);
       if (!object_->hold_byte(participant_lock_byte(i))) {
         // A lock nobody should hold: leave the entry to the reaper's grace.
+        continue;
+      }
+      if (entry.word.load(std::memory_order_acquire) != claiming.encode()) {
+        // We were stopped so long that a reaper took the claim back (and
+        // somebody may own the entry now): its fields are not ours to fill.
+        object_->release_byte(participant_lock_byte(i));
         continue;
       }
       entry.pid.store(getpid(), std::memory_order_relaxed);

@@ -1,6 +1,7 @@
 #include "shmring/reader.hpp"
 
 #include <cstring>
+#include <utility>
 
 #include "futex.hpp"
 #include "named_object.hpp"
@@ -36,6 +37,7 @@ struct Reader::Impl {
   std::uint64_t cursor = 0;
   bool started = false;  // losses before the first frame are not losses
   ReaderCounters counters;
+  std::uint64_t resyncs_pending = 0;  // reported with the next frame
   std::atomic<bool> interrupted{false};
 
   Impl(object::Handle handle_, Mapping data_, const Geometry &geometry)
@@ -108,6 +110,22 @@ struct Reader::Impl {
     space_channel.notify();
   }
 
+  // True when the writer really published `sequence`: its descriptor says
+  // so. write_seq alone is a shared word anybody with write access may have
+  // scribbled over.
+  bool published(std::uint64_t sequence) const {
+    return view.descriptor(sequence)->seq.load(std::memory_order_acquire) == sequence;
+  }
+
+  // A cursor past the writer cannot happen unless shared state was
+  // corrupted: start again from where the writer really is.
+  void resync(std::uint64_t written) {
+    ++counters.resyncs;
+    ++resyncs_pending;
+    cursor = written;
+    entry->cursor.store(cursor, std::memory_order_release);
+  }
+
   void skip_to(std::uint64_t sequence) {
     if (started && sequence > cursor) {
       counters.lost += sequence - cursor;
@@ -130,6 +148,12 @@ Reader::~Reader() {
   r.drop_all_holds(r.bit);
   r.participants.leave(r.entry_index);
   r.space_channel.notify();
+  // The last one out of a ring whose writer died (SIGKILL, or SIGTERM
+  // without a clean stop) removes it: nobody else would, short of `shmring
+  // clean`, and it may hold hundreds of MB. A replacement under the same
+  // name is another inode and stays.
+  if (r.participants.occupied() == 0 && !object::owner_alive(r.handle.object))
+    r.handle.object.unlink_if_still_named();
 }
 
 std::shared_ptr<Reader> Reader::open(const ReaderOptions &options) {
@@ -164,10 +188,15 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     // write_seq loaded next is final.
     const bool closed = r.writer_closed();
     const std::uint64_t written = r.control->write_seq.load(std::memory_order_acquire);
+    if (r.cursor > written) {
+      r.resync(written);
+      continue;
+    }
     if (r.cursor < written) {
       ReadAttempt attempt = r.try_read(r.cursor, out);
       if (attempt == ReadAttempt::Got) {
         out.lost_before = r.counters.lost - lost_at_start;
+        out.resyncs_before = std::exchange(r.resyncs_pending, 0);
         r.started = true;
         ++r.cursor;
         ++r.counters.received;
@@ -176,13 +205,15 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
         r.space_channel.notify();  // a writer may wait on this cursor
         return ReadStatus::Frame;
       }
-      // Overwritten (we fell behind) or invalid: go to the newest record.
-      if (r.cursor + 1 < written) {
+      // Overwritten (we fell behind) or invalid: go to the newest record,
+      // if the writer really published it.
+      if (r.cursor + 1 < written && r.published(written - 1)) {
         r.skip_to(written - 1);
         continue;
       }
       // The newest record itself cannot be read (being rewritten, or
-      // corrupt): wait for a newer one rather than spin on it.
+      // corrupt), or write_seq names a record nobody published: wait for
+      // a newer one rather than spin on it or skip to it.
     }
     if (closed)
       return ReadStatus::WriterClosed;

@@ -99,6 +99,13 @@ std::uint64_t ShmObject::size() const {
   return static_cast<std::uint64_t>(st.st_size);
 }
 
+std::uint64_t ShmObject::allocated() const {
+  struct stat st;
+  if (fstat(fd_, &st) != 0)
+    throw_system_error("cannot stat " + path_, errno);
+  return static_cast<std::uint64_t>(st.st_blocks) * 512;
+}
+
 bool ShmObject::same_object(const ShmObject &other) const {
   struct stat mine, theirs;
   if (fstat(fd_, &mine) != 0 || fstat(other.fd_, &theirs) != 0)

@@ -35,6 +35,10 @@ class ShmObject {
   const std::string &path() const { return path_; }
   // The object's current size from fstat: the only size a reader trusts.
   std::uint64_t size() const;
+  // Bytes of memory the object really has (fstat st_blocks). tmpfs hands
+  // out a page not reserved in advance on first touch, and raises SIGBUS
+  // when it has none left: a page beyond this is never touched.
+  std::uint64_t allocated() const;
 
   // Closes the descriptor; mappings stay valid.
   void close();

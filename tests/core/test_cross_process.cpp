@@ -155,6 +155,27 @@ std::uint64_t read_and_verify(const std::string &name) {
   return expected;
 }
 
+// A second, writable mapping of a ring's control block, as another process
+// with write access has: to scribble over shared state.
+struct ControlMapping {
+  ring::Geometry geometry;
+  std::size_t length = 0;
+  void *base = MAP_FAILED;
+  ring::ControlView view;
+
+  ControlMapping(const std::string &name, std::uint32_t slots, std::uint64_t slot_size) {
+    ring::compute_geometry(ring::params_for(slots, slot_size, UserSchema{}), geometry);
+    length = sizeof(object::ObjectHeader) + geometry.control_size;
+    const int fd = shm_open(("/shmring." + name).c_str(), O_RDWR, 0);
+    base = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    EXPECT_NE(base, MAP_FAILED);
+    view =
+        ring::ControlView{static_cast<std::byte *>(base) + sizeof(object::ObjectHeader), geometry};
+  }
+  ~ControlMapping() { munmap(base, length); }
+};
+
 }  // namespace
 
 TEST_F(RingTest, ReaderReceivesEveryFrameOfAWriterProcessInOrder) {
@@ -458,18 +479,11 @@ TEST_F(RingTest, AnUnreadableLastRecordEndsWithTheWriterNotInASpin) {
   std::uint64_t value = 1;
   ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
   // Another process scribbles over the record: its size becomes impossible.
-  int fd = shm_open(("/shmring." + name).c_str(), O_RDWR, 0);
-  ASSERT_GE(fd, 0);
-  ring::Geometry g;
-  ASSERT_TRUE(ring::compute_geometry(ring::params_for(2, 64, UserSchema{}), g));
-  const std::size_t mapped = sizeof(object::ObjectHeader) + g.control_size;
-  void *control = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  close(fd);
-  ASSERT_NE(control, MAP_FAILED);
-  ring::ControlView view{static_cast<std::byte *>(control) + sizeof(object::ObjectHeader), g};
-  const std::uint32_t slot = view.descriptor(0)->slot.load();
-  view.slot(slot)->record.size = 1 << 20;  // far beyond the 64-byte slot
-  munmap(control, mapped);
+  {
+    ControlMapping control(name, 2, 64);
+    const std::uint32_t slot = control.view.descriptor(0)->slot.load();
+    control.view.slot(slot)->record.size = 1 << 20;  // far beyond the 64-byte slot
+  }
 
   Frame frame;
   EXPECT_EQ(reader->next(frame, in_ms(200)), ReadStatus::Timeout);
@@ -477,4 +491,81 @@ TEST_F(RingTest, AnUnreadableLastRecordEndsWithTheWriterNotInASpin) {
   // Nothing newer will come: the reader is told at once, long before this
   // deadline, instead of spinning on the bad record until it passes.
   EXPECT_EQ(reader->next(frame, in_ms(30000)), ReadStatus::WriterClosed);
+}
+
+TEST_F(RingTest, AWriteSequenceNobodyPublishedIsNotFollowed) {
+  const std::string name = ring("implausible-jump");
+  auto writer = Writer::create({name, 4, 64});
+  auto reader = Reader::open({name, false});
+  RecordHeader info;
+  info.size = 8;
+  std::uint64_t value = 1;
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  Frame frame;
+  ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
+  reader->release(frame.slot);
+  ControlMapping control(name, 4, 64);
+  control.view.control()->write_seq.store(std::uint64_t{1} << 62);
+  // Not followed: no skip to 2^62 - 1, no 2^62 frames counted lost.
+  EXPECT_EQ(reader->next(frame, in_ms(200)), ReadStatus::Timeout);
+  EXPECT_EQ(reader->counters().lost, 0u);
+  // The writer's next publish puts the true value back; reading goes on.
+  value = 2;
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
+  std::memcpy(&value, frame.data, sizeof value);
+  EXPECT_EQ(value, 2u);
+  EXPECT_EQ(reader->counters().lost, 0u);
+  reader->release(frame.slot);
+}
+
+TEST_F(RingTest, ACursorPastTheWriterIsResynchronisedAndReported) {
+  const std::string name = ring("implausible-cursor");
+  auto writer = Writer::create({name, 4, 64});
+  RecordHeader info;
+  info.size = 8;
+  std::uint64_t value = 1;
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ControlMapping control(name, 4, 64);
+  // A reader joins while write_seq is garbage: it starts "at the newest",
+  // far past anything the writer has written.
+  control.view.control()->write_seq.store(std::uint64_t{1} << 62);
+  auto reader = Reader::open({name, true});
+  value = 2;
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);  // write_seq = 2 again
+  Frame frame;
+  EXPECT_EQ(reader->next(frame, in_ms(200)), ReadStatus::Timeout);  // resynchronised, waiting
+  EXPECT_EQ(reader->counters().resyncs, 1u);
+  value = 3;
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
+  std::memcpy(&value, frame.data, sizeof value);
+  EXPECT_EQ(value, 3u) << "the first record after the resynchronisation";
+  EXPECT_EQ(frame.resyncs_before, 1u) << "reported with the next frame";
+  EXPECT_EQ(reader->counters().lost, 0u);
+  reader->release(frame.slot);
+}
+
+TEST_F(RingTest, TheLastReaderOutRemovesADeadWritersRing) {
+  const std::string name = ring("last-out");
+  pid_t child = fork();
+  if (child == 0) {
+    auto writer = Writer::create({name, 2, 64});
+    _exit(0);  // dies without closing: its ring stays, as after SIGKILL
+  }
+  ASSERT_TRUE(WIFEXITED(shmring::test::wait_child(child, 5000)));
+  auto first = Reader::open({name, false});
+  auto second = Reader::open({name, true});
+  EXPECT_FALSE(first->writer_alive());
+  first.reset();
+  EXPECT_TRUE(shmring::test::ring_exists(name)) << "another reader still uses it";
+  second.reset();
+  EXPECT_FALSE(shmring::test::ring_exists(name)) << "the last reader out removed it";
+}
+
+TEST_F(RingTest, ALiveWritersRingOutlivesItsReaders) {
+  const std::string name = ring("live-stays");
+  auto writer = Writer::create({name, 2, 64});
+  Reader::open({name, false}).reset();
+  EXPECT_TRUE(shmring::test::ring_exists(name));
 }

@@ -11,6 +11,10 @@
 //         slot indexes, sizes and caps lengths. The participant table stays
 //         empty so that the reader gets an entry and reads, and this process
 //         holds the owner lock, so that the writer counts as alive.
+//         With bit 2 of the first byte set too (live mode), the last 96
+//         bytes are 8 scribbles (a 32-bit offset and a 64-bit value each),
+//         stored into the ring's control block one before each read: state
+//         that changes between reads, as another process would change it.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -62,10 +66,40 @@ bool verbose() {
   return on;
 }
 
+const shmring::fuzz::RingImage &ring_layout() {
+  static const shmring::fuzz::RingImage image = shmring::fuzz::small_ring_image();
+  return image;
+}
+
+// One 64-bit store into the control block, between two reads.
+struct Scribble {
+  std::uint32_t offset;
+  std::uint64_t value;
+};
+constexpr std::size_t kScribbleBytes = 12;
+constexpr int kReads = 8;
+
+std::vector<Scribble> scribbles_from(const std::uint8_t *data, std::size_t &size) {
+  std::vector<Scribble> scribbles;
+  if (size < 1 + kScribbleBytes * kReads)
+    return scribbles;
+  size -= kScribbleBytes * kReads;
+  for (int i = 0; i < kReads; ++i) {
+    Scribble scribble;
+    std::memcpy(&scribble.offset, data + size + i * kScribbleBytes, 4);
+    std::memcpy(&scribble.value, data + size + i * kScribbleBytes + 4, 8);
+    scribbles.push_back(scribble);
+  }
+  return scribbles;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
   if (size == 0)
     return 0;
   const bool structured = data[0] & 1;
+  const bool live = structured && (data[0] & 4);
+  const std::vector<Scribble> scribbles =
+      live ? scribbles_from(data, size) : std::vector<Scribble>();
   std::vector<std::uint8_t> image = structured ? valid_image_with(data + 1, size - 1)
                                                : std::vector<std::uint8_t>(data + 1, data + size);
 
@@ -84,9 +118,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   owner.l_len = 1;
   (void)fcntl(fd, F_OFD_SETLK, &owner);
 
+  // The fuzzer's own view of the control block, to change it between reads.
+  std::uint8_t *control = nullptr;
+  std::size_t control_size = 0;
+  if (live) {
+    const shmring::fuzz::RingImage &layout = ring_layout();
+    control_size = layout.layout.payload_offset - layout.control();
+    void *at =
+        mmap(nullptr, layout.layout.payload_offset, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (at != MAP_FAILED)
+      control = static_cast<std::uint8_t *>(at) + layout.control();
+  }
+
   try {
     auto reader = shmring::Reader::open({ring_name(), structured && (data[0] & 2), {}});
-    for (int i = 0; i < 8; ++i) {
+    for (int i = 0; i < kReads; ++i) {
+      if (control && i < static_cast<int>(scribbles.size())) {
+        const std::size_t at = (scribbles[i].offset % (control_size / 8)) * 8;
+        __atomic_store_n(reinterpret_cast<std::uint64_t *>(control + at), scribbles[i].value,
+                         __ATOMIC_RELAXED);
+      }
       shmring::Frame frame;
       const shmring::ReadStatus status = reader->next(frame, std::chrono::steady_clock::now());
       if (verbose())
@@ -113,6 +164,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     // Refused with a reason: what should happen to most inputs.
     if (verbose())
       std::fprintf(stderr, "refused: %s\n", error.what());
+  }
+  if (control) {
+    const shmring::fuzz::RingImage &layout = ring_layout();
+    munmap(control - layout.control(), layout.layout.payload_offset);
   }
   close(fd);
   shm_unlink(path.c_str());

@@ -2,17 +2,19 @@
 // that decodes to one valid frame with caps, built from the current layout
 // so that the seed can never fall out of step with it.
 //
-//   make-fuzz-seed FILE
+//   make-fuzz-seed FILE [--live]
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "ring_image.hpp"
 
 int main(int argc, char **argv) {
   using namespace shmring::ring;
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s FILE\n", argv[0]);
+  const bool live = argc == 3 && std::string(argv[2]) == "--live";
+  if (argc != 2 && !live) {
+    std::fprintf(stderr, "usage: %s FILE [--live]\n", argv[0]);
     return 2;
   }
   // The ring fuzz_reader lays its input over. Byte 0: structured, blocking
@@ -45,6 +47,20 @@ int main(int argc, char **argv) {
   seed.insert(seed.end(), image.bytes.begin() + static_cast<long>(image.descriptors()),
               image.bytes.begin() + static_cast<long>(image_end));
 
+  if (live) {
+    // Live mode: then, before each read, a store into the control block;
+    // here write_seq (offset 0) jumps far past the writer and back.
+    seed[0] |= 4;
+    for (std::uint64_t value :
+         {std::uint64_t{1} << 62, std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{1} << 40,
+          std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1}, std::uint64_t{1}}) {
+      const std::uint32_t offset = 0;
+      const auto *o = reinterpret_cast<const unsigned char *>(&offset);
+      const auto *v = reinterpret_cast<const unsigned char *>(&value);
+      seed.insert(seed.end(), o, o + sizeof offset);
+      seed.insert(seed.end(), v, v + sizeof value);
+    }
+  }
   FILE *out = std::fopen(argv[1], "wb");
   if (!out || std::fwrite(seed.data(), 1, seed.size(), out) != seed.size()) {
     std::perror(argv[1]);

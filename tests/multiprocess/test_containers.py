@@ -305,9 +305,10 @@ class Containers(ProcessTest):
         self.assertIn("died without sending EOS", err)
         self.assertLess(noticed, DEATH_BOUND, f"the writer's death noticed in {noticed:.2f} s")
         self.assertGreater(len(frames(out)), 10, "frames arrived while the writer lived")
-        # A killed writer cannot remove its ring; the next writer or
-        # `shmring clean` would. Here tearDown does.
-        self.assertTrue(os.path.exists(ring_path(ring)))
+        # A killed writer cannot remove its ring; its last reader did, on
+        # leaving it, across the namespace boundary.
+        self.assertFalse(os.path.exists(ring_path(ring)),
+                         "the last reader out removed the dead writer's ring")
 
     # ---- the command-line tool ------------------------------------------------
 

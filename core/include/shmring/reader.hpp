@@ -43,6 +43,9 @@ struct Frame {
   std::uint32_t slot = 0;
   std::uint64_t sequence = 0;
   std::uint64_t lost_before = 0;  // records skipped just before this one
+  // Times the shared state was found implausible (a sequence past the
+  // writer) and this reader resynchronised, just before this record.
+  std::uint64_t resyncs_before = 0;
   // The record's user area (UserSchema::size bytes), copied out while the
   // slot was held: the application validates it before trusting it.
   alignas(8) std::byte user[kMaxUserArea];
@@ -51,8 +54,15 @@ struct Frame {
 struct ReaderCounters {
   std::uint64_t received = 0;
   std::uint64_t lost = 0;
+  std::uint64_t resyncs = 0;  // implausible shared state found and recovered from
 };
 
+// The ring's shared words are written by other processes and are never
+// trusted: a write sequence that its descriptor does not confirm is not
+// followed (no skip, no loss counted), and a cursor found past the writer
+// is resynchronised to the writer (counted in `resyncs`), so that corrupt
+// state is a hiccup, never a reader waiting for a sequence that will not
+// come.
 class Reader {
  public:
   // Throws Error: InvalidName, NotFound (no ring yet), NotReady (being
@@ -71,7 +81,8 @@ class Reader {
   std::optional<std::string> caps(std::uint64_t id) const;
 
   // Stops reading: the writer no longer waits for this reader; frames not
-  // yet released stay valid.
+  // yet released stay valid. (The last reader to let go of a ring whose
+  // writer died removes it: a dead writer's memory is not left behind.)
   void detach();
 
   void interrupt();

@@ -219,6 +219,17 @@ void announce_reader_changes(GstShmringSink *self) {
   s.readers = std::move(now);
 }
 
+// After unlock() interrupted a wait: wait for preroll (PLAYING -> PAUSED)
+// as any sink does, unless the sink is flushing (going down, or a flush).
+// GstBaseSink's wait_preroll does not look at `flushing` before it sleeps,
+// and the flush that set it has already signalled: waiting now would never
+// end. Called with the PREROLL_LOCK held (render, event), as `flushing` needs.
+GstFlowReturn wait_preroll_unless_flushing(GstShmringSink *self) {
+  if (GST_BASE_SINK(self)->flushing)
+    return GST_FLOW_FLUSHING;
+  return gst_base_sink_wait_preroll(GST_BASE_SINK(self));
+}
+
 // Lends a slot, waiting as long as the timeout allows. While the element is
 // unlocked (flushing, or going to PAUSED) it waits for preroll like any sink
 // and retries once playing again.
@@ -246,7 +257,7 @@ GstFlowReturn acquire_slot(GstShmringSink *self, shmring::WritableSlot &slot) {
                              GST_TIME_ARGS(settings.timeout)));
         return GST_FLOW_ERROR;
       case shmring::WaitStatus::Interrupted: {
-        GstFlowReturn ret = gst_base_sink_wait_preroll(GST_BASE_SINK(self));
+        GstFlowReturn ret = wait_preroll_unless_flushing(self);
         if (ret != GST_FLOW_OK)
           return ret;
         break;
@@ -263,7 +274,7 @@ GstFlowReturn wait_for_a_reader(GstShmringSink *self) {
       case shmring::WaitStatus::Timeout:
         break;  // keep waiting: that is what wait-for-readers asks for
       case shmring::WaitStatus::Interrupted: {
-        GstFlowReturn ret = gst_base_sink_wait_preroll(GST_BASE_SINK(self));
+        GstFlowReturn ret = wait_preroll_unless_flushing(self);
         if (ret != GST_FLOW_OK)
           return ret;
         break;
@@ -549,7 +560,15 @@ static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
     if (forward) {
       info.caps_id = s.caps_id;
       GstFlowReturn ret = publish_record(self, info, text.data());
-      if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING)
+      if (ret == GST_FLOW_FLUSHING) {
+        // Going down while waiting for a slot: the event goes no further.
+        // Chained up, an EOS would make GstBaseSink preroll on a flushing
+        // sink, which nothing ever wakes.
+        GST_DEBUG_OBJECT(self, "flushing: %s dropped", GST_EVENT_TYPE_NAME(event));
+        gst_event_unref(event);
+        return FALSE;
+      }
+      if (ret != GST_FLOW_OK)
         GST_WARNING_OBJECT(self, "could not publish %s: %s", GST_EVENT_TYPE_NAME(event),
                            gst_flow_get_name(ret));
     }

@@ -60,6 +60,12 @@ constexpr GstShmringReaderTimeout kDefaultOnReaderTimeout = GST_SHMRING_READER_T
 // Slot size when slot-size is 0 and the caps are not raw video, whose frame
 // size is known from the caps.
 constexpr guint64 kFallbackSlotSize = 4 * 1024 * 1024;
+// A stream that ends before its first caps still gets a ring, just for its
+// EOS, so that a reader waiting for the ring ends too.
+constexpr guint64 kEosOnlySlotSize = 4096;
+// At EOS with no reader attached, how long the ring stays for one to attach
+// and read the EOS (a waiting source is woken the moment the ring appears).
+constexpr auto kEosGrace = std::chrono::milliseconds(200);
 
 enum {
   PROP_0,
@@ -520,6 +526,11 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
 static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
   GstShmringSink *self = GST_SHMRING_SINK(base);
   SinkState &s = *self->state;
+  if (!s.writer && GST_EVENT_TYPE(event) == GST_EVENT_EOS &&
+      !create_writer(self, kEosOnlySlotSize)) {
+    gst_event_unref(event);
+    return FALSE;
+  }
   if (s.writer) {
     shmring::gst::RecordInfo info;
     std::string text;
@@ -571,6 +582,15 @@ static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
       if (ret != GST_FLOW_OK)
         GST_WARNING_OBJECT(self, "could not publish %s: %s", GST_EVENT_TYPE_NAME(event),
                            gst_flow_get_name(ret));
+      if (ret == GST_FLOW_OK && GST_EVENT_TYPE(event) == GST_EVENT_EOS &&
+          s.writer->readers().empty()) {
+        // Nobody has attached yet: keep the ring a moment for a reader
+        // waiting on its name (unlock() ends this wait at once).
+        const guint64 grace = std::min<guint64>(
+            settings_of(self).timeout,
+            std::chrono::duration_cast<std::chrono::nanoseconds>(kEosGrace).count());
+        s.writer->wait_for_reader(shmring::deadline_after_ns(grace));
+      }
     }
   }
   return GST_BASE_SINK_CLASS(gst_shmring_sink_parent_class)->event(base, event);

@@ -39,6 +39,7 @@
 #include "clock_mapping.h"
 #include "reference_timestamps.h"
 #include "shmring/error.hpp"
+#include "shmring/name_watch.hpp"
 #include "shmring/object_name.hpp"
 #include "shmring/reader.hpp"
 #include "shmring_enums.h"
@@ -53,8 +54,12 @@ constexpr GstShmringPolicy kDefaultPolicy = GST_SHMRING_POLICY_BLOCK;
 constexpr GstShmringTimestampMode kDefaultTimestampMode = GST_SHMRING_TIMESTAMP_CLOCK;
 constexpr GstShmringWriterLost kDefaultOnWriterLost = GST_SHMRING_WRITER_LOST_EOS;
 constexpr guint64 kDefaultTimeout = 0;
-// How often a source without a writer looks for one.
-constexpr gint64 kWriterPollMicroseconds = 20 * G_TIME_SPAN_MILLISECOND;
+// A source without a writer sleeps until the ring's name changes in
+// /dev/shm (NameWatch), but looks again at least this often.
+constexpr auto kWriterLookAgain = std::chrono::seconds(1);
+// A ring being created becomes ready microseconds after it appears (no
+// inotify event marks that): look again this soon.
+constexpr auto kCreatingLookAgain = std::chrono::milliseconds(2);
 // Longest single wait inside create(); it loops, so this only bounds how
 // stale a timeout check can be.
 constexpr auto kReadSlice = std::chrono::milliseconds(500);
@@ -97,8 +102,10 @@ struct SrcState {
   Counters counters;
   std::mutex lock;
   GMutex wait_mutex;
-  GCond wait_cond;
-  bool unlocked = false;                           // guarded by wait_mutex
+  bool unlocked = false;  // guarded by wait_mutex
+  // Wakes the wait for a writer when the ring appears; unlock() interrupts
+  // it. Set in start(), dropped in stop(); guarded by wait_mutex.
+  std::shared_ptr<shmring::NameWatch> watch;
   std::shared_ptr<shmring::gst::ReaderLink> link;  // guarded by lock
   // Streaming thread only:
   guint64 caps_id = 0;
@@ -196,12 +203,13 @@ void post_open_error(GstShmringSrc *self, const shmring::Error &error) {
   }
 }
 
-// One attempt to open the ring. Absent or half-created rings, rings whose
-// writer is dead (stale) and rings already closed by a writer that is about
-// to remove them, are "not yet": the result is an empty pointer with
-// Outcome::Ok. Anything else wrong with the ring is an element error.
+// One attempt to open the ring. Absent or half-created rings (`creating`
+// set), rings whose writer is dead (stale) and rings already closed by a
+// writer that is about to remove them, are "not yet": the result is an empty
+// pointer with Outcome::Ok. Anything else wrong with the ring is an element
+// error.
 Outcome try_open(GstShmringSrc *self, const Settings &settings,
-                 std::shared_ptr<shmring::Reader> &out) {
+                 std::shared_ptr<shmring::Reader> &out, bool *creating = nullptr) {
   try {
     shmring::ReaderOptions options;
     options.name = settings.ring;
@@ -209,6 +217,8 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
     options.user = shmring::gst::kRecordSchema;
     out = shmring::Reader::open(options);
   } catch (const shmring::Error &error) {
+    if (creating)
+      *creating = error.code() == shmring::ErrorCode::NotReady;
     if (error.code() == shmring::ErrorCode::NotFound ||
         error.code() == shmring::ErrorCode::NotReady)
       return Outcome::Ok;
@@ -246,7 +256,8 @@ Outcome attach_to_writer(GstShmringSrc *self) {
     if (is_unlocked(s))
       return Outcome::Flushing;
     std::shared_ptr<shmring::Reader> reader;
-    if (try_open(self, settings, reader) == Outcome::Error)
+    bool creating = false;
+    if (try_open(self, settings, reader, &creating) == Outcome::Error)
       return Outcome::Error;
     if (reader) {
       GST_INFO_OBJECT(self, "attached to ring '%s' (writer pid %d)", settings.ring.c_str(),
@@ -273,10 +284,25 @@ Outcome attach_to_writer(GstShmringSrc *self) {
                         ("Start a pipeline with shmringsink ring=%s", settings.ring.c_str()));
       return Outcome::Error;
     }
+    // Sleep until the ring's name changes, the timeout property runs out,
+    // or unlock(); never for long, to look again whatever happens.
+    shmring::Deadline wake =
+        shmring::deadline_after(creating ? kCreatingLookAgain : kWriterLookAgain);
+    if (settings.timeout > 0)
+      wake = std::min(
+          wake, shmring::deadline_after_ns(settings.timeout - guint64(now - start) * GST_USECOND));
+    std::shared_ptr<shmring::NameWatch> watch;
     g_mutex_lock(&s.wait_mutex);
-    if (!s.unlocked)
-      g_cond_wait_until(&s.wait_cond, &s.wait_mutex, now + kWriterPollMicroseconds);
+    watch = s.watch;
     g_mutex_unlock(&s.wait_mutex);
+    const auto waited_from = shmring::Clock::now();
+    if (watch)
+      watch->wait(wake);
+    GST_LOG_OBJECT(self, "waited %" G_GINT64_FORMAT " us for ring '%s' to appear",
+                   static_cast<gint64>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           shmring::Clock::now() - waited_from)
+                                           .count()),
+                   settings.ring.c_str());
   }
 }
 
@@ -516,7 +542,6 @@ void ask_again_if_latency_changed(GstShmringSrc *self, shmring::Reader &reader) 
 static void gst_shmring_src_init(GstShmringSrc *self) {
   self->state = new SrcState();
   g_mutex_init(&self->state->wait_mutex);
-  g_cond_init(&self->state->wait_cond);
   gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
   gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
 }
@@ -524,7 +549,6 @@ static void gst_shmring_src_init(GstShmringSrc *self) {
 static void gst_shmring_src_finalize(GObject *object) {
   GstShmringSrc *self = GST_SHMRING_SRC(object);
   g_mutex_clear(&self->state->wait_mutex);
-  g_cond_clear(&self->state->wait_cond);
   delete self->state;
   G_OBJECT_CLASS(gst_shmring_src_parent_class)->finalize(object);
 }
@@ -612,6 +636,14 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
   s.caps_frame_duration = GST_CLOCK_TIME_NONE;
   s.segment_sent = false;
   s.writer_lost = false;
+  {
+    auto watch = std::make_shared<shmring::NameWatch>(settings.ring);
+    g_mutex_lock(&s.wait_mutex);
+    s.watch = std::move(watch);
+    if (s.unlocked)
+      s.watch->interrupt();
+    g_mutex_unlock(&s.wait_mutex);
+  }
   // Report a ring that exists but is unusable now, not at the first buffer.
   // A ring that is absent is fine: create() waits for its writer.
   std::shared_ptr<shmring::Reader> reader;
@@ -627,7 +659,11 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
 }
 
 static gboolean gst_shmring_src_stop(GstBaseSrc *base) {
+  SrcState &s = *GST_SHMRING_SRC(base)->state;
   drop_reader(GST_SHMRING_SRC(base));
+  g_mutex_lock(&s.wait_mutex);
+  s.watch.reset();
+  g_mutex_unlock(&s.wait_mutex);
   return TRUE;
 }
 
@@ -863,7 +899,8 @@ static gboolean gst_shmring_src_unlock(GstBaseSrc *base) {
   SrcState &s = *self->state;
   g_mutex_lock(&s.wait_mutex);
   s.unlocked = true;
-  g_cond_broadcast(&s.wait_cond);
+  if (s.watch)
+    s.watch->interrupt();
   g_mutex_unlock(&s.wait_mutex);
   if (auto link = current_link(self))
     link->reader->interrupt();
@@ -875,6 +912,8 @@ static gboolean gst_shmring_src_unlock_stop(GstBaseSrc *base) {
   SrcState &s = *self->state;
   g_mutex_lock(&s.wait_mutex);
   s.unlocked = false;
+  if (s.watch)
+    s.watch->clear_interrupt();
   g_mutex_unlock(&s.wait_mutex);
   if (auto link = current_link(self))
     link->reader->clear_interrupt();

@@ -85,10 +85,9 @@ class TwoProcesses(ProcessTest):
             else:
                 self.assertNotEqual(code, 0)
                 self.assertIn("died without sending EOS", err)
-            # A killed writer cannot remove its ring; the next writer (or
-            # `shmring clean`) would. Here the test does.
-            self.assertTrue(os.path.exists(ring_path(ring)))
-            os.unlink(ring_path(ring))
+            # A killed writer cannot remove its ring; its last reader did, on
+            # its way out.
+            self.assertFalse(os.path.exists(ring_path(ring)), "the dead writer's ring is gone")
 
 
 class ZeroCopy(ProcessTest):

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""No stream lost at the edges: a stream that ends before it begins, and a
+writer stopped by SIGTERM or SIGKILL (as systemd and `docker stop` do), whose
+ring must not stay behind once no live process uses it."""
+import os
+import signal
+import time
+import unittest
+
+from support import ProcessTest, finish, ring_path
+
+SMALL = "video/x-raw,format=I420,width=320,height=240,framerate=30/1"
+
+
+def wait_for(condition, what, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+class StreamEdges(ProcessTest):
+    def test_a_waiting_reader_gets_the_eos_of_an_empty_stream(self):
+        ring = self.ring("empty")
+        reader = self.start(f"shmringsrc ring={ring} ! fakesink")
+        time.sleep(0.5)  # waiting for a writer that does not exist yet
+        writer = self.start(f"videotestsrc num-buffers=0 ! shmringsink ring={ring}")
+        self.assertEqual(finish(writer, timeout=20)[0], 0)
+        code, _, err = finish(reader, timeout=20)
+        self.assertEqual(code, 0, f"the EOS ended the reader: {err}")
+
+    def check_writer_stopped_by(self, sig):
+        ring = self.ring(f"stopped-{sig.name}")
+        reader = self.start(f"shmringsrc ring={ring} ! fakesink")
+        writer = self.start(f"videotestsrc is-live=true ! {SMALL} ! shmringsink ring={ring}")
+        wait_for(lambda: os.path.exists(ring_path(ring)), "the ring")
+        time.sleep(1.0)
+        writer.send_signal(sig)
+        writer.wait(timeout=10)
+        # on-writer-lost=eos (the default): the reader ends cleanly, and as
+        # the last one out removes the dead writer's ring.
+        code, _, err = finish(reader, timeout=20)
+        self.assertEqual(code, 0, err)
+        wait_for(lambda: not os.path.exists(ring_path(ring)), "the dead writer's ring to go")
+
+    def test_a_writer_stopped_by_sigterm_leaves_nothing_once_its_reader_is_gone(self):
+        self.check_writer_stopped_by(signal.SIGTERM)
+
+    def test_a_writer_killed_leaves_nothing_once_its_reader_is_gone(self):
+        self.check_writer_stopped_by(signal.SIGKILL)
+
+    def test_a_reader_passing_by_removes_a_dead_writers_ring(self):
+        ring = self.ring("passing")
+        writer = self.start(f"videotestsrc is-live=true ! {SMALL} ! shmringsink ring={ring}")
+        wait_for(lambda: os.path.exists(ring_path(ring)), "the ring")
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=10)
+        self.assertTrue(os.path.exists(ring_path(ring)), "nobody has looked at it yet")
+        # A reader that waits 0.5 s for a live writer finds only the dead
+        # one's ring; on its way out it removes it.
+        code, _, err = finish(self.start(f"shmringsrc ring={ring} timeout=500000000 ! fakesink"),
+                              timeout=20)
+        self.assertNotEqual(code, 0)
+        self.assertIn("No writer", err)
+        self.assertFalse(os.path.exists(ring_path(ring)))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -38,8 +38,13 @@ int list() {
     shmring::ObjectInfo info;
     try {
       info = shmring::inspect_object(name);
-    } catch (const shmring::Error &) {
-      continue;  // removed while we listed
+    } catch (const shmring::Error &error) {
+      if (error.code() == shmring::ErrorCode::NotFound)
+        continue;  // removed while we listed
+      // Listed all the same, with why it cannot be looked at (another
+      // user's object, say): "every object on this machine".
+      info.name = name;
+      info.problem = error.what();
     }
     const char *kind = shmring::object_kind_name(info.kind);
     if (!info.problem.empty()) {

@@ -98,6 +98,8 @@ struct CircularBuffer::Impl {
   }
 
   ~Impl() {
+    if (!handle.in_opener())
+      return;  // a forked child's copy: the entry and the name are the parent's
     participants.leave(self);
     if (handle.owner)
       handle.object.unlink_if_still_named();

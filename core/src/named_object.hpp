@@ -13,6 +13,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -168,6 +169,12 @@ struct Handle {
   Params params;
   Layout layout;
   bool owner = false;  // created it: owns the name, unlinks it on close
+  // A handle belongs to the process that created or opened it. A forked
+  // child inherits the mapping and the very same open (and so its locks):
+  // when the child lets go of its copy, nothing shared may change, or it
+  // would release the parent's locks, entry and name.
+  pid_t opener = getpid();
+  bool in_opener() const { return getpid() == opener; }
 
   ObjectHeader *header() const { return reinterpret_cast<ObjectHeader *>(mapping.data()); }
   std::byte *control() const { return mapping.data() + layout.control_offset; }

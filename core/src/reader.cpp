@@ -145,6 +145,8 @@ Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Reader::~Reader() {
   Impl &r = *impl_;
+  if (!r.handle.in_opener())
+    return;  // a forked child's copy: the entry and its holds are the parent's
   r.drop_all_holds(r.bit);
   r.participants.leave(r.entry_index);
   r.space_channel.notify();

@@ -87,6 +87,8 @@ struct SharedBuffer::Impl {
   }
 
   ~Impl() {
+    if (!handle.in_opener())
+      return;  // a forked child's copy: the entry, its holds and the name are the parent's
     rw_lock_drop_holder(*lock, self);
     participants.leave(self);
     // The creator owns the name, as a ring's writer does.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <utility>
 
 #include "shmring/error.hpp"
@@ -114,10 +115,30 @@ bool ShmObject::same_object(const ShmObject &other) const {
 }
 
 void ShmObject::unlink_if_still_named() const {
-  int fd = shm_open(path_.c_str(), O_RDONLY | O_CLOEXEC, 0);
+  // The lock is on a byte far from the liveness bytes (owner 0, participants
+  // 1..64), and through an open of our own with write access (an exclusive
+  // OFD lock needs it).
+  constexpr std::uint64_t kUnlinkLockByte = std::uint64_t{1} << 40;
+  constexpr auto kLockWait = std::chrono::seconds(2);
+  const int fd = shm_open(path_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
   if (fd < 0)
-    return;  // already gone, or no longer ours to look at
-  ShmObject current(fd, path_, false);
+    return;  // gone already, or not ours to remove
+  ShmObject named(fd, path_, true);
+  if (!same_object(named))
+    return;  // the name names another object now
+  const auto give_up = std::chrono::steady_clock::now() + kLockWait;
+  while (!named.hold_byte(kUnlinkLockByte)) {
+    // Another process is removing this very object: it takes microseconds.
+    if (std::chrono::steady_clock::now() >= give_up)
+      return;
+    usleep(1000);
+  }
+  // Under the lock nobody else removes this object: if the name still names
+  // it now, it does until our unlink.
+  const int check = shm_open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+  if (check < 0)
+    return;
+  ShmObject current(check, path_, false);
   if (same_object(current))
     shm_unlink(path_.c_str());
 }

@@ -48,7 +48,14 @@ class ShmObject {
   bool same_object(const ShmObject &other) const;
 
   // Removes the name, but only while it still names this object: another
-  // process that judged our owner dead may have replaced it already.
+  // process that judged our owner dead may have replaced it already. Every
+  // shmring process that removes a name (a creator replacing a stale object,
+  // `shmring clean`, the last reader of a dead writer's ring, a writer
+  // closing) first takes the exclusive unlink lock of the object it means
+  // to remove, then checks under it that the name still names that object:
+  // of two that judged the same object stale, the second sees the first's
+  // replacement and leaves it alone. Without write access to the object
+  // (no exclusive lock to be had) nothing is removed.
   void unlink_if_still_named() const;
 
   // Liveness locks: open-file-description byte-range locks (F_OFD_SETLK) on

@@ -402,6 +402,8 @@ void Writer::wake() { impl_->space_channel.notify_forced(); }
 
 void Writer::close() {
   Impl &w = *impl_;
+  if (!w.handle.in_opener())
+    return;  // a forked child's copy: the ring is the parent's
   if (w.closed.exchange(true))
     return;
   w.control->writer_state.store(static_cast<std::uint32_t>(WriterState::Closed),

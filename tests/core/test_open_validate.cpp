@@ -277,3 +277,27 @@ TEST_F(RingTest, RingOfAnotherUserIsPermissionDenied) {
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "1: other error, 2: opened, 3/4: setup failed";
 }
+
+TEST_F(RingTest, AForkedChildDroppingItsCopyChangesNothingShared) {
+  const std::string name = ring("fork-copy");
+  auto writer = Writer::create({name, 2, 64});
+  auto reader = Reader::open({name, false});
+  pid_t child = fork();
+  if (child == 0) {
+    // The child inherited both handles; it drops them, as a child that
+    // goes on to do something else would.
+    reader.reset();
+    writer.reset();
+    _exit(0);
+  }
+  ASSERT_TRUE(WIFEXITED(shmring::test::wait_child(child, 5000)));
+  EXPECT_TRUE(shmring::test::ring_exists(name)) << "the name is still the parent's";
+  EXPECT_TRUE(reader->writer_alive()) << "the parent's owner lock is held";
+  EXPECT_EQ(writer->readers().size(), 1u) << "the parent's reader is still joined";
+  try {
+    Writer::create({name, 2, 64});
+    ADD_FAILURE() << "a second writer took the parent's live ring";
+  } catch (const Error &error) {
+    EXPECT_EQ(error.code(), ErrorCode::OwnerAlive);
+  }
+}

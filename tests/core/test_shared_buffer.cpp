@@ -255,3 +255,20 @@ TEST_F(SharedBufferTest, ArrayIsBoundsAndTypeChecked) {
 }
 
 }  // namespace
+
+TEST_F(SharedBufferTest, AForkedChildDroppingItsCopyKeepsTheParentsObject) {
+  const std::string name = ring("buffer-fork-copy");
+  auto buffer = std::make_unique<SharedBuffer>(SharedBuffer::create(name, 64));
+  ASSERT_TRUE(buffer->lock_write());
+  pid_t child = fork();
+  if (child == 0) {
+    buffer.reset();  // drops the inherited creator's handle
+    _exit(0);
+  }
+  ASSERT_TRUE(WIFEXITED(shmring::test::wait_child(child, 5000)));
+  EXPECT_TRUE(shmring::test::ring_exists(name));
+  EXPECT_TRUE(throws_code(ErrorCode::OwnerAlive, [&] { SharedBuffer::create(name, 64); }));
+  auto other = SharedBuffer::open(name);
+  EXPECT_FALSE(other.lock_read(std::chrono::milliseconds(200))) << "the write lock is still held";
+  buffer->unlock_write();
+}

@@ -112,5 +112,21 @@ class CommandLineTool(ProcessTest):
         self.assertIn("usage", err)
 
 
+    def test_list_shows_objects_it_may_not_open(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root, to look as another user (nobody)")
+        ring = self.ring("cli-private")
+        writer = self.start(f"videotestsrc is-live=true ! video/x-raw,width=64,height=48 ! "
+                            f"shmringsink ring={ring} perms=0600")
+        self.wait_for(lambda: os.path.exists(ring_path(ring)), "the ring")
+        code, out, err = shmring("list", prefix=("setpriv", "--reuid=65534", "--regid=65534",
+                                                 "--clear-groups"))
+        self.assertEqual(code, 0, err)
+        self.assertIn("Permission denied", " ".join(row(out, ring)),
+                      "the row is there, with why it cannot be read")
+        writer.send_signal(signal.SIGINT)
+        finish(writer)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -225,7 +225,7 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
     post_open_error(self, error);
     return Outcome::Error;
   }
-  if (!out->writer_alive() || out->writer_closed()) {
+  if (!out->joined_live_writer()) {
     GST_LOG_OBJECT(self, "ring '%s' has no live writer (pid %d)", settings.ring.c_str(),
                    out->writer_pid());
     out.reset();

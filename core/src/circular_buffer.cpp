@@ -44,12 +44,10 @@ std::string describe_params(const object::Params &params) {
          std::to_string(params.value[kNodeSize]) + " bytes";
 }
 
-void describe(const ShmObject &object, const object::Verdict &verdict, ObjectInfo &info) {
-  info.element_size = verdict.params.value[kNodeSize];
-  info.element_count = verdict.params.value[kNodeCount];
-  Mapping mapping(object, 0, verdict.layout.payload_offset, Mapping::Access::ReadOnly);
-  const auto *queue =
-      reinterpret_cast<const QueueControl *>(mapping.data() + verdict.layout.control_offset);
+void describe(const object::Look &look, ObjectInfo &info) {
+  info.element_size = look.verdict.params.value[kNodeSize];
+  info.element_count = look.verdict.params.value[kNodeCount];
+  const auto *queue = reinterpret_cast<const QueueControl *>(look.control);
   info.written = queue->enqueue_pos.load();
   info.taken = queue->dequeue_pos.load();
   info.abandoned = queue->abandoned.load();

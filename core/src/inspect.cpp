@@ -49,12 +49,17 @@ ObjectInfo inspect_object(const std::string &name) {
     case object::Verdict::State::Ready: {
       info.kind = verdict.kind;
       info.owner_pid = verdict.owner_pid;
-      Mapping mapping(object, 0, sizeof(object::ObjectHeader), Mapping::Access::ReadOnly);
+      // Header and control block, read-only: payloads are none of our
+      // business. (Participants only reads through it here.)
+      Mapping mapping(object, 0, verdict.layout.payload_offset, Mapping::Access::ReadOnly);
       const object::Participants participants(
-          reinterpret_cast<object::ObjectHeader *>(mapping.data()), object, name);
+          reinterpret_cast<object::ObjectHeader *>(mapping.data()), object,
+          object::describe(verdict.kind, name));
       for (std::uint32_t i = 0; i < object::kMaxParticipants; ++i)
         info.handles += participants.alive(i) ? 1 : 0;
-      object::traits_of(verdict.kind)->describe(object, verdict, info);
+      const object::Look look{verdict, mapping.data() + verdict.layout.control_offset,
+                              participants};
+      object::traits_of(verdict.kind)->describe(look, info);
       break;
     }
     case object::Verdict::State::Initializing: info.problem = "being created"; break;

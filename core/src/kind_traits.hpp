@@ -13,6 +13,14 @@
 
 namespace shmring::object {
 
+// A read-only look at a valid object's header and control block: what a
+// kind's `describe` reads.
+struct Look {
+  const Verdict &verdict;
+  const std::byte *control;  // the kind's control block
+  const Participants &participants;
+};
+
 struct KindTraits {
   ObjectKind kind;
   const char *name;       // "ring": the one name table is the registry
@@ -21,9 +29,9 @@ struct KindTraits {
   bool (*sizes)(const Params &params, std::uint64_t &control_size, std::uint64_t &payload_size);
   // The params in words, for messages ("8 slots of 1024 bytes").
   std::string (*describe_params)(const Params &params);
-  // Fills the kind's part of `info` from a read-only look at the object
-  // (the verdict is Ready). Never joins, never writes.
-  void (*describe)(const ShmObject &object, const Verdict &verdict, ObjectInfo &info);
+  // Fills the kind's part of `info` from a read-only look at the object.
+  // Never joins, never writes.
+  void (*describe)(const Look &look, ObjectInfo &info);
 };
 
 // Registers a kind's traits; used once per kind, at load time:

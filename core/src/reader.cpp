@@ -35,7 +35,8 @@ struct Reader::Impl {
   std::uint64_t bit = 0;
   RingReader *entry = nullptr;
   std::uint64_t cursor = 0;
-  bool started = false;  // losses before the first frame are not losses
+  bool started = false;      // losses before the first frame are not losses
+  bool joined_live = false;  // the writer was alive and writing when we joined
   ReaderCounters counters;
   std::uint64_t resyncs_pending = 0;  // reported with the next frame
   std::atomic<bool> interrupted{false};
@@ -61,6 +62,11 @@ struct Reader::Impl {
               std::memory_order_relaxed);
           candidate->received.store(0, std::memory_order_relaxed);
           candidate->lost.store(0, std::memory_order_relaxed);
+          // Whether the writer was still writing when we joined: decided
+          // here, once, before the writer can see us. Everything it
+          // publishes after this is ours to read, even if it closes the
+          // ring before we get round to looking at it again.
+          joined_live = !writer_closed();
           // A late joiner starts at the newest record.
           const std::uint64_t written = control->write_seq.load(std::memory_order_acquire);
           cursor = written > 0 ? written - 1 : 0;
@@ -174,8 +180,10 @@ std::shared_ptr<Reader> Reader::open(const ReaderOptions &options) {
       Mapping(handle.object, 0, handle.layout.payload_offset, Mapping::Access::ReadWrite);
   Mapping data(handle.object, handle.layout.payload_offset,
                handle.layout.total_size - handle.layout.payload_offset, Mapping::Access::ReadOnly);
+  const bool alive_at_open = object::owner_alive(handle.object);
   auto impl = std::make_unique<Impl>(std::move(handle), std::move(data), g);
   impl->join(options.leaky);
+  impl->joined_live = impl->joined_live && alive_at_open;
   return std::shared_ptr<Reader>(new Reader(std::move(impl)));
 }
 
@@ -265,6 +273,8 @@ void Reader::clear_interrupt() { impl_->interrupted.store(false); }
 bool Reader::writer_alive() const { return object::owner_alive(impl_->handle.object); }
 
 bool Reader::writer_closed() const { return impl_->writer_closed(); }
+
+bool Reader::joined_live_writer() const { return impl_->joined_live; }
 
 std::uint64_t Reader::writer_latency() const {
   return impl_->control->writer_latency.load(std::memory_order_relaxed);

@@ -29,22 +29,19 @@ bool sizes(const object::Params &params, std::uint64_t &control_size, std::uint6
   return true;
 }
 
-void describe(const ShmObject &object, const object::Verdict &verdict, ObjectInfo &info) {
+void describe(const object::Look &look, ObjectInfo &info) {
   Geometry g;
-  compute_geometry(verdict.params, g);  // the verdict checked it
+  compute_geometry(look.verdict.params, g);  // the verdict checked it
   info.slots = g.slot_count;
   info.slot_size = g.slot_size;
-  // Header and control block only: payloads are none of our business.
-  Mapping mapping(object, 0, verdict.layout.payload_offset, Mapping::Access::ReadOnly);
-  auto *header = reinterpret_cast<object::ObjectHeader *>(mapping.data());
-  ControlView view{mapping.data() + verdict.layout.control_offset, g};
+  ControlView view{const_cast<std::byte *>(look.control), g};  // only read here
   const RingControl *control = view.control();
   info.frames = control->write_seq.load();
   info.closed = control->writer_state.load() == static_cast<std::uint32_t>(WriterState::Closed);
   info.caps = read_caps(view, control->caps_id.load(std::memory_order_acquire)).value_or("");
   for (std::uint32_t i = 0; i < g.slot_count; ++i)
     info.slots_in_use += view.slot(i)->holders.load() != 0 ? 1 : 0;
-  const object::Participants participants(header, object, "ring '" + info.name + "'");
+  const object::Participants &participants = look.participants;
   for (std::uint32_t i = 0; i < kMaxParticipants; ++i) {
     if (!participants.active(i))
       continue;

@@ -49,19 +49,12 @@ std::string describe_array_params(const object::Params &params) {
          std::to_string(params.value[kElementSize]) + " bytes";
 }
 
-void describe(const ShmObject &object, const object::Verdict &verdict, ObjectInfo &info) {
-  info.element_size = verdict.params.value[kElementSize];
-  info.element_count = verdict.params.value[kElementCount];
-  Mapping mapping(object, 0, verdict.layout.payload_offset, Mapping::Access::ReadOnly);
-  auto *header = reinterpret_cast<object::ObjectHeader *>(mapping.data());
-  const object::Participants participants(header, object, info.name);
-  const auto &lock =
-      *reinterpret_cast<const SharedRwLock *>(mapping.data() + verdict.layout.control_offset);
-  const RwLockState state = rw_lock_state(lock);
-  info.lock_writer = state.written ? participants.pid(state.writer - 1) : 0;
+void describe(const object::Look &look, ObjectInfo &info) {
+  info.element_size = look.verdict.params.value[kElementSize];
+  info.element_count = look.verdict.params.value[kElementCount];
+  const RwLockState state = rw_lock_state(*reinterpret_cast<const SharedRwLock *>(look.control));
+  info.lock_writer = state.written ? look.participants.pid(state.writer - 1) : 0;
   info.lock_readers = state.readers;
-  for (std::uint32_t i = 0; i < object::kMaxParticipants; ++i)
-    info.handles += participants.alive(i) ? 1 : 0;
 }
 
 const object::KindTraits kBufferTraits{ObjectKind::Buffer,     "buffer", kLayoutVersion, sizes,

@@ -301,3 +301,20 @@ TEST_F(RingTest, AForkedChildDroppingItsCopyChangesNothingShared) {
     EXPECT_EQ(error.code(), ErrorCode::OwnerAlive);
   }
 }
+
+TEST_F(RingTest, AReaderThatJoinedALiveWriterKeepsItsRecordsAfterTheWriterCloses) {
+  const std::string name = ring("joined-live");
+  auto writer = Writer::create({name, 4, 64});
+  auto reader = Reader::open({name, false});
+  RecordHeader record;
+  record.size = 8;
+  std::uint64_t value = 7;
+  ASSERT_EQ(writer->write(record, &value, shmring::test::in_ms(100)), WaitStatus::Ok);
+  writer->close();  // the writer finishes before the reader looks again
+  EXPECT_TRUE(reader->writer_closed());
+  EXPECT_TRUE(reader->joined_live_writer()) << "decided at the join, not now";
+  Frame frame;
+  ASSERT_EQ(reader->next(frame, shmring::test::in_ms(100)), ReadStatus::Frame);
+  reader->release(frame.slot);
+  EXPECT_EQ(reader->next(frame, shmring::test::in_ms(100)), ReadStatus::WriterClosed);
+}

@@ -92,6 +92,13 @@ class Reader {
   bool writer_alive() const;
   // True once the writer has closed the ring (it may not be unlinked yet).
   bool writer_closed() const;
+  // True when the writer was alive and still writing when this reader
+  // joined: then every record after the join is this reader's to read, even
+  // if the writer has closed or died since. False for a ring left behind
+  // by a writer that had already stopped (wait for another writer instead).
+  // Decided once, at the join: asking writer_alive() / writer_closed() later
+  // races with a writer that finishes quickly.
+  bool joined_live_writer() const;
   // The writer pipeline's latency in ns, kNoTime until its sink knows it.
   std::uint64_t writer_latency() const;
   // The writer's pid as it sees itself (its own PID namespace): display only.

@@ -397,15 +397,17 @@ void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::gst
   GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
 }
 
-// Wraps the frame's slot, or copies it when downstream already holds half of
-// the slots: a pipeline that queues many buffers must not starve the writer.
+// Wraps the frame's slot, or copies it when the readers of the ring already
+// hold half of its slots between them (this one's hold included): no
+// combination of readers and downstream queues can then starve the writer,
+// which keeps the other half to turn on.
 GstBuffer *buffer_for_frame(GstShmringSrc *self, const shmring::gst::ReaderLink &link,
                             const shmring::gst::RecordInfo &info, shmring::gst::SlotHold &hold) {
   GstBuffer *buffer = gst_buffer_new();
   if (info.size == 0)
     return buffer;  // the hold goes with the caller's scope
   const guint limit = MAX(1u, link.reader->slot_count() / 2);
-  if (link.slots_out.load() >= limit) {
+  if (link.slots_out.load() >= limit || link.reader->slots_held() > limit) {
     gst_buffer_append_memory(buffer, hold.copy());
     count(self, &Counters::copied);
   } else {

@@ -282,6 +282,13 @@ std::uint64_t Reader::writer_latency() const {
 
 pid_t Reader::writer_pid() const { return impl_->writer_pid; }
 std::uint32_t Reader::slot_count() const { return impl_->view.geometry.slot_count; }
+std::uint32_t Reader::slots_held() const {
+  std::uint32_t held = 0;
+  for (std::uint32_t s = 0; s < impl_->view.geometry.slot_count; ++s)
+    held += impl_->view.slot(s)->holders.load(std::memory_order_seq_cst) != 0 ? 1 : 0;
+  return held;
+}
+
 std::uint64_t Reader::slot_size() const { return impl_->view.geometry.slot_size; }
 ReaderCounters Reader::counters() const { return impl_->counters; }
 

@@ -165,5 +165,35 @@ class Faults(ProcessTest):
                         "delta units flow once a keyframe has arrived")
 
 
+class Starvation(ProcessTest):
+    def test_slow_leaky_readers_together_cannot_starve_the_writer(self):
+        # Four leaky readers whose downstream queues everything and drains
+        # slowly, joined at different times, would each keep up to half of
+        # the slots, and together all of them. The lossless reader gets
+        # every frame; the writer (upstream drawing into its pool) never
+        # fails.
+        ring = self.ring("starve")
+        lossless = self.start(f"shmringsrc ring={ring} ! checksumsink")
+        writer = self.start(f"videotestsrc pattern=ball is-live=true num-buffers=150 ! "
+                            f"{SMALL} ! shmringsink ring={ring}")
+        wait_for(lambda: os.path.exists(ring_path(ring)))
+        slow = []
+        for _ in range(4):
+            time.sleep(0.3)
+            slow.append(self.start(f"shmringsrc ring={ring} policy=leaky ! "
+                                   f"queue max-size-buffers=1000 ! "
+                                   f"identity sleep-time=5000000 ! fakesink"))
+        code, _, err = finish(writer, timeout=60)
+        self.assertEqual(code, 0, f"the writer never failed: {err}")
+        code, out, err = finish(lossless, timeout=30)
+        self.assertEqual(code, 0, err)
+        self.assertEqual([sha for _, sha in frames(out)],
+                         [sha for _, sha in self.reference_frames(150, SMALL)],
+                         "the lossless reader got every frame, intact")
+        for reader in slow:
+            reader.kill()
+            reader.communicate()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -104,6 +104,12 @@ class Reader {
   // The writer's pid as it sees itself (its own PID namespace): display only.
   pid_t writer_pid() const;
   std::uint32_t slot_count() const;
+  // How many slots some reader (any process) holds right now. A reader that
+  // would keep its frame for long (wrap it for downstream) checks this after
+  // taking its hold: of several readers deciding at once, the last to hold
+  // sees all the others' holds, so together they never exceed the limit
+  // they check against.
+  std::uint32_t slots_held() const;
   std::uint64_t slot_size() const;
   ReaderCounters counters() const;
 

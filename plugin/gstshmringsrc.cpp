@@ -29,6 +29,7 @@
 #include "gstshmringsrc.h"
 
 #include <gst/video/video.h>
+#include <pwd.h>
 
 #include <chrono>
 #include <memory>
@@ -71,6 +72,7 @@ enum {
   PROP_TIMESTAMP_MODE,
   PROP_ON_WRITER_LOST,
   PROP_TIMEOUT,
+  PROP_TRUSTED_OWNER,
   PROP_STATS,
 };
 
@@ -80,6 +82,8 @@ struct Settings {
   GstShmringTimestampMode timestamp_mode = kDefaultTimestampMode;
   GstShmringWriterLost on_writer_lost = kDefaultOnWriterLost;
   guint64 timeout = kDefaultTimeout;
+  // A user name or uid whose rings are trusted; empty: this user or root.
+  std::string trusted_owner;
 };
 
 struct Counters {
@@ -194,13 +198,33 @@ void post_open_error(GstShmringSrc *self, const shmring::Error &error) {
       break;
     case shmring::ErrorCode::PermissionDenied:
       GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", error.what()),
-                        ("The ring belongs to another user; its writer sets 'perms'"));
+                        ("The ring belongs to another user: its writer sets 'perms' for who may "
+                         "open it, and 'trusted-owner' names whose rings this source reads"));
       break;
     case shmring::ErrorCode::HandlesFull:
       GST_ELEMENT_ERROR(self, RESOURCE, BUSY, ("%s", error.what()), (nullptr));
       break;
     default: GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", error.what()), (nullptr)); break;
   }
+}
+
+// The uid `trusted-owner` names (a user name or digits); nullopt when
+// unset. False when it names nobody.
+bool trusted_uid(const std::string &owner, std::optional<uid_t> &out) {
+  out.reset();
+  if (owner.empty())
+    return true;
+  if (owner.find_first_not_of("0123456789") == std::string::npos && owner.size() < 10) {
+    out = static_cast<uid_t>(std::stoul(owner));
+    return true;
+  }
+  struct passwd entry;
+  struct passwd *found = nullptr;
+  char buffer[1024];
+  if (getpwnam_r(owner.c_str(), &entry, buffer, sizeof buffer, &found) != 0 || !found)
+    return false;
+  out = found->pw_uid;
+  return true;
 }
 
 // One attempt to open the ring. Absent or half-created rings (`creating`
@@ -215,6 +239,7 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
     options.name = settings.ring;
     options.leaky = settings.policy == GST_SHMRING_POLICY_LEAKY;
     options.user = shmring::gst::kRecordSchema;
+    trusted_uid(settings.trusted_owner, options.trusted_owner);  // checked in start()
     out = shmring::Reader::open(options);
   } catch (const shmring::Error &error) {
     if (creating)
@@ -588,6 +613,11 @@ static void gst_shmring_src_set_property(GObject *object, guint prop_id, const G
       settings.on_writer_lost = static_cast<GstShmringWriterLost>(g_value_get_enum(value));
       break;
     case PROP_TIMEOUT: settings.timeout = g_value_get_uint64(value); break;
+    case PROP_TRUSTED_OWNER: {
+      const gchar *owner = g_value_get_string(value);
+      settings.trusted_owner = owner ? owner : "";
+      break;
+    }
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -609,6 +639,10 @@ static void gst_shmring_src_get_property(GObject *object, guint prop_id, GValue 
     case PROP_TIMESTAMP_MODE: g_value_set_enum(value, settings.timestamp_mode); break;
     case PROP_ON_WRITER_LOST: g_value_set_enum(value, settings.on_writer_lost); break;
     case PROP_TIMEOUT: g_value_set_uint64(value, settings.timeout); break;
+    case PROP_TRUSTED_OWNER:
+      g_value_set_string(value,
+                         settings.trusted_owner.empty() ? nullptr : settings.trusted_owner.c_str());
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -617,6 +651,13 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
   GstShmringSrc *self = GST_SHMRING_SRC(base);
   SrcState &s = *self->state;
   const Settings settings = settings_of(self);
+  std::optional<uid_t> trusted;
+  if (!trusted_uid(settings.trusted_owner, trusted)) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("No user '%s' (trusted-owner)", settings.trusted_owner.c_str()),
+                      ("Give a user name known here, or a uid"));
+    return FALSE;
+  }
   const std::string problem = shmring::object_name_problem(settings.ring);
   if (!problem.empty()) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
@@ -957,6 +998,12 @@ static void gst_shmring_src_class_init(GstShmringSrcClass *klass) {
                           "Nanoseconds to wait for a writer to appear before posting an "
                           "error (0 = wait forever)",
                           0, G_MAXUINT64, kDefaultTimeout, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_TRUSTED_OWNER,
+      g_param_spec_string("trusted-owner", "Trusted owner",
+                          "User (name or uid) whose rings are read; unset: only rings of this "
+                          "user or root, as another local user could put anything under a name",
+                          nullptr, rw));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed(

@@ -1,5 +1,6 @@
 #include "named_object.hpp"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -84,6 +85,15 @@ bool compute_layout(const KindTraits &traits, const Params &params, Layout &out)
   layout.total_size = layout.payload_offset + payload_size;
   out = layout;
   return true;
+}
+
+std::string user_name(uid_t uid) {
+  struct passwd entry;
+  struct passwd *found = nullptr;
+  char buffer[1024];
+  if (getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) == 0 && found)
+    return found->pw_name;
+  return std::to_string(uid);
 }
 
 std::string describe(ObjectKind kind, const std::string &name) {
@@ -185,6 +195,12 @@ enum class Judgement { Stale, Initializing };
 // version cannot judge).
 Judgement judge(const ShmObject &existing, ObjectKind creating, const std::string &name) {
   const std::string what = describe(creating, name);
+  const uid_t owner = existing.owner_uid();
+  if (owner != geteuid() && owner_alive(existing))
+    throw Error(ErrorCode::OwnerAlive,
+                what + ": the name is held by an object of user " + user_name(owner) + " (uid " +
+                    std::to_string(owner) +
+                    "), which a live process owns; choose another name, or stop that process");
   const Verdict verdict = inspect(existing);
   if (owner_alive(existing)) {
     if (verdict.state != Verdict::State::Ready)
@@ -317,7 +333,8 @@ Handle create(const std::string &name, ObjectKind kind, const Params &params, mo
   return handle;
 }
 
-Handle open(const std::string &name, ObjectKind kind, bool read_only, std::uint64_t mapped) {
+Handle open(const std::string &name, ObjectKind kind, bool read_only, std::uint64_t mapped,
+            std::optional<uid_t> trusted_owner) {
   const std::string path = shm_path_for(name);
   const std::string what = describe(kind, name);
   ShmObject object;
@@ -328,6 +345,17 @@ Handle open(const std::string &name, ObjectKind kind, bool read_only, std::uint6
       throw Error(ErrorCode::NotFound, "no " + what + " exists (" + error.what() + ")");
     throw Error(error.code(), what + ": " + error.what());
   }
+  // Judged before a byte of it is read: another local user could have put
+  // anything under the name.
+  const uid_t owner = object.owner_uid();
+  const bool trusted = trusted_owner ? owner == *trusted_owner : owner == geteuid() || owner == 0;
+  if (!trusted)
+    throw Error(
+        ErrorCode::PermissionDenied,
+        what + " belongs to user " + user_name(owner) + " (uid " + std::to_string(owner) + "), " +
+            (trusted_owner ? "not to the trusted owner (uid " + std::to_string(*trusted_owner) + ")"
+                           : std::string("not to this user or root")) +
+            ": name its owner as trusted to read it");
   const Verdict verdict = inspect(object);
   switch (verdict.state) {
     case Verdict::State::Ready: break;

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "shm_object.hpp"
@@ -157,6 +158,9 @@ inline bool owner_alive(const ShmObject &object) {
   return object.byte_held_elsewhere(kOwnerLockByte);
 }
 
+// A user's name, or the uid in digits when it has none here.
+std::string user_name(uid_t uid);
+
 // "ring 'cam0'", "queue 'jobs'": how messages name an object.
 std::string describe(ObjectKind kind, const std::string &name);
 
@@ -194,9 +198,11 @@ Handle create(const std::string &name, ObjectKind kind, const Params &params, mo
 
 // Opens and validates an object that must be of `kind`. Maps the first
 // `mapped` bytes (0: the whole object) read-write, or read-only when
-// `read_only`.
+// `read_only`. Trust: the object must belong to this user or root, or to
+// `trusted_owner` when one is given (Error(PermissionDenied) otherwise):
+// another local user could have put anything under the name.
 Handle open(const std::string &name, ObjectKind kind, bool read_only = false,
-            std::uint64_t mapped = 0);
+            std::uint64_t mapped = 0, std::optional<uid_t> trusted_owner = std::nullopt);
 
 // The participant table of a handle. Each participant holds the lock on its
 // entry's byte while it is joined; whoever finds an Active entry whose lock

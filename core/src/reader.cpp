@@ -166,8 +166,8 @@ Reader::~Reader() {
 
 std::shared_ptr<Reader> Reader::open(const ReaderOptions &options) {
   // Map the header first (what to map beyond it depends on what it says).
-  object::Handle handle =
-      object::open(options.name, ObjectKind::Ring, false, sizeof(object::ObjectHeader));
+  object::Handle handle = object::open(options.name, ObjectKind::Ring, false,
+                                       sizeof(object::ObjectHeader), options.trusted_owner);
   Geometry g;
   compute_geometry(handle.params, g);  // open() validated the params
   if (g.user.version != options.user.version || g.user.size != options.user.size)

@@ -107,6 +107,13 @@ std::uint64_t ShmObject::allocated() const {
   return static_cast<std::uint64_t>(st.st_blocks) * 512;
 }
 
+uid_t ShmObject::owner_uid() const {
+  struct stat st;
+  if (fstat(fd_, &st) != 0)
+    throw_system_error("cannot stat " + path_, errno);
+  return st.st_uid;
+}
+
 bool ShmObject::same_object(const ShmObject &other) const {
   struct stat mine, theirs;
   if (fstat(fd_, &mine) != 0 || fstat(other.fd_, &theirs) != 0)

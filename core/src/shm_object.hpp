@@ -39,6 +39,8 @@ class ShmObject {
   // out a page not reserved in advance on first touch, and raises SIGBUS
   // when it has none left: a page beyond this is never touched.
   std::uint64_t allocated() const;
+  // The user that owns the object (fstat st_uid).
+  uid_t owner_uid() const;
 
   // Closes the descriptor; mappings stay valid.
   void close();

@@ -27,6 +27,9 @@ struct ReaderOptions {
   // The user area this reader understands. A ring created with another
   // schema is Error(VersionMismatch), never bytes it would misread.
   UserSchema user{};
+  // The user whose rings this reader trusts; unset: its own user or root.
+  // A ring of anybody else is Error(PermissionDenied), naming its owner.
+  std::optional<uid_t> trusted_owner{};
 };
 
 enum class ReadStatus {

@@ -1,0 +1,97 @@
+"""Rings of other users, with a user the test creates (as root): a reader
+trusts only rings of its own user or root unless told which owner to trust,
+and a writer says clearly when another user's live object holds the name."""
+import os
+import pwd
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from support import ProcessTest, finish, frames, gst_launch, ring_path
+
+SMALL = "video/x-raw,format=I420,width=160,height=120,framerate=30/1"
+
+
+class OtherUsers(ProcessTest):
+    @classmethod
+    def setUpClass(cls):
+        cls.user = None
+        if os.geteuid() != 0:
+            return
+        name = f"shmring-t{os.getpid() % 100000}"
+        if subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                          capture_output=True).returncode == 0:
+            cls.user = name
+        # The other user's gst-launch needs a registry it may write.
+        cls.registry = tempfile.mkdtemp(prefix="shmring-registry-")
+        os.chmod(cls.registry, 0o777)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.user:
+            subprocess.run(["userdel", cls.user], capture_output=True)
+        subprocess.run(["rm", "-rf", cls.registry])
+
+    def setUp(self):
+        super().setUp()
+        if self.user is None:
+            self.skipTest("needs root and useradd, to create the other user")
+
+    def as_user(self, description):
+        env = dict(os.environ, GST_REGISTRY=os.path.join(self.registry, "registry.bin"))
+        process = subprocess.Popen(["runuser", "-u", self.user, "--", "gst-launch-1.0", "-q",
+                                    *description.split()], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env=env,
+                                   start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def wait_for_ring(self, ring):
+        deadline = time.monotonic() + 20
+        while not os.path.exists(ring_path(ring)):
+            self.assertLess(time.monotonic(), deadline, "the other user's writer made no ring")
+            time.sleep(0.05)
+
+    def test_a_reader_refuses_another_users_ring_unless_it_trusts_its_owner(self):
+        ring = self.ring("foreign")
+        writer = self.as_user(f"videotestsrc pattern=ball num-buffers=60 ! {SMALL} ! "
+                              f"shmringsink ring={ring} perms=0644 wait-for-readers=true")
+        self.wait_for_ring(ring)
+        self.assertEqual(os.stat(ring_path(ring)).st_uid, pwd.getpwnam(self.user).pw_uid)
+        # Root, trusting only itself (the default): a clear error naming the owner.
+        code, _, err = finish(gst_launch(f"shmringsrc ring={ring} ! fakesink"), timeout=20)
+        self.assertNotEqual(code, 0)
+        self.assertIn(f"belongs to user {self.user}", err)
+        self.assertIn("trusted-owner", err)
+        # Told to trust that user: every frame, then EOS.
+        code, out, err = finish(gst_launch(f"shmringsrc ring={ring} trusted-owner={self.user} "
+                                           f"timestamp-mode=original ! checksumsink"), timeout=30)
+        self.assertEqual(code, 0, err)
+        self.assertEqual([sha for _, sha in frames(out)],
+                         [sha for _, sha in self.reference_frames(60, SMALL)])
+        self.assertEqual(finish(writer)[0], 0)
+
+    def test_a_trusted_owner_that_names_nobody_is_a_settings_error(self):
+        code, _, err = finish(gst_launch(f"shmringsrc ring={self.ring('nobody-at-all')} "
+                                         "trusted-owner=no-such-user-here ! fakesink"), timeout=20)
+        self.assertNotEqual(code, 0)
+        self.assertIn("No user 'no-such-user-here'", err)
+
+    def test_a_writer_names_the_other_user_holding_the_name(self):
+        ring = self.ring("squatted")
+        squatter = self.as_user(f"videotestsrc is-live=true ! {SMALL} ! shmringsink ring={ring}")
+        self.wait_for_ring(ring)
+        code, _, err = finish(gst_launch(f"videotestsrc num-buffers=10 ! {SMALL} ! "
+                                         f"shmringsink ring={ring}"), timeout=20)
+        self.assertNotEqual(code, 0, "root does not take another user's live ring")
+        self.assertIn(f"held by an object of user {self.user}", err)
+        # SIGINT to its process group (runuser does not pass SIGINT on): the
+        # other user's writer stops and removes its ring.
+        os.killpg(squatter.pid, signal.SIGINT)
+        finish(squatter)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -500,8 +500,7 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
 
   // Upstream filled a slot from our pool: publish it where it is.
   if (shmring::gst::SlotLease *lease = shmring::gst::unpublished_lease_of(buffer, s.writer.get())) {
-    s.writer->publish(lease->slot, shmring::gst::header_of(info), &info.meta);
-    lease->published.store(true);
+    shmring::gst::publish_lease(*lease, shmring::gst::header_of(info), &info.meta);
     GST_OBJECT_LOCK(self);
     s.counters.published++;
     GST_OBJECT_UNLOCK(self);

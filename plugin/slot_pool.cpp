@@ -27,32 +27,6 @@ GQuark lease_quark() {
   return quark;
 }
 
-void end_lease(gpointer data) {
-  auto *lease = static_cast<SlotLease *>(data);
-  if (!lease->published.load())
-    lease->writer->abandon(lease->slot);
-  {
-    std::lock_guard<std::mutex> guard(lease->limit->lock);
-    lease->limit->lent--;
-  }
-  lease->limit->returned.notify_all();
-  delete lease;
-}
-
-// Waits until the pool may lend one more slot, as GstBufferPool does at its
-// maximum: GST_FLOW_OK once it may, FLUSHING when flushed, EOS at the
-// maximum when the caller asked not to wait.
-GstFlowReturn take_lease_place(PoolLimit &limit, bool dont_wait) {
-  std::unique_lock<std::mutex> guard(limit.lock);
-  if (dont_wait && !limit.flushing && limit.lent >= limit.max)
-    return GST_FLOW_EOS;
-  limit.returned.wait(guard, [&] { return limit.flushing || limit.lent < limit.max; });
-  if (limit.flushing)
-    return GST_FLOW_FLUSHING;
-  limit.lent++;
-  return GST_FLOW_OK;
-}
-
 void give_back_lease_place(PoolLimit &limit) {
   {
     std::lock_guard<std::mutex> guard(limit.lock);
@@ -61,7 +35,39 @@ void give_back_lease_place(PoolLimit &limit) {
   limit.returned.notify_all();
 }
 
+void end_lease(gpointer data) {
+  auto *lease = static_cast<SlotLease *>(data);
+  if (!lease->published.load()) {
+    lease->writer->abandon(lease->slot);
+    give_back_lease_place(*lease->limit);  // a published one gave it back then
+  }
+  delete lease;
+}
+
+// Waits until the pool may lend one more slot, as GstBufferPool does at its
+// maximum: GST_FLOW_OK once it may, FLUSHING when flushed, EOS at the
+// maximum when the caller asked not to wait, GST_FLOW_ERROR when upstream
+// kept every buffer past the deadline (never a wait without end).
+GstFlowReturn take_lease_place(PoolLimit &limit, bool dont_wait, shmring::Deadline deadline) {
+  std::unique_lock<std::mutex> guard(limit.lock);
+  if (dont_wait && !limit.flushing && limit.lent >= limit.max)
+    return GST_FLOW_EOS;
+  if (!limit.returned.wait_until(guard, deadline,
+                                 [&] { return limit.flushing || limit.lent < limit.max; }))
+    return GST_FLOW_ERROR;
+  if (limit.flushing)
+    return GST_FLOW_FLUSHING;
+  limit.lent++;
+  return GST_FLOW_OK;
+}
+
 }  // namespace
+
+void publish_lease(SlotLease &lease, const RecordHeader &record, const void *user) {
+  lease.writer->publish(lease.slot, record, user);
+  lease.published.store(true);
+  give_back_lease_place(*lease.limit);
+}
 
 // Plain C++ state beside the GstBufferPool instance.
 struct SlotPoolState {
@@ -165,11 +171,20 @@ static GstFlowReturn gst_shmring_slot_pool_acquire_buffer(GstBufferPool *base, G
   auto *pool = reinterpret_cast<GstShmringSlotPool *>(base);
   SlotPoolState &s = *pool->state;
   const bool dont_wait = params && (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT);
-  const GstFlowReturn place = shmring::gst::take_lease_place(*s.limit, dont_wait);
+  const shmring::Deadline deadline = shmring::deadline_after_ns(s.timeout);
+  const GstFlowReturn place = shmring::gst::take_lease_place(*s.limit, dont_wait, deadline);
+  if (place == GST_FLOW_ERROR) {
+    if (GstElement *element = static_cast<GstElement *>(g_weak_ref_get(&s.element))) {
+      GST_ELEMENT_ERROR(
+          element, RESOURCE, WRITE,
+          ("Upstream kept every buffer of the pool of ring '%s'", s.writer->name().c_str()),
+          ("%u buffers lent and none given back within the timeout", s.limit->max));
+      gst_object_unref(element);
+    }
+  }
   if (place != GST_FLOW_OK)
     return place;
   shmring::WritableSlot slot;
-  const shmring::Deadline deadline = shmring::deadline_after_ns(s.timeout);
   const shmring::WaitStatus status = s.writer->acquire(slot, deadline, &s.flushing, s.at_deadline);
   if (status != shmring::WaitStatus::Ok)
     shmring::gst::give_back_lease_place(*s.limit);

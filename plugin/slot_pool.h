@@ -31,6 +31,11 @@ struct SlotLease {
 // `writer` and not published yet; null otherwise (then the sink copies).
 SlotLease *unpublished_lease_of(GstBuffer *buffer, const Writer *writer);
 
+// Publishes a leased slot where it lies. Its place in the pool comes back at
+// once, not when the GstBuffer is freed: GstBaseSink keeps the last buffer
+// (last-sample), and a pool of few slots would wait for it forever.
+void publish_lease(SlotLease &lease, const RecordHeader &record, const void *user);
+
 // `element` receives the error when no slot comes free in time; upstream's
 // acquires wait as the sink's own do (`timeout`, `at_deadline`).
 GstBufferPool *slot_pool_new(std::shared_ptr<Writer> writer, GstElement *element,

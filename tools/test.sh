@@ -7,7 +7,9 @@
 #   3. the reader's fuzz target, a bounded number of runs (build-fuzz/), from
 #      a seed that is checked to decode to a frame, and one that changes the
 #      shared state between reads;
-#   4. the benchmark harness in --quick mode, so that it keeps working (that
+#   4. a 3-minute soak: about 1,000 random SIGKILL/SIGSTOP/SIGCONT/SIGTERM at a
+#      writer and three readers, every frame checked (tests/soak/soak.py);
+#   5. the benchmark harness in --quick mode, so that it keeps working (that
 #      it ran and wrote its table and plots is checked, never a timing), and
 #      a 12 s run of the A/V drift tool.
 # Exits non-zero if anything fails.
@@ -95,10 +97,21 @@ else
   status=1
 fi
 
+echo "== soak: random SIGKILL/SIGSTOP/SIGCONT/SIGTERM at a writer and three readers (3 min)"
+if GST_PLUGIN_PATH="$PWD/build/plugin" timeout 600 python3 tests/soak/soak.py \
+     --seconds 180 --events 1000 >build/soak.log 2>&1; then
+  grep "^soak: \(events\|hangs\)" build/soak.log
+  soak_result=OK
+else
+  tail -n 30 build/soak.log
+  soak_result=FAIL
+  status=1
+fi
+
 python3 tools/summarize_tests.py build/meson-logs/testlog.json \
   asan:build-asan/meson-logs/testlog.json tsan:build-tsan/meson-logs/testlog.json \
   "fuzz-reader=$fuzz_result" \
-  "bench-quick=$bench_result" "av-drift=$drift_result"
+  "bench-quick=$bench_result" "av-drift=$drift_result" "soak=$soak_result"
 leftovers=$(ls /dev/shm | grep '^shmring\.' || true)
 if [ -n "$leftovers" ]; then
   echo "shared memory objects left behind: $leftovers"

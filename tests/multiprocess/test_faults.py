@@ -166,6 +166,22 @@ class Faults(ProcessTest):
 
 
 class Starvation(ProcessTest):
+    def test_the_smallest_ring_streams_while_the_sink_keeps_its_last_buffer(self):
+        # Two slots: the pool may lend one. GstBaseSink keeps the last buffer
+        # it rendered (last-sample); a pool place held until that buffer is
+        # freed stopped the stream after one frame.
+        ring = self.ring("two-slots")
+        reader = self.start(f"shmringsrc ring={ring} ! checksumsink")
+        writer = self.start(f"videotestsrc pattern=ball num-buffers=60 ! {SMALL} ! "
+                            f"shmringsink ring={ring} slots=2")
+        code, _, err = finish(writer, timeout=30)
+        self.assertEqual(code, 0, err)
+        code, out, err = finish(reader, timeout=30)
+        self.assertEqual(code, 0, err)
+        self.assertEqual([sha for _, sha in frames(out)],
+                         [sha for _, sha in self.reference_frames(60, SMALL)],
+                         "every frame, in order (the lossless reader holds the writer back)")
+
     def test_slow_leaky_readers_together_cannot_starve_the_writer(self):
         # Four leaky readers whose downstream queues everything and drains
         # slowly, joined at different times, would each keep up to half of

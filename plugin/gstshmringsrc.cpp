@@ -250,6 +250,11 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
     post_open_error(self, error);
     return Outcome::Error;
   }
+  if (out->joined_live_writer() && out->read_only() && settings.policy == GST_SHMRING_POLICY_BLOCK)
+    GST_ELEMENT_WARNING(
+        self, RESOURCE, OPEN_READ,
+        ("Ring '%s' is shared read-only with this user: reading it leaky", settings.ring.c_str()),
+        ("policy=block needs write access to the ring (its writer's perms)"));
   if (!out->joined_live_writer()) {
     GST_LOG_OBJECT(self, "ring '%s' has no live writer (pid %d)", settings.ring.c_str(),
                    out->writer_pid());
@@ -285,8 +290,9 @@ Outcome attach_to_writer(GstShmringSrc *self) {
     if (try_open(self, settings, reader, &creating) == Outcome::Error)
       return Outcome::Error;
     if (reader) {
-      GST_INFO_OBJECT(self, "attached to ring '%s' (writer pid %d)", settings.ring.c_str(),
-                      reader->writer_pid());
+      GST_INFO_OBJECT(self, "attached to ring '%s' (writer pid %d)%s", settings.ring.c_str(),
+                      reader->writer_pid(), reader->read_only() ? ", read-only" : "");
+
       if (s.writer_lost) {
         post_writer_message(self, "shmring-writer-back", reader->writer_pid(), nullptr);
         s.writer_lost = false;
@@ -431,8 +437,11 @@ GstBuffer *buffer_for_frame(GstShmringSrc *self, const shmring::gst::ReaderLink 
   GstBuffer *buffer = gst_buffer_new();
   if (info.size == 0)
     return buffer;  // the hold goes with the caller's scope
+  // A read-only reader (another user's) copies always: its holds are
+  // invisible to other readers' count, so it keeps none for long.
   const guint limit = MAX(1u, link.reader->slot_count() / 2);
-  if (link.slots_out.load() >= limit || link.reader->slots_held() > limit) {
+  if (link.reader->read_only() || link.slots_out.load() >= limit ||
+      link.reader->slots_held() > limit) {
     gst_buffer_append_memory(buffer, hold.copy());
     count(self, &Counters::copied);
   } else {

@@ -50,6 +50,18 @@ class WakeChannel {
     futex_wake_all(word_);
   }
 
+  // For a waiter without write access (it cannot count itself in
+  // `waiters`): sleeps while the word is `seen`, until the deadline. Its
+  // waker must use notify_forced().
+  bool wait_uncounted(std::uint32_t seen, Deadline deadline) {
+    return futex_wait_until(word_, seen, deadline);
+  }
+  std::uint32_t current() const { return word_.load(std::memory_order_seq_cst); }
+  // Wakes sleepers without changing the word (no write access needed); a
+  // sleeper that has not gone to sleep yet misses it and wakes at its
+  // deadline instead.
+  void wake_only() { futex_wake_all(word_); }
+
   // Sleeps until `ready()` holds, the deadline passes or the word changes.
   // Returns false on deadline. Callers loop and re-check their condition.
   template <typename Ready>

@@ -49,6 +49,12 @@ constexpr auto kLivenessSlice = std::chrono::milliseconds(100);
 // The liveness lock bytes (see the top of this file).
 constexpr std::uint64_t kOwnerLockByte = 0;
 constexpr std::uint64_t participant_lock_byte(std::uint32_t index) { return 1 + index; }
+// Readers without write access (another user's, through a read-only open)
+// cannot take a participant entry or set bits: they are present by a shared
+// lock on this byte, and hold slot s by a shared lock on kSlotHoldBytes + s.
+// Their locks vanish with them, like every other.
+constexpr std::uint64_t kReadOnlyReaderByte = std::uint64_t{1} << 20;
+constexpr std::uint64_t kSlotHoldBytes = std::uint64_t{1} << 21;
 
 enum class ParticipantState : std::uint32_t {
   Free = 0,

@@ -1,12 +1,16 @@
 #include "shmring/reader.hpp"
 
+#include <unistd.h>
+
 #include <cstring>
+#include <thread>
 #include <utility>
 
 #include "futex.hpp"
 #include "named_object.hpp"
 #include "ring_layout.hpp"
 #include "shmring/error.hpp"
+#include "shmring/object_name.hpp"
 
 namespace shmring {
 
@@ -20,10 +24,16 @@ constexpr int kSpinsBeforeSleep = 64;
 
 enum class ReadAttempt { Got, Overwritten, Invalid };
 
+// Whether this process may open the ring read-only (after a read-write open
+// was refused).
+bool may_read(const std::string &name) {
+  return access(("/dev/shm" + shm_path_for(name)).c_str(), R_OK) == 0;
+}
+
 }  // namespace
 
 struct Reader::Impl {
-  object::Handle handle;  // maps the header and control block read-write
+  object::Handle handle;  // maps the header and control block (read-write unless read_only)
   object::Participants participants;
   Mapping data;  // read-only: payloads are the writer's to change
   ControlView view;
@@ -40,6 +50,9 @@ struct Reader::Impl {
   ReaderCounters counters;
   std::uint64_t resyncs_pending = 0;  // reported with the next frame
   std::atomic<bool> interrupted{false};
+  // Opened without write access (another user's ring shared read-only): no
+  // participant entry, holds by shared locks, never holds the writer back.
+  bool read_only = false;
 
   Impl(object::Handle handle_, Mapping data_, const Geometry &geometry)
       : handle(std::move(handle_)),
@@ -50,6 +63,18 @@ struct Reader::Impl {
         data_channel(control->data_word, control->data_waiters),
         space_channel(control->space_word, control->space_waiters),
         writer_pid(handle.header()->owner_pid) {}
+
+  // A read-only reader's join: present by its lock, at the newest record.
+  void join_read_only() {
+    if (!handle.object.hold_byte(object::kReadOnlyReaderByte))
+      throw Error(ErrorCode::System, handle.what() + ": cannot mark this reader present");
+    // The writer looks for read-only readers every 5 ms (writer.cpp): hold
+    // nothing before it has certainly seen us.
+    std::this_thread::sleep_for(std::chrono::milliseconds(12));
+    joined_live = !writer_closed();
+    const std::uint64_t written = control->write_seq.load(std::memory_order_acquire);
+    cursor = written > 0 ? written - 1 : 0;
+  }
 
   void join(bool leaky) {
     entry_index = participants.join(
@@ -92,7 +117,13 @@ struct Reader::Impl {
     if (slot >= view.geometry.slot_count)
       return ReadAttempt::Overwritten;
     SlotMeta *meta = view.slot(slot);
-    meta->holders.fetch_or(bit, std::memory_order_seq_cst);
+    // Hold first, then check the slot still has our sequence; the writer
+    // marks it being-written first, then checks for holds (Dekker: one of
+    // us sees the other). A lock is a system call, a full barrier.
+    if (read_only)
+      handle.object.hold_byte(object::kSlotHoldBytes + slot);
+    else
+      meta->holders.fetch_or(bit, std::memory_order_seq_cst);
     if (meta->seq.load(std::memory_order_seq_cst) != sequence) {
       drop_hold(slot);
       return ReadAttempt::Overwritten;
@@ -112,8 +143,25 @@ struct Reader::Impl {
   }
 
   void drop_hold(std::uint32_t slot) {
+    if (read_only) {
+      // No notify without write access: the writer looks again within
+      // milliseconds while read-only readers are present.
+      handle.object.release_byte(object::kSlotHoldBytes + slot);
+      return;
+    }
     view.slot(slot)->holders.fetch_and(~bit, std::memory_order_seq_cst);
     space_channel.notify();
+  }
+
+  // Makes our progress visible to the writer (a read-only reader has no
+  // place for it, and never holds the writer back).
+  void publish_progress() {
+    if (read_only)
+      return;
+    entry->received.store(counters.received, std::memory_order_relaxed);
+    entry->lost.store(counters.lost, std::memory_order_relaxed);
+    entry->cursor.store(cursor, std::memory_order_release);
+    space_channel.notify();  // a writer may wait on this cursor
   }
 
   // True when the writer really published `sequence`: its descriptor says
@@ -129,16 +177,14 @@ struct Reader::Impl {
     ++counters.resyncs;
     ++resyncs_pending;
     cursor = written;
-    entry->cursor.store(cursor, std::memory_order_release);
+    publish_progress();
   }
 
   void skip_to(std::uint64_t sequence) {
-    if (started && sequence > cursor) {
+    if (started && sequence > cursor)
       counters.lost += sequence - cursor;
-      entry->lost.store(counters.lost, std::memory_order_relaxed);
-    }
     cursor = sequence;
-    entry->cursor.store(cursor, std::memory_order_release);
+    publish_progress();
   }
 
   bool writer_closed() const {
@@ -153,6 +199,8 @@ Reader::~Reader() {
   Impl &r = *impl_;
   if (!r.handle.in_opener())
     return;  // a forked child's copy: the entry and its holds are the parent's
+  if (r.read_only)
+    return;  // its locks go with its descriptor
   r.drop_all_holds(r.bit);
   r.participants.leave(r.entry_index);
   r.space_channel.notify();
@@ -166,8 +214,20 @@ Reader::~Reader() {
 
 std::shared_ptr<Reader> Reader::open(const ReaderOptions &options) {
   // Map the header first (what to map beyond it depends on what it says).
-  object::Handle handle = object::open(options.name, ObjectKind::Ring, false,
-                                       sizeof(object::ObjectHeader), options.trusted_owner);
+  // Read-write when this user may write the ring; read-only when it may
+  // only read it (shared with other users by the writer's `perms`).
+  bool read_only = false;
+  object::Handle handle;
+  try {
+    handle = object::open(options.name, ObjectKind::Ring, false, sizeof(object::ObjectHeader),
+                          options.trusted_owner);
+  } catch (const Error &error) {
+    if (error.code() != ErrorCode::PermissionDenied || !may_read(options.name))
+      throw;
+    read_only = true;
+    handle = object::open(options.name, ObjectKind::Ring, true, sizeof(object::ObjectHeader),
+                          options.trusted_owner);
+  }
   Geometry g;
   compute_geometry(handle.params, g);  // open() validated the params
   if (g.user.version != options.user.version || g.user.size != options.user.size)
@@ -176,13 +236,17 @@ std::shared_ptr<Reader> Reader::open(const ReaderOptions &options) {
                     std::to_string(g.user.version) + " (" + std::to_string(g.user.size) +
                     " bytes); this reader reads version " + std::to_string(options.user.version) +
                     " (" + std::to_string(options.user.size) + " bytes): other version");
-  handle.mapping =
-      Mapping(handle.object, 0, handle.layout.payload_offset, Mapping::Access::ReadWrite);
+  handle.mapping = Mapping(handle.object, 0, handle.layout.payload_offset,
+                           read_only ? Mapping::Access::ReadOnly : Mapping::Access::ReadWrite);
   Mapping data(handle.object, handle.layout.payload_offset,
                handle.layout.total_size - handle.layout.payload_offset, Mapping::Access::ReadOnly);
   const bool alive_at_open = object::owner_alive(handle.object);
   auto impl = std::make_unique<Impl>(std::move(handle), std::move(data), g);
-  impl->join(options.leaky);
+  impl->read_only = read_only;
+  if (read_only)
+    impl->join_read_only();
+  else
+    impl->join(options.leaky);
   impl->joined_live = impl->joined_live && alive_at_open;
   return std::shared_ptr<Reader>(new Reader(std::move(impl)));
 }
@@ -210,9 +274,7 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
         r.started = true;
         ++r.cursor;
         ++r.counters.received;
-        r.entry->received.store(r.counters.received, std::memory_order_relaxed);
-        r.entry->cursor.store(r.cursor, std::memory_order_release);
-        r.space_channel.notify();  // a writer may wait on this cursor
+        r.publish_progress();
         return ReadStatus::Frame;
       }
       // Overwritten (we fell behind) or invalid: go to the newest record,
@@ -234,15 +296,25 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     const Deadline now = Clock::now();
     if (now >= deadline)
       return ReadStatus::Timeout;
-    const Deadline slice_end = std::min(deadline, now + kLivenessSlice);
+    // A read-only reader sleeps uncounted: a writer that has not noticed it
+    // yet would not wake it, so it looks again sooner.
+    const Deadline slice_end =
+        std::min(deadline, now + (r.read_only ? std::chrono::milliseconds(10) : kLivenessSlice));
     // Something newer than what this pass saw, not merely something unread:
     // an unreadable newest record must not turn the wait into a spin.
-    const bool in_time = r.data_channel.wait(
-        [&] {
-          return r.interrupted.load() || r.writer_closed() ||
-                 r.control->write_seq.load(std::memory_order_acquire) > written;
-        },
-        slice_end);
+    const auto newer = [&] {
+      return r.interrupted.load() || r.writer_closed() ||
+             r.control->write_seq.load(std::memory_order_acquire) > written;
+    };
+    bool in_time = true;
+    if (r.read_only) {
+      // Uncounted (no write access): the writer wakes such readers always.
+      const std::uint32_t seen = r.data_channel.current();
+      if (!newer())
+        in_time = r.data_channel.wait_uncounted(seen, slice_end);
+    } else {
+      in_time = r.data_channel.wait(newer, slice_end);
+    }
     if (!in_time && !writer_alive())
       return ReadStatus::WriterDead;
   }
@@ -258,6 +330,8 @@ std::optional<std::string> Reader::caps(std::uint64_t id) const {
 }
 
 void Reader::detach() {
+  if (impl_->read_only)
+    return;  // never held the writer back
   impl_->entry->mode.store(static_cast<std::uint32_t>(ReaderMode::Draining),
                            std::memory_order_release);
   impl_->space_channel.notify();
@@ -265,7 +339,10 @@ void Reader::detach() {
 
 void Reader::interrupt() {
   impl_->interrupted.store(true);
-  impl_->data_channel.notify_forced();
+  if (impl_->read_only)
+    impl_->data_channel.wake_only();  // read-only: its waits are 10 ms slices
+  else
+    impl_->data_channel.notify_forced();
 }
 
 void Reader::clear_interrupt() { impl_->interrupted.store(false); }
@@ -275,6 +352,8 @@ bool Reader::writer_alive() const { return object::owner_alive(impl_->handle.obj
 bool Reader::writer_closed() const { return impl_->writer_closed(); }
 
 bool Reader::joined_live_writer() const { return impl_->joined_live; }
+
+bool Reader::read_only() const { return impl_->read_only; }
 
 std::uint64_t Reader::writer_latency() const {
   return impl_->control->writer_latency.load(std::memory_order_relaxed);

@@ -20,6 +20,9 @@ using object::kLivenessSlice;
 
 namespace {
 
+// How often the writer looks whether read-only readers are present; they
+// wait twice as long after marking themselves present (reader.cpp).
+constexpr auto kReadOnlyRecheck = std::chrono::milliseconds(5);
 // How often a writer that never waits still sweeps for dead readers.
 constexpr auto kIdleReclaimPeriod = std::chrono::seconds(1);
 }  // namespace
@@ -48,6 +51,12 @@ struct Writer::Impl {
   WriterStats counters;
   std::atomic<bool> interrupted{false};
   std::atomic<bool> closed{false};
+  mutable Deadline read_only_checked{};  // under `lock`
+  mutable bool read_only_present = false;
+  // Slots a read-only reader was found holding during the acquire numbered
+  // `acquire_round` (it holds them for a copy: microseconds).
+  std::uint64_t acquire_round = 1;
+  std::vector<std::uint64_t> read_only_held_in_round;
   Deadline last_reclaim = Clock::now();
 
   Impl(object::Handle handle_, const Geometry &geometry)
@@ -59,7 +68,8 @@ struct Writer::Impl {
         data_channel(control->data_word, control->data_waiters),
         space_channel(control->space_word, control->space_waiters),
         slot_sequence(geometry.slot_count, kNoSequence),
-        slot_lent(geometry.slot_count, false) {
+        slot_lent(geometry.slot_count, false),
+        read_only_held_in_round(geometry.slot_count, 0) {
     std::fill(std::begin(stalled_cursor), std::end(stalled_cursor), kNoSequence);
   }
 
@@ -109,13 +119,33 @@ struct Writer::Impl {
   // last, since a late joiner and a leaky reader start there; and slots never
   // written are taken only when no written one is free, so the working set
   // stays as small as the readers allow.
+  // Readers without write access (read-only, another user's) are present
+  // by a shared lock, and hold slots by shared locks: looking costs a system
+  // call, so their presence is looked at no more than every
+  // kReadOnlyRecheck. A read-only reader waits longer than that after it
+  // marks itself present before it holds anything, so a claim never misses
+  // its holds.
+  bool read_only_readers() const {
+    const Deadline now = Clock::now();
+    if (now - read_only_checked >= kReadOnlyRecheck) {
+      read_only_present = handle.object.byte_held_elsewhere(object::kReadOnlyReaderByte);
+      read_only_checked = now;
+    }
+    return read_only_present;
+  }
+
+  bool held_read_only(std::uint32_t index) const {
+    return read_only_readers() && handle.object.byte_held_elsewhere(object::kSlotHoldBytes + index);
+  }
+
   long find_free_slot(bool respect_unread) const {
     const std::uint64_t keep_from =
         respect_unread ? oldest_unread_by_blocking_readers() : next_sequence;
     const std::uint64_t newest = next_sequence == 0 ? kNoSequence : next_sequence - 1;
     long recent = -1, never_written = -1, newest_slot = -1;
     for (std::uint32_t i = 0; i < view.geometry.slot_count; ++i) {
-      if (slot_lent[i] || view.slot(i)->holders.load(std::memory_order_seq_cst) != 0)
+      if (slot_lent[i] || view.slot(i)->holders.load(std::memory_order_seq_cst) != 0 ||
+          read_only_held_in_round[i] == acquire_round)
         continue;
       const std::uint64_t held = slot_sequence[i];
       if (held == kNoSequence) {
@@ -141,6 +171,13 @@ struct Writer::Impl {
     slot->seq.store(kBeingWritten, std::memory_order_seq_cst);
     if (slot->holders.load(std::memory_order_seq_cst) != 0) {
       // A reader got there first; its data is untouched, so put seq back.
+      slot->seq.store(previous, std::memory_order_seq_cst);
+      return false;
+    }
+    if (held_read_only(index)) {
+      // A read-only reader holds it (one system call here, rather than one
+      // per slot looked at): pass it over for the rest of this acquire.
+      read_only_held_in_round[index] = acquire_round;
       slot->seq.store(previous, std::memory_order_seq_cst);
       return false;
     }
@@ -177,6 +214,8 @@ struct Writer::Impl {
   }
 
   bool any_reader_attached() const {
+    if (handle.object.byte_held_elsewhere(object::kReadOnlyReaderByte))
+      return true;
     bool any = false;
     object::for_each_bit(participants.occupied(), [&](std::uint32_t i) { any |= is_reading(i); });
     return any;
@@ -186,7 +225,13 @@ struct Writer::Impl {
   // liveness slice. Returns false once the deadline has passed.
   template <typename Ready>
   bool wait_for_space(Ready ready, Deadline deadline) {
-    const Deadline slice_end = std::min(deadline, Clock::now() + kLivenessSlice);
+    // Read-only readers cannot wake us when they let go of a slot: look
+    // again soon while they are there.
+    // (They hold a slot only for a copy: microseconds.)
+    const auto slice = read_only_readers()
+                           ? std::chrono::microseconds(200)
+                           : std::chrono::duration_cast<std::chrono::microseconds>(kLivenessSlice);
+    const Deadline slice_end = std::min(deadline, Clock::now() + slice);
     if (!space_channel.wait([&] { return interrupted.load() || ready(); }, slice_end)) {
       std::lock_guard<std::mutex> guard(lock);
       reclaim_dead_readers();
@@ -256,6 +301,7 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
   {
     std::lock_guard<std::mutex> guard(w.lock);
     w.maybe_reclaim_dead_readers();
+    ++w.acquire_round;
   }
   for (;;) {
     if (cancelled())
@@ -291,6 +337,11 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
         }
         return WaitStatus::Timeout;
       }
+    }
+    {
+      // After the wait, slots read-only readers held may be free again.
+      std::lock_guard<std::mutex> guard(w.lock);
+      ++w.acquire_round;
     }
     w.wait_for_space(
         [&] {
@@ -331,7 +382,11 @@ void Writer::publish(const WritableSlot &slot, const RecordHeader &record, const
 
   w.control->write_seq.store(sequence + 1, std::memory_order_seq_cst);
   ++w.counters.published;
-  w.data_channel.notify();
+  // Read-only readers cannot count themselves as waiters: wake always.
+  if (w.read_only_readers())
+    w.data_channel.notify_forced();
+  else
+    w.data_channel.notify();
 }
 
 void Writer::abandon(const WritableSlot &slot) {

@@ -318,3 +318,46 @@ TEST_F(RingTest, AReaderThatJoinedALiveWriterKeepsItsRecordsAfterTheWriterCloses
   reader->release(frame.slot);
   EXPECT_EQ(reader->next(frame, shmring::test::in_ms(100)), ReadStatus::WriterClosed);
 }
+
+TEST_F(RingTest, AnotherUserReadsARingSharedReadOnlyWithoutWritingIt) {
+  if (geteuid() != 0)
+    GTEST_SKIP() << "needs root, to read as another user (nobody)";
+  const std::string name = ring("read-only");
+  auto writer = Writer::create({name, 4, 64, 0644});
+  pid_t child = fork();
+  if (child == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0)
+      _exit(10);
+    try {
+      auto reader = Reader::open({name, false});  // block asked, leaky had
+      if (!reader->read_only())
+        _exit(11);
+      for (std::uint64_t want = 1; want <= 3; ++want) {
+        Frame frame;
+        if (reader->next(frame, shmring::test::in_ms(5000)) != ReadStatus::Frame)
+          _exit(12);
+        std::uint64_t value = 0;
+        std::memcpy(&value, frame.data, sizeof value);
+        reader->release(frame.slot);
+        if (value != want)
+          _exit(13);
+      }
+    } catch (const Error &) {
+      _exit(14);
+    }
+    _exit(0);
+  }
+  // The read-only reader is present by its lock: the writer sees it join.
+  ASSERT_EQ(writer->wait_for_reader(shmring::test::in_ms(5000)), WaitStatus::Ok);
+  EXPECT_TRUE(writer->readers().empty()) << "it takes no participant entry";
+  RecordHeader record;
+  record.size = 8;
+  for (std::uint64_t value = 1; value <= 3; ++value) {
+    ASSERT_EQ(writer->write(record, &value, shmring::test::in_ms(1000)), WaitStatus::Ok);
+    usleep(20000);  // a leaky reader: let it keep up
+  }
+  const int status = shmring::test::wait_child(child, 10000);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10: setuid, 11: not read-only, 12: no frame, 13: wrong frame, 14: error";
+}

@@ -39,10 +39,11 @@ class OtherUsers(ProcessTest):
         if self.user is None:
             self.skipTest("needs root and useradd, to create the other user")
 
-    def as_user(self, description):
+    def as_user(self, description, quiet=True):
         env = dict(os.environ, GST_REGISTRY=os.path.join(self.registry, "registry.bin"))
-        process = subprocess.Popen(["runuser", "-u", self.user, "--", "gst-launch-1.0", "-q",
-                                    *description.split()], stdout=subprocess.PIPE,
+        process = subprocess.Popen(["runuser", "-u", self.user, "--", "gst-launch-1.0",
+                                    *(["-q"] if quiet else []), *description.split()],
+                                   stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, env=env,
                                    start_new_session=True)
         self.processes.append(process)
@@ -72,6 +73,35 @@ class OtherUsers(ProcessTest):
         self.assertEqual([sha for _, sha in frames(out)],
                          [sha for _, sha in self.reference_frames(60, SMALL)])
         self.assertEqual(finish(writer)[0], 0)
+
+    def as_user_command(self, *argv):
+        return subprocess.run(["runuser", "-u", self.user, "--", *argv], capture_output=True,
+                              text=True, timeout=30)
+
+    def test_a_ring_shared_read_only_is_read_by_another_user_who_cannot_touch_it(self):
+        ring = self.ring("shared-ro")
+        # The other user reads root's ring (root is trusted by default).
+        reader = self.as_user(f"shmringsrc ring={ring} timestamp-mode=original ! checksumsink",
+                              quiet=False)
+        writer = gst_launch(f"videotestsrc pattern=ball is-live=true num-buffers=60 ! {SMALL} ! "
+                            f"shmringsink ring={ring} perms=0644 wait-for-readers=true")
+        self.processes.append(writer)
+        self.wait_for_ring(ring)
+        # It may neither write nor truncate what the writer maps.
+        self.assertNotEqual(self.as_user_command("truncate", "-s", "0", ring_path(ring)).returncode,
+                            0, "the other user truncated the ring")
+        self.assertNotEqual(
+            self.as_user_command("sh", "-c", f"printf x > {ring_path(ring)}").returncode, 0,
+            "the other user wrote into the ring")
+        self.assertEqual(finish(writer, timeout=30)[0], 0)
+        code, out, err = finish(reader, timeout=30)
+        self.assertEqual(code, 0, err)
+        self.assertIn("shared read-only with this user", out + err,
+                      "policy=block cannot hold: said so")
+        # (Without -q, gst-launch's own lines are in the output too.)
+        self.assertEqual([sha for pts, sha in frames(out) if pts.count(":") == 2],
+                         [sha for _, sha in self.reference_frames(60, SMALL)],
+                         "every frame, intact")
 
     def test_a_trusted_owner_that_names_nobody_is_a_settings_error(self):
         code, _, err = finish(gst_launch(f"shmringsrc ring={self.ring('nobody-at-all')} "

@@ -68,6 +68,7 @@ struct ReaderCounters {
 // come.
 class Reader {
  public:
+  // Opens read-write, or read-only when this user may only read the ring.
   // Throws Error: InvalidName, NotFound (no ring yet), NotReady (being
   // created), Corrupt, VersionMismatch, WrongKind, HandlesFull,
   // PermissionDenied, System.
@@ -102,6 +103,12 @@ class Reader {
   // Decided once, at the join: asking writer_alive() / writer_closed() later
   // races with a writer that finishes quickly.
   bool joined_live_writer() const;
+  // True when this user may only read the ring (the writer shared it with
+  // other users through its mode): then the reader takes no participant
+  // entry, holds slots by shared byte-range locks on its read-only
+  // descriptor, is always leaky (it cannot hold the writer back), and its
+  // counters are its own (`shmring info` does not list it).
+  bool read_only() const;
   // The writer pipeline's latency in ns, kNoTime until its sink knows it.
   std::uint64_t writer_latency() const;
   // The writer's pid as it sees itself (its own PID namespace): display only.

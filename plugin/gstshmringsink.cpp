@@ -28,6 +28,7 @@
  */
 #include "gstshmringsink.h"
 
+#include <grp.h>
 #include <gst/video/video.h>
 
 #include <algorithm>
@@ -73,6 +74,7 @@ enum {
   PROP_SLOTS,
   PROP_SLOT_SIZE,
   PROP_PERMS,
+  PROP_GROUP,
   PROP_WAIT_FOR_READERS,
   PROP_TIMEOUT,
   PROP_ON_READER_TIMEOUT,
@@ -84,6 +86,7 @@ struct Settings {
   guint slots = kDefaultSlots;
   guint64 slot_size = kDefaultSlotSize;
   guint perms = kDefaultPerms;
+  std::string group;  // a group name or gid; empty: the process's own
   bool wait_for_readers = kDefaultWaitForReaders;
   guint64 timeout = kDefaultTimeout;
   GstShmringReaderTimeout on_reader_timeout = kDefaultOnReaderTimeout;
@@ -153,6 +156,18 @@ guint64 slot_size_for(const Settings &settings, GstCaps *caps) {
   return kFallbackSlotSize;
 }
 
+// The gid a group name or number names; nullopt when it names none.
+std::optional<gid_t> group_id(const std::string &group) {
+  if (group.find_first_not_of("0123456789") == std::string::npos && group.size() < 10)
+    return static_cast<gid_t>(std::stoul(group));
+  struct group entry;
+  struct group *found = nullptr;
+  char buffer[4096];
+  if (getgrnam_r(group.c_str(), &entry, buffer, sizeof buffer, &found) != 0 || !found)
+    return std::nullopt;
+  return found->gr_gid;
+}
+
 // Creates the ring; posts an element error and returns false on failure.
 bool create_writer(GstShmringSink *self, guint64 slot_size) {
   SinkState &s = *self->state;
@@ -165,6 +180,15 @@ bool create_writer(GstShmringSink *self, guint64 slot_size) {
     options.slot_size = slot_size;
     options.user = shmring::gst::kRecordSchema;
     options.perms = static_cast<mode_t>(settings.perms);
+    if (!settings.group.empty()) {
+      options.group = group_id(settings.group);
+      if (!options.group) {
+        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                          ("No group '%s' (group)", settings.group.c_str()),
+                          ("Give a group name known here, or a gid"));
+        return false;
+      }
+    }
     writer = shmring::Writer::create(options);
   } catch (const shmring::Error &error) {
     switch (error.code()) {
@@ -377,6 +401,11 @@ static void gst_shmring_sink_set_property(GObject *object, guint prop_id, const 
     case PROP_SLOTS: settings.slots = g_value_get_uint(value); break;
     case PROP_SLOT_SIZE: settings.slot_size = g_value_get_uint64(value); break;
     case PROP_PERMS: settings.perms = g_value_get_uint(value); break;
+    case PROP_GROUP: {
+      const gchar *group = g_value_get_string(value);
+      settings.group = group ? group : "";
+      break;
+    }
     case PROP_WAIT_FOR_READERS: settings.wait_for_readers = g_value_get_boolean(value); break;
     case PROP_TIMEOUT: settings.timeout = g_value_get_uint64(value); break;
     case PROP_ON_READER_TIMEOUT:
@@ -402,6 +431,9 @@ static void gst_shmring_sink_get_property(GObject *object, guint prop_id, GValue
     case PROP_SLOTS: g_value_set_uint(value, settings.slots); break;
     case PROP_SLOT_SIZE: g_value_set_uint64(value, settings.slot_size); break;
     case PROP_PERMS: g_value_set_uint(value, settings.perms); break;
+    case PROP_GROUP:
+      g_value_set_string(value, settings.group.empty() ? nullptr : settings.group.c_str());
+      break;
     case PROP_WAIT_FOR_READERS: g_value_set_boolean(value, settings.wait_for_readers); break;
     case PROP_TIMEOUT: g_value_set_uint64(value, settings.timeout); break;
     case PROP_ON_READER_TIMEOUT: g_value_set_enum(value, settings.on_reader_timeout); break;
@@ -684,9 +716,16 @@ static void gst_shmring_sink_class_init(GstShmringSinkClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_PERMS,
       g_param_spec_uint("perms", "Permissions",
-                        "File mode of the shared memory object (e.g. 0600 = owner only, "
-                        "0666 = every user)",
+                        "File mode of the shared memory object: 0600 = this user only; 0640 "
+                        "with 'group' = its members read; 0644 = every user reads. Others "
+                        "read-only: never give write access (0666)",
                         0, 0777, kDefaultPerms, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_GROUP,
+      g_param_spec_string("group", "Group",
+                          "Group (name or gid) the ring belongs to, for sharing it with that "
+                          "group's users through 'perms' (e.g. 0640); unset: this process's",
+                          nullptr, rw));
   g_object_class_install_property(
       gobject_class, PROP_WAIT_FOR_READERS,
       g_param_spec_boolean("wait-for-readers", "Wait for readers",

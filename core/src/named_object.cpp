@@ -289,7 +289,7 @@ void write_header(ObjectHeader &header, ObjectKind kind, const Params &params,
 
 Handle create(const std::string &name, ObjectKind kind, const Params &params, mode_t perms,
               const std::function<void(std::byte *control, const Layout &)> &init_control,
-              std::uint64_t mapped) {
+              std::uint64_t mapped, std::optional<gid_t> group) {
   const std::string path = shm_path_for(name);
   const KindTraits *traits = traits_of(kind);
   Layout layout;
@@ -314,6 +314,14 @@ Handle create(const std::string &name, ObjectKind kind, const Params &params, mo
   if (!object.hold_byte(kOwnerLockByte)) {
     object.unlink_if_still_named();
     throw Error(ErrorCode::OwnerAlive, describe(kind, name) + " was taken over while created");
+  }
+  if (group) {
+    try {
+      object.set_group(*group);
+    } catch (const Error &) {
+      object.unlink_if_still_named();
+      throw;
+    }
   }
   object.reserve(layout.total_size);
 

@@ -200,7 +200,7 @@ struct Handle {
 // mapped read-write (0: the whole object).
 Handle create(const std::string &name, ObjectKind kind, const Params &params, mode_t perms,
               const std::function<void(std::byte *control, const Layout &)> &init_control,
-              std::uint64_t mapped = 0);
+              std::uint64_t mapped = 0, std::optional<gid_t> group = std::nullopt);
 
 // Opens and validates an object that must be of `kind`. Maps the first
 // `mapped` bytes (0: the whole object) read-write, or read-only when

@@ -114,6 +114,13 @@ uid_t ShmObject::owner_uid() const {
   return st.st_uid;
 }
 
+void ShmObject::set_group(gid_t group) const {
+  if (fchown(fd_, static_cast<uid_t>(-1), group) != 0)
+    throw_system_error(
+        "cannot give " + path_ + " to group " + std::to_string(group) + " (is this user a member?)",
+        errno);
+}
+
 bool ShmObject::same_object(const ShmObject &other) const {
   struct stat mine, theirs;
   if (fstat(fd_, &mine) != 0 || fstat(other.fd_, &theirs) != 0)

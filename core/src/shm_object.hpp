@@ -41,6 +41,9 @@ class ShmObject {
   std::uint64_t allocated() const;
   // The user that owns the object (fstat st_uid).
   uid_t owner_uid() const;
+  // Gives the object to `group` (the creator must be a member); throws
+  // Error(PermissionDenied) otherwise.
+  void set_group(gid_t group) const;
 
   // Closes the descriptor; mappings stay valid.
   void close();

@@ -255,10 +255,12 @@ std::unique_ptr<Writer> Writer::create(const WriterOptions &options) {
                     " bytes is out of range (slots " + std::to_string(kMinSlots) + ".." +
                     std::to_string(kMaxSlots) + ", slot size 1.." + std::to_string(kMaxSlotSize) +
                     ", user area 0.." + std::to_string(kMaxUserArea) + " bytes)");
-  object::Handle handle = object::create(options.name, ObjectKind::Ring, params, options.perms,
-                                         [&geometry](std::byte *control, const object::Layout &) {
-                                           init_control(ControlView{control, geometry});
-                                         });
+  object::Handle handle = object::create(
+      options.name, ObjectKind::Ring, params, options.perms,
+      [&geometry](std::byte *control, const object::Layout &) {
+        init_control(ControlView{control, geometry});
+      },
+      0, options.group);
   return std::unique_ptr<Writer>(new Writer(std::make_unique<Impl>(std::move(handle), geometry)));
 }
 

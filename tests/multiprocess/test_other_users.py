@@ -103,6 +103,37 @@ class OtherUsers(ProcessTest):
                          [sha for _, sha in self.reference_frames(60, SMALL)],
                          "every frame, intact")
 
+    def test_a_ring_shared_with_a_group_is_read_by_its_members(self):
+        group = f"{self.user}g"
+        self.assertEqual(subprocess.run(["groupadd", group], capture_output=True).returncode, 0)
+        try:
+            subprocess.run(["usermod", "-a", "-G", group, self.user], check=True,
+                           capture_output=True)
+            ring = self.ring("shared-group")
+            reader = self.as_user(f"shmringsrc ring={ring} policy=leaky ! checksumsink")
+            writer = gst_launch(f"videotestsrc pattern=ball is-live=true num-buffers=30 ! "
+                                f"{SMALL} ! shmringsink ring={ring} perms=0640 group={group} "
+                                f"wait-for-readers=true")
+            self.processes.append(writer)
+            self.wait_for_ring(ring)
+            info = os.stat(ring_path(ring))
+            self.assertEqual(oct(info.st_mode & 0o777), "0o640")
+            self.assertEqual(info.st_gid, __import__("grp").getgrnam(group).gr_gid)
+            self.assertEqual(finish(writer, timeout=30)[0], 0)
+            code, out, err = finish(reader, timeout=30)
+            self.assertEqual(code, 0, err)
+            self.assertEqual(len(frames(out)), 30, "a member of the group read every frame")
+        finally:
+            subprocess.run(["gpasswd", "-d", self.user, group], capture_output=True)
+            subprocess.run(["groupdel", group], capture_output=True)
+
+    def test_a_group_that_names_nothing_is_a_settings_error(self):
+        code, _, err = finish(gst_launch(f"videotestsrc num-buffers=1 ! shmringsink "
+                                         f"ring={self.ring('no-group')} group=no-such-group-here"),
+                              timeout=20)
+        self.assertNotEqual(code, 0)
+        self.assertIn("No group 'no-such-group-here'", err)
+
     def test_a_trusted_owner_that_names_nobody_is_a_settings_error(self):
         code, _, err = finish(gst_launch(f"shmringsrc ring={self.ring('nobody-at-all')} "
                                          "trusted-owner=no-such-user-here ! fakesink"), timeout=20)

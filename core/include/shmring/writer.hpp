@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,9 +31,10 @@ enum class AtDeadline {
 struct WriterOptions {
   std::string name;  // object name, see object_name.hpp
   std::uint32_t slot_count = 8;
-  std::uint64_t slot_size = 0;  // payload bytes per slot
-  mode_t perms = 0600;
-  UserSchema user{};  // the user area every record carries (none by default)
+  std::uint64_t slot_size = 0;   // payload bytes per slot
+  mode_t perms = 0600;           // 0640 with `group`, or 0644: others may read, never write
+  UserSchema user{};             // the user area every record carries (none by default)
+  std::optional<gid_t> group{};  // the ring's group (unset: this process's)
 };
 
 // A slot lent to the writer's caller between acquire() and publish()/abandon().

@@ -361,3 +361,55 @@ TEST_F(RingTest, AnotherUserReadsARingSharedReadOnlyWithoutWritingIt) {
   EXPECT_EQ(WEXITSTATUS(status), 0)
       << "10: setuid, 11: not read-only, 12: no frame, 13: wrong frame, 14: error";
 }
+
+TEST_F(RingTest, ASymlinkUnderTheNameIsNeverFollowed) {
+  const std::string name = ring("symlink");
+  const std::string target = "/tmp/shmring-symlink-target-" + std::to_string(getpid());
+  {
+    FILE *file = std::fopen(target.c_str(), "w");
+    ASSERT_NE(file, nullptr);
+    std::fputs("not yours", file);
+    std::fclose(file);
+  }
+  ASSERT_EQ(symlink(target.c_str(), ("/dev/shm/shmring." + name).c_str()), 0);
+  EXPECT_NE(open_error(name), ErrorCode::NotFound) << "refused, not followed";
+  try {
+    Writer::create({name, 2, 64});
+    ADD_FAILURE() << "a writer created through a symlink";
+  } catch (const Error &) {
+  }
+  struct stat st;
+  EXPECT_EQ(stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 9) << "the target is untouched";
+  unlink(("/dev/shm/shmring." + name).c_str());
+  unlink(target.c_str());
+}
+
+TEST_F(RingTest, GarbageInTheParticipantTableIsNoHang) {
+  const std::string name = ring("garbage-table");
+  auto writer = Writer::create({name, 4, 64});
+  auto reader = Reader::open({name, false});
+  // Another process writes random bytes over header bytes 128..256: the
+  // first two participant entries, this reader's among them.
+  {
+    const int fd = shm_open(("/shmring." + name).c_str(), O_RDWR, 0);
+    ASSERT_GE(fd, 0);
+    std::uint8_t junk[128];
+    for (std::size_t i = 0; i < sizeof junk; ++i)
+      junk[i] = static_cast<std::uint8_t>(i * 73 + 19);
+    ASSERT_EQ(pwrite(fd, junk, sizeof junk, 128), static_cast<ssize_t>(sizeof junk));
+    close(fd);
+  }
+  RecordHeader record;
+  record.size = 8;
+  for (std::uint64_t value = 1; value <= 3; ++value) {
+    ASSERT_EQ(writer->write(record, &value, shmring::test::in_ms(1000)), WaitStatus::Ok);
+    Frame frame;
+    ASSERT_EQ(reader->next(frame, shmring::test::in_ms(1000)), ReadStatus::Frame)
+        << "the reader goes on reading";
+    reader->release(frame.slot);
+  }
+  writer->reclaim_dead_readers();           // the writer's sweep survives the garbage too
+  auto late = Reader::open({name, false});  // and a newcomer still finds an entry
+  EXPECT_EQ(writer->stats().published, 3u);
+}

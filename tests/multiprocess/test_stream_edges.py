@@ -30,6 +30,26 @@ class StreamEdges(ProcessTest):
         code, _, err = finish(reader, timeout=20)
         self.assertEqual(code, 0, f"the EOS ended the reader: {err}")
 
+    def test_a_writer_that_fails_before_its_first_frame_ends_its_reader(self):
+        # The ring exists from the start (slot-size set); the writer waits for
+        # its reader, then fails on its first buffer (too large for a slot).
+        # The reader had joined it: on-writer-lost applies, not a wait
+        # without end for a ring that is gone.
+        for policy, expect_success in (("eos", True), ("error", False)):
+            ring = self.ring(f"fails-first-{policy}")
+            reader = self.start(f"shmringsrc ring={ring} on-writer-lost={policy} ! fakesink")
+            writer = self.start(f"videotestsrc num-buffers=5 ! {SMALL} ! shmringsink ring={ring} "
+                                f"slot-size=1000 wait-for-readers=true")
+            code, _, err = finish(writer, timeout=20)
+            self.assertNotEqual(code, 0)
+            self.assertIn("does not fit a slot", err)
+            code, _, err = finish(reader, timeout=20)
+            if expect_success:
+                self.assertEqual(code, 0, err)
+            else:
+                self.assertNotEqual(code, 0)
+                self.assertIn("stopped without sending EOS", err)
+
     def check_writer_stopped_by(self, sig):
         ring = self.ring(f"stopped-{sig.name}")
         reader = self.start(f"shmringsrc ring={ring} ! fakesink")

@@ -433,7 +433,8 @@ void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::gst
 // combination of readers and downstream queues can then starve the writer,
 // which keeps the other half to turn on.
 GstBuffer *buffer_for_frame(GstShmringSrc *self, const shmring::gst::ReaderLink &link,
-                            const shmring::gst::RecordInfo &info, shmring::gst::SlotHold &hold) {
+                            const shmring::Frame &frame, const shmring::gst::RecordInfo &info,
+                            shmring::gst::SlotHold &hold) {
   GstBuffer *buffer = gst_buffer_new();
   if (info.size == 0)
     return buffer;  // the hold goes with the caller's scope
@@ -444,6 +445,10 @@ GstBuffer *buffer_for_frame(GstShmringSrc *self, const shmring::gst::ReaderLink 
       link.reader->slots_held() > limit) {
     gst_buffer_append_memory(buffer, hold.copy());
     count(self, &Counters::copied);
+    if (link.reader->read_only() && !link.reader->intact(frame)) {
+      gst_buffer_unref(buffer);  // overwritten while we copied it
+      return nullptr;
+    }
   } else {
     gst_buffer_append_memory(buffer, hold.wrap());
   }
@@ -832,10 +837,14 @@ Step take_event(GstShmringSrc *self, shmring::Reader &reader, const shmring::Fra
 // The GstBuffer for a media record: the slot wrapped (or copied), its
 // metas and timestamps applied. Null when it cannot be pushed.
 GstBuffer *make_buffer(GstShmringSrc *self, const shmring::gst::ReaderLink &link,
-                       const shmring::gst::RecordInfo &info, shmring::gst::SlotHold &hold,
-                       const char *&why_not) {
+                       const shmring::Frame &frame, const shmring::gst::RecordInfo &info,
+                       shmring::gst::SlotHold &hold, const char *&why_not) {
   SrcState &s = *self->state;
-  GstBuffer *buffer = buffer_for_frame(self, link, info, hold);
+  GstBuffer *buffer = buffer_for_frame(self, link, frame, info, hold);
+  if (!buffer) {
+    why_not = "overwritten while it was copied (held past the writer's bound)";
+    return nullptr;
+  }
   if (!shmring::gst::apply_record(info, s.caps_are_video ? &s.video_info : nullptr, buffer)) {
     gst_buffer_unref(buffer);
     why_not = "whose video layout does not fit it";
@@ -918,7 +927,7 @@ Step take_frame(GstShmringSrc *self, const shmring::gst::ReaderLink &link,
   if (update_caps(self, *link.reader, info.caps_id) != Outcome::Ok)
     return Step::flow_of(GST_FLOW_NOT_NEGOTIATED);
   const char *why_not = nullptr;
-  GstBuffer *buffer = make_buffer(self, link, info, hold, why_not);
+  GstBuffer *buffer = make_buffer(self, link, frame, info, hold, why_not);
   if (!buffer)
     return drop(self, why_not);
   finish_buffer(self, *link.reader, buffer);

@@ -101,8 +101,10 @@ CleanReport clean_dead_objects() {
       continue;
     }
     // unlink_if_still_named: a new owner may have replaced it a moment ago.
-    object.unlink_if_still_named();
-    report.removed.push_back(name);
+    if (object.unlink_if_still_named())
+      report.removed.push_back(name);
+    else
+      report.kept.emplace_back(name, "replaced or removed by another process meanwhile");
   }
   return report;
 }

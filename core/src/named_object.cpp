@@ -405,7 +405,14 @@ std::uint32_t Participants::join(const std::function<void(std::uint32_t)> &fill,
       entry.since_ns.store(monotonic_ns(), std::memory_order_relaxed);
       header_->occupied.fetch_or(std::uint64_t{1} << i, std::memory_order_acq_rel);
       if (!object_->hold_byte(participant_lock_byte(i))) {
-        // A lock nobody should hold: leave the entry to the reaper's grace.
+        // Somebody holds a lock there that no participant should (a user
+        // with read access can take shared locks on any byte): give the
+        // entry back and try another.
+        entry.since_ns.store(0, std::memory_order_relaxed);
+        header_->occupied.fetch_and(~(std::uint64_t{1} << i), std::memory_order_acq_rel);
+        std::uint64_t expected = claiming.encode();
+        entry.word.compare_exchange_strong(
+            expected, ParticipantWord{ParticipantState::Free, claiming.generation + 1}.encode());
         continue;
       }
       if (entry.word.load(std::memory_order_acquire) != claiming.encode()) {
@@ -482,7 +489,7 @@ std::uint32_t Participants::reap(std::uint32_t self,
       if (now < since || now - since < grace)
         continue;
     }
-    if (object_->byte_held_elsewhere(participant_lock_byte(i)))
+    if (object_->byte_held_exclusively_elsewhere(participant_lock_byte(i)))
       continue;  // alive (a claimer past its lock counts as alive too)
     const ParticipantWord reaping{ParticipantState::Reaping, seen.generation + 1};
     if (!entry.word.compare_exchange_strong(raw, reaping.encode(), std::memory_order_acq_rel))
@@ -496,7 +503,7 @@ std::uint32_t Participants::reap(std::uint32_t self,
 }
 
 bool Participants::alive(std::uint32_t index) const {
-  return active(index) && object_->byte_held_elsewhere(participant_lock_byte(index));
+  return active(index) && object_->byte_held_exclusively_elsewhere(participant_lock_byte(index));
 }
 
 pid_t Participants::pid(std::uint32_t index) const {

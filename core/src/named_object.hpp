@@ -161,7 +161,7 @@ Verdict inspect(const ShmObject &object);
 
 // True while the owner's process lives (its lock on byte 0 is held).
 inline bool owner_alive(const ShmObject &object) {
-  return object.byte_held_elsewhere(kOwnerLockByte);
+  return object.byte_held_exclusively_elsewhere(kOwnerLockByte);
 }
 
 // A user's name, or the uid in digits when it has none here.

@@ -355,6 +355,12 @@ bool Reader::joined_live_writer() const { return impl_->joined_live; }
 
 bool Reader::read_only() const { return impl_->read_only; }
 
+bool Reader::intact(const Frame &frame) const {
+  std::atomic_thread_fence(std::memory_order_acquire);  // the copy before the check
+  return frame.slot < impl_->view.geometry.slot_count &&
+         impl_->view.slot(frame.slot)->seq.load(std::memory_order_seq_cst) == frame.sequence;
+}
+
 std::uint64_t Reader::writer_latency() const {
   return impl_->control->writer_latency.load(std::memory_order_relaxed);
 }

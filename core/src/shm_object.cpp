@@ -57,23 +57,47 @@ void ShmObject::reserve(std::uint64_t size) const {
   // and raises SIGBUS when it has none left. Reserve them all now.
   const int err = posix_fallocate(fd_, 0, static_cast<off_t>(size));
   if (err == ENOSPC || err == EFBIG)
-    no_space(fstatvfs(fd_, &fs) == 0 ? std::uint64_t(fs.f_bavail) * fs.f_frsize : 0);
+    no_space(free_bytes);  // as it was: the failed reservation has been undone since
   if (err != 0)
     give_up(err, "cannot reserve memory for shared memory object " + path_);
 }
 
-ShmObject ShmObject::open_existing(const std::string &path) {
-  int fd = shm_open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+namespace {
+
+// Opens an existing name without ever blocking (a FIFO under the name would
+// block an open until somebody writes to it) and without following a
+// symlink; anything but a regular file is refused.
+int open_regular(const std::string &path, int flags) {
+  const int fd = shm_open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
+  if (fd < 0)
+    return -1;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    errno = EINVAL;
+    return -2;
+  }
+  return fd;
+}
+
+int open_or_throw(const std::string &path, int flags) {
+  const int fd = open_regular(path, flags);
+  if (fd == -2)
+    throw Error(ErrorCode::Corrupt,
+                "/dev/shm" + path + " is not a shared memory object (a FIFO, device or socket)");
   if (fd < 0)
     throw_system_error("cannot open shared memory object " + path, errno);
-  return ShmObject(fd, path, true);
+  return fd;
+}
+
+}  // namespace
+
+ShmObject ShmObject::open_existing(const std::string &path) {
+  return ShmObject(open_or_throw(path, O_RDWR), path, true);
 }
 
 ShmObject ShmObject::open_read_only(const std::string &path) {
-  int fd = shm_open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
-  if (fd < 0)
-    throw_system_error("cannot open shared memory object " + path, errno);
-  return ShmObject(fd, path, false);
+  return ShmObject(open_or_throw(path, O_RDONLY), path, false);
 }
 
 ShmObject::ShmObject(ShmObject &&other) noexcept
@@ -128,33 +152,36 @@ bool ShmObject::same_object(const ShmObject &other) const {
   return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
 }
 
-void ShmObject::unlink_if_still_named() const {
+bool ShmObject::unlink_if_still_named() const {
   // The lock is on a byte far from the liveness bytes (owner 0, participants
   // 1..64), and through an open of our own with write access (an exclusive
   // OFD lock needs it).
   constexpr std::uint64_t kUnlinkLockByte = std::uint64_t{1} << 40;
   constexpr auto kLockWait = std::chrono::seconds(2);
-  const int fd = shm_open(path_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+  const int fd = open_regular(path_, O_RDWR);
   if (fd < 0)
-    return;  // gone already, or not ours to remove
+    return false;  // gone already, or not ours to remove
   ShmObject named(fd, path_, true);
   if (!same_object(named))
-    return;  // the name names another object now
+    return false;  // the name names another object now
   const auto give_up = std::chrono::steady_clock::now() + kLockWait;
   while (!named.hold_byte(kUnlinkLockByte)) {
+    // A shared lock there is not another remover's (they take it
+    // exclusively) but somebody with read access in the way: go on without.
+    if (!named.byte_held_exclusively_elsewhere(kUnlinkLockByte))
+      break;
     // Another process is removing this very object: it takes microseconds.
     if (std::chrono::steady_clock::now() >= give_up)
-      return;
+      return false;
     usleep(1000);
   }
   // Under the lock nobody else removes this object: if the name still names
   // it now, it does until our unlink.
-  const int check = shm_open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+  const int check = open_regular(path_, O_RDONLY);
   if (check < 0)
-    return;
+    return false;
   ShmObject current(check, path_, false);
-  if (same_object(current))
-    shm_unlink(path_.c_str());
+  return same_object(current) && shm_unlink(path_.c_str()) == 0;
 }
 
 namespace {
@@ -189,6 +216,13 @@ bool ShmObject::byte_held_elsewhere(std::uint64_t byte) const {
   if (fcntl(fd_, F_OFD_GETLK, &lock) != 0)
     return true;
   return lock.l_type != F_UNLCK;
+}
+
+bool ShmObject::byte_held_exclusively_elsewhere(std::uint64_t byte) const {
+  struct flock lock = one_byte(F_WRLCK, byte);
+  if (fcntl(fd_, F_OFD_GETLK, &lock) != 0)
+    return true;
+  return lock.l_type == F_WRLCK;
 }
 
 void ShmObject::close() {

@@ -61,7 +61,8 @@ class ShmObject {
   // of two that judged the same object stale, the second sees the first's
   // replacement and leaves it alone. Without write access to the object
   // (no exclusive lock to be had) nothing is removed.
-  void unlink_if_still_named() const;
+  // Returns true when it removed the name.
+  bool unlink_if_still_named() const;
 
   // Liveness locks: open-file-description byte-range locks (F_OFD_SETLK) on
   // single bytes of the object. The kernel drops them when the last
@@ -77,6 +78,10 @@ class ShmObject {
   // this very open do not count. An error reads as "held": liveness is never
   // denied on a failed check.
   bool byte_held_elsewhere(std::uint64_t byte) const;
+  // The same for an exclusive lock only: what liveness counts. An exclusive
+  // lock needs write access, so a user who may only read the object cannot
+  // fake one (a shared lock it can take on any byte).
+  bool byte_held_exclusively_elsewhere(std::uint64_t byte) const;
   bool writable() const { return writable_; }
 
  private:

@@ -23,6 +23,9 @@ namespace {
 // How often the writer looks whether read-only readers are present; they
 // wait twice as long after marking themselves present (reader.cpp).
 constexpr auto kReadOnlyRecheck = std::chrono::milliseconds(5);
+// The longest a read-only reader's hold on a slot holds the writer back: a
+// copy takes microseconds (a 4K frame, a few milliseconds).
+constexpr auto kReadOnlyHoldBound = std::chrono::milliseconds(50);
 // How often a writer that never waits still sweeps for dead readers.
 constexpr auto kIdleReclaimPeriod = std::chrono::seconds(1);
 }  // namespace
@@ -57,6 +60,7 @@ struct Writer::Impl {
   // `acquire_round` (it holds them for a copy: microseconds).
   std::uint64_t acquire_round = 1;
   std::vector<std::uint64_t> read_only_held_in_round;
+  std::vector<Deadline> read_only_held_since;  // first seen held; {} when not
   Deadline last_reclaim = Clock::now();
 
   Impl(object::Handle handle_, const Geometry &geometry)
@@ -69,7 +73,8 @@ struct Writer::Impl {
         space_channel(control->space_word, control->space_waiters),
         slot_sequence(geometry.slot_count, kNoSequence),
         slot_lent(geometry.slot_count, false),
-        read_only_held_in_round(geometry.slot_count, 0) {
+        read_only_held_in_round(geometry.slot_count, 0),
+        read_only_held_since(geometry.slot_count) {
     std::fill(std::begin(stalled_cursor), std::end(stalled_cursor), kNoSequence);
   }
 
@@ -177,10 +182,19 @@ struct Writer::Impl {
     if (held_read_only(index)) {
       // A read-only reader holds it (one system call here, rather than one
       // per slot looked at): pass it over for the rest of this acquire.
-      read_only_held_in_round[index] = acquire_round;
-      slot->seq.store(previous, std::memory_order_seq_cst);
-      return false;
+      // Such a hold lasts for one copy; one older than kReadOnlyHoldBound
+      // is somebody with read access pinning slots, and is overridden (an
+      // honest reader finds its copy overwritten and drops it).
+      const Deadline now = Clock::now();
+      if (read_only_held_since[index] == Deadline{})
+        read_only_held_since[index] = now;
+      if (now - read_only_held_since[index] < kReadOnlyHoldBound) {
+        read_only_held_in_round[index] = acquire_round;
+        slot->seq.store(previous, std::memory_order_seq_cst);
+        return false;
+      }
     }
+    read_only_held_since[index] = Deadline{};
     slot_lent[index] = true;
     slot_sequence[index] = kNoSequence;
     return true;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <thread>
 
 #include "kind_traits.hpp"
 #include "named_object.hpp"
@@ -412,4 +413,92 @@ TEST_F(RingTest, GarbageInTheParticipantTableIsNoHang) {
   writer->reclaim_dead_readers();           // the writer's sweep survives the garbage too
   auto late = Reader::open({name, false});  // and a newcomer still finds an entry
   EXPECT_EQ(writer->stats().published, 3u);
+}
+
+namespace {
+
+// What a user with read access only can do: open the ring read-only and
+// take shared locks on any bytes. Released when the returned fd is closed.
+int shared_locks(const std::string &name, std::uint64_t from, std::uint64_t count) {
+  const int fd = shm_open(("/shmring." + name).c_str(), O_RDONLY, 0);
+  struct flock lock {};
+  lock.l_type = F_RDLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = static_cast<off_t>(from);
+  lock.l_len = static_cast<off_t>(count);
+  EXPECT_EQ(fcntl(fd, F_OFD_SETLK, &lock), 0);
+  return fd;
+}
+
+}  // namespace
+
+TEST_F(RingTest, ASharedLockCannotMakeADeadWriterLookAlive) {
+  const std::string name = ring("fake-owner");
+  pid_t child = fork();
+  if (child == 0) {
+    auto writer = Writer::create({name, 2, 64});
+    _exit(0);
+  }
+  ASSERT_TRUE(WIFEXITED(shmring::test::wait_child(child, 5000)));
+  const int hostile = shared_locks(name, object::kOwnerLockByte, 1);
+  EXPECT_FALSE(Reader::open({name, false})->writer_alive());
+  auto writer = Writer::create({name, 2, 64});  // the dead writer's ring is replaced
+  EXPECT_EQ(Reader::open({name, false})->writer_pid(), getpid());
+  close(hostile);
+}
+
+TEST_F(RingTest, SharedLocksOnParticipantBytesLeakNoEntries) {
+  const std::string name = ring("blocked-joins");
+  auto writer = Writer::create({name, 2, 64});
+  int hostile = shared_locks(name, object::participant_lock_byte(0), object::kMaxParticipants);
+  try {
+    Reader::open({name, false});
+    ADD_FAILURE() << "joined where every entry's byte is locked";
+  } catch (const Error &error) {
+    EXPECT_EQ(error.code(), ErrorCode::HandlesFull);
+  }
+  close(hostile);
+  // Every entry was given back: joins work again at once.
+  auto reader = Reader::open({name, false});
+  EXPECT_EQ(writer->readers().size(), 1u);
+}
+
+TEST_F(RingTest, SharedLocksOnSlotsHoldTheWriterBackOnlyBriefly) {
+  const std::string name = ring("pinned-slots");
+  auto writer = Writer::create({name, 4, 64, 0644});
+  // "A read-only reader" present, holding every slot, for ever.
+  const int hostile = shared_locks(name, object::kReadOnlyReaderByte, 1);
+  const int pins = shared_locks(name, object::kSlotHoldBytes, 4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the writer sees it
+  RecordHeader record;
+  record.size = 8;
+  std::uint64_t value = 0;
+  for (int i = 0; i < 8; ++i)
+    ASSERT_EQ(writer->write(record, &value, shmring::test::in_ms(2000)), WaitStatus::Ok)
+        << "the writer overrides holds older than its bound";
+  close(pins);
+  close(hostile);
+}
+
+TEST_F(RingTest, ASharedLockOnTheUnlinkByteDoesNotKeepARingAlive) {
+  const std::string name = ring("unlink-lock");
+  auto writer = Writer::create({name, 2, 64, 0644});
+  const int hostile = shared_locks(name, std::uint64_t{1} << 40, 1);
+  writer->close();
+  EXPECT_FALSE(shmring::test::ring_exists(name)) << "removed on close all the same";
+  close(hostile);
+}
+
+TEST_F(RingTest, AFifoUnderTheNameIsRefusedNotWaitedOn) {
+  const std::string name = ring("fifo");
+  ASSERT_EQ(mkfifo(("/dev/shm/shmring." + name).c_str(), 0666), 0);
+  EXPECT_EQ(open_error(name), ErrorCode::Corrupt);
+  try {
+    Writer::create({name, 2, 64});
+    ADD_FAILURE() << "a writer took a FIFO's name";
+  } catch (const Error &error) {
+    EXPECT_NE(std::string(error.what()).find("not a shared memory object"), std::string::npos)
+        << error.what();
+  }
+  unlink(("/dev/shm/shmring." + name).c_str());
 }

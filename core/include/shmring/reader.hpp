@@ -109,6 +109,10 @@ class Reader {
   // descriptor, is always leaky (it cannot hold the writer back), and its
   // counters are its own (`shmring info` does not list it).
   bool read_only() const;
+  // True while the frame's slot still holds the frame: for a read-only
+  // reader, whose hold the writer overrides after a bound, ask after copying
+  // (a seqlock check): false means the copy may be torn; drop it.
+  bool intact(const Frame &frame) const;
   // The writer pipeline's latency in ns, kNoTime until its sink knows it.
   std::uint64_t writer_latency() const;
   // The writer's pid as it sees itself (its own PID namespace): display only.

@@ -54,8 +54,10 @@ struct Writer::Impl {
   WriterStats counters;
   std::atomic<bool> interrupted{false};
   std::atomic<bool> closed{false};
-  mutable Deadline read_only_checked{};  // under `lock`
-  mutable bool read_only_present = false;
+  // When read-only readers were last looked for, and whether there were
+  // any: atomics, as waits look at them outside `lock`.
+  mutable std::atomic<Clock::rep> read_only_checked{0};
+  mutable std::atomic<bool> read_only_present{false};
   // Slots a read-only reader was found holding during the acquire numbered
   // `acquire_round` (it holds them for a copy: microseconds).
   std::uint64_t acquire_round = 1;
@@ -132,11 +134,14 @@ struct Writer::Impl {
   // its holds.
   bool read_only_readers() const {
     const Deadline now = Clock::now();
-    if (now - read_only_checked >= kReadOnlyRecheck) {
-      read_only_present = handle.object.byte_held_elsewhere(object::kReadOnlyReaderByte);
-      read_only_checked = now;
+    const Clock::rep stamp = now.time_since_epoch().count();
+    if (stamp - read_only_checked.load(std::memory_order_relaxed) >=
+        std::chrono::duration_cast<Clock::duration>(kReadOnlyRecheck).count()) {
+      read_only_present.store(handle.object.byte_held_elsewhere(object::kReadOnlyReaderByte),
+                              std::memory_order_relaxed);
+      read_only_checked.store(stamp, std::memory_order_relaxed);
     }
-    return read_only_present;
+    return read_only_present.load(std::memory_order_relaxed);
   }
 
   bool held_read_only(std::uint32_t index) const {

@@ -502,6 +502,16 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No caps before the first buffer"), (nullptr));
     return GST_FLOW_NOT_NEGOTIATED;
   }
+  // Asked to wait for readers, the writer waits before anything else, its
+  // errors included: a reader attached to it then hears of them
+  // (on-writer-lost) rather than waiting for a ring that came and went.
+  announce_reader_changes(self);
+  if (settings_of(self).wait_for_readers && s.readers.empty()) {
+    GstFlowReturn ret = wait_for_a_reader(self);
+    if (ret != GST_FLOW_OK)
+      return ret;
+    announce_reader_changes(self);
+  }
   const gsize size = gst_buffer_get_size(buffer);
   if (size > s.writer->slot_size()) {
     GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
@@ -510,13 +520,6 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
                        size, s.writer->name().c_str(), s.writer->slot_size()),
                       ("Set 'slot-size' to at least %" G_GSIZE_FORMAT, size));
     return GST_FLOW_ERROR;
-  }
-  announce_reader_changes(self);
-  if (settings_of(self).wait_for_readers && s.readers.empty()) {
-    GstFlowReturn ret = wait_for_a_reader(self);
-    if (ret != GST_FLOW_OK)
-      return ret;
-    announce_reader_changes(self);
   }
 
   publish_latency(self);

@@ -256,8 +256,8 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
         ("Ring '%s' is shared read-only with this user: reading it leaky", settings.ring.c_str()),
         ("policy=block needs write access to the ring (its writer's perms)"));
   if (!out->joined_live_writer()) {
-    GST_LOG_OBJECT(self, "ring '%s' has no live writer (pid %d)", settings.ring.c_str(),
-                   out->writer_pid());
+    GST_DEBUG_OBJECT(self, "ring '%s' has no live writer (pid %d), or it stopped before we joined",
+                     settings.ring.c_str(), out->writer_pid());
     out.reset();
   }
   return Outcome::Ok;

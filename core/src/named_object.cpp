@@ -250,7 +250,12 @@ bool replace_if_stale(const std::string &path, ObjectKind creating, const std::s
       throw;
     }
     if (judge(existing, creating, name) == Judgement::Stale) {
-      existing.unlink_if_still_named();
+      if (!existing.unlink_if_still_named() && existing.owner_uid() != geteuid() && geteuid() != 0)
+        throw Error(ErrorCode::PermissionDenied,
+                    describe(creating, name) + ": the name is held by a dead owner's object of " +
+                        "user " + user_name(existing.owner_uid()) +
+                        ", which this user may not remove (`shmring clean` as that user or "
+                        "root does)");
       return true;
     }
     if (Clock::now() >= grace_end) {

@@ -413,11 +413,7 @@ std::uint32_t Participants::join(const std::function<void(std::uint32_t)> &fill,
         // Somebody holds a lock there that no participant should (a user
         // with read access can take shared locks on any byte): give the
         // entry back and try another.
-        entry.since_ns.store(0, std::memory_order_relaxed);
-        header_->occupied.fetch_and(~(std::uint64_t{1} << i), std::memory_order_acq_rel);
-        std::uint64_t expected = claiming.encode();
-        entry.word.compare_exchange_strong(
-            expected, ParticipantWord{ParticipantState::Free, claiming.generation + 1}.encode());
+        free_entry(i, claiming);
         continue;
       }
       if (entry.word.load(std::memory_order_acquire) != claiming.encode()) {
@@ -458,14 +454,14 @@ void Participants::leave(std::uint32_t index) {
     free_entry(index, leaving);
 }
 
-void Participants::free_entry(std::uint32_t index, const ParticipantWord &reaping) {
+void Participants::free_entry(std::uint32_t index, const ParticipantWord &held) {
   Participant &entry = header_->participants[index];
   entry.pid.store(0, std::memory_order_relaxed);
   entry.since_ns.store(0, std::memory_order_relaxed);
   header_->occupied.fetch_and(~(std::uint64_t{1} << index), std::memory_order_acq_rel);
-  std::uint64_t expected = reaping.encode();
+  std::uint64_t expected = held.encode();
   entry.word.compare_exchange_strong(
-      expected, ParticipantWord{ParticipantState::Free, reaping.generation + 1}.encode(),
+      expected, ParticipantWord{ParticipantState::Free, held.generation + 1}.encode(),
       std::memory_order_acq_rel);
 }
 

@@ -247,9 +247,10 @@ class Participants {
   pid_t pid(std::uint32_t index) const;
 
  private:
-  // From Reaping (won by `reaping`) to Free: clears the occupied bit first,
-  // so that no later joiner's bit is ever cleared.
-  void free_entry(std::uint32_t index, const ParticipantWord &reaping);
+  // From `held` (Reaping won by a reaper or the participant leaving, or a
+  // claim given back) to Free: clears the occupied bit first, so that no
+  // later joiner's bit is ever cleared.
+  void free_entry(std::uint32_t index, const ParticipantWord &held);
 
   ObjectHeader *header_;
   const ShmObject *object_;

@@ -19,27 +19,21 @@ import gi
 gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
 
+# The tests' own helpers (this file sits beside support.py).
+from support import reader_count, ring_path  # noqa: E402
+
 BOUND = 3.0  # s: "promptly"
 LIVE = "videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1"
 
 
-def reader(ring, extra=""):
-    return subprocess.Popen(["gst-launch-1.0", "-q", "shmringsrc", f"ring={ring}", *extra.split(),
-                             "!", "fakesink"])
+def reader(ring):
+    return subprocess.Popen(["gst-launch-1.0", "-q", "shmringsrc", f"ring={ring}", "!",
+                            "fakesink"])
 
 
 def writer(ring):
     return subprocess.Popen(["gst-launch-1.0", "-q", *LIVE.split(), "!", "shmringsink",
                              f"ring={ring}"])
-
-
-def readers_of(ring):
-    cli = os.environ["SHMRING_CLI"]
-    out = subprocess.run([cli, "info", ring], capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        if line.startswith("readers:"):
-            return int(line.split()[1])
-    return 0
 
 
 def wait_until(condition, timeout=10):
@@ -63,62 +57,63 @@ def set_null_in_time(pipeline):
     return returned
 
 
+def playing(description):
+    pipeline = Gst.parse_launch(description)
+    pipeline.set_state(Gst.State.PLAYING)
+    return pipeline
+
+
+def sink_with_a_stopped_reader(ring, properties, peers):
+    """A writer pipeline whose one (blocking) reader joined, then stopped."""
+    pipeline = playing(f"{LIVE} ! shmringsink ring={ring} {properties}")
+    peers.append(reader(ring))
+    assert wait_until(lambda: reader_count(ring) == 1), "the reader did not join"
+    peers[-1].send_signal(signal.SIGSTOP)
+    return pipeline
+
+
+def source_of_a_writer(ring, properties, peers):
+    """A reader pipeline attached to a writer process (peers[-1])."""
+    peers.append(writer(ring))
+    assert wait_until(lambda: os.path.exists(ring_path(ring))), "no ring"
+    pipeline = playing(f"shmringsrc ring={ring} {properties} ! fakesink")
+    time.sleep(0.5)
+    return pipeline
+
+
 def scenario(name, ring):
     """(pipeline, peers) with the pipeline stuck in the scenario's wait."""
     peers = []
     if name == "eos-waits-for-a-slot":
         # A blocking reader, stopped: every slot fills; then EOS waits.
-        pipeline = Gst.parse_launch(f"{LIVE} ! shmringsink ring={ring} timeout=30000000000")
-        pipeline.set_state(Gst.State.PLAYING)
-        peers.append(reader(ring))
-        assert wait_until(lambda: readers_of(ring) == 1), "the reader did not join"
-        peers[-1].send_signal(signal.SIGSTOP)
+        pipeline = sink_with_a_stopped_reader(ring, "timeout=30000000000", peers)
         time.sleep(0.5)
         pipeline.send_event(Gst.Event.new_eos())
         time.sleep(0.5)
     elif name == "pool-acquire-waits":
         # Upstream draws into ring slots from the sink's pool; the stopped
         # blocking reader keeps them all: the pool acquire waits.
-        pipeline = Gst.parse_launch(f"{LIVE} ! shmringsink ring={ring} slots=3 "
-                                    "timeout=30000000000")
-        pipeline.set_state(Gst.State.PLAYING)
-        peers.append(reader(ring))
-        assert wait_until(lambda: readers_of(ring) == 1), "the reader did not join"
-        peers[-1].send_signal(signal.SIGSTOP)
+        pipeline = sink_with_a_stopped_reader(ring, "slots=3 timeout=30000000000", peers)
         time.sleep(1.0)
     elif name == "waits-for-readers":
-        pipeline = Gst.parse_launch(f"{LIVE} ! shmringsink ring={ring} wait-for-readers=true")
-        pipeline.set_state(Gst.State.PLAYING)
+        pipeline = playing(f"{LIVE} ! shmringsink ring={ring} wait-for-readers=true")
         time.sleep(1.0)
     elif name == "after-an-element-error":
         # The stopped reader holds the slots past the timeout: an element
         # error, then the application shuts down as gst-launch does.
-        pipeline = Gst.parse_launch(f"{LIVE} ! shmringsink ring={ring} slots=3 "
-                                    "timeout=300000000 on-reader-timeout=error")
-        pipeline.set_state(Gst.State.PLAYING)
-        peers.append(reader(ring))
-        assert wait_until(lambda: readers_of(ring) == 1), "the reader did not join"
-        peers[-1].send_signal(signal.SIGSTOP)
+        pipeline = sink_with_a_stopped_reader(
+            ring, "slots=3 timeout=300000000 on-reader-timeout=error", peers)
         message = pipeline.get_bus().timed_pop_filtered(10 * Gst.SECOND, Gst.MessageType.ERROR)
         assert message, "no element error"
     elif name == "source-waits-for-a-writer":
-        pipeline = Gst.parse_launch(f"shmringsrc ring={ring} ! fakesink")
-        pipeline.set_state(Gst.State.PLAYING)
+        pipeline = playing(f"shmringsrc ring={ring} ! fakesink")
         time.sleep(0.5)
     elif name == "source-of-a-stopped-writer":
-        peers.append(writer(ring))
-        assert wait_until(lambda: os.path.exists(f"/dev/shm/shmring.{ring}")), "no ring"
-        pipeline = Gst.parse_launch(f"shmringsrc ring={ring} ! fakesink")
-        pipeline.set_state(Gst.State.PLAYING)
-        time.sleep(0.5)
+        pipeline = source_of_a_writer(ring, "", peers)
         peers[-1].send_signal(signal.SIGSTOP)
         time.sleep(0.5)
     elif name == "source-of-a-dead-writer":
-        peers.append(writer(ring))
-        assert wait_until(lambda: os.path.exists(f"/dev/shm/shmring.{ring}")), "no ring"
-        pipeline = Gst.parse_launch(f"shmringsrc ring={ring} on-writer-lost=wait ! fakesink")
-        pipeline.set_state(Gst.State.PLAYING)
-        time.sleep(0.5)
+        pipeline = source_of_a_writer(ring, "on-writer-lost=wait", peers)
         peers[-1].kill()
         time.sleep(0.5)
     else:

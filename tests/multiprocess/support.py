@@ -4,6 +4,7 @@ outlive a test."""
 import os
 import re
 import subprocess
+import time
 import unittest
 
 CAPS = "video/x-raw,format=I420,width=1920,height=1080,framerate=30/1"
@@ -60,6 +61,15 @@ def seconds(pts):
 
 def ring_path(name):
     return "/dev/shm/shmring." + name
+
+
+def wait_for(condition, what="the condition", timeout=10):
+    """Polls `condition` until it holds; an AssertionError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
 
 
 def shmring_cli(*args, prefix=(), timeout=30):

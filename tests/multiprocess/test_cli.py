@@ -5,23 +5,15 @@ queue held by hold-objects. Runs alone (not in parallel with other suites):
 import os
 import signal
 import subprocess
-import time
 import unittest
 
-from support import ProcessTest, finish, gst_launch, ring_path, row, shmring_cli as shmring
+from support import (ProcessTest, finish, gst_launch, ring_path, row, shmring_cli as shmring,
+                     wait_for)
 
 HOLD_OBJECTS = os.environ["SHMRING_HOLD_OBJECTS"]
 
 
 class CommandLineTool(ProcessTest):
-    def wait_for(self, predicate, what, timeout=20):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if predicate():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}")
-
     def hold(self, names):
         holder = subprocess.Popen([HOLD_OBJECTS, *names], stdout=subprocess.PIPE, text=True)
         self.processes.append(holder)
@@ -44,7 +36,7 @@ class CommandLineTool(ProcessTest):
             code, out, _ = shmring("list")
             return (code == 0 and f"{live_ring} " in out and f"{dead_ring} " in out
                     and row(out, live_ring)[4] == "1" and int(row(out, live_ring)[6]) > 0)
-        self.wait_for(ring_ready, "both rings, the live one with its reader")
+        wait_for(ring_ready, "both rings, the live one with its reader", timeout=20)
 
         code, listing, _ = shmring("list")
         self.assertEqual(code, 0)
@@ -118,7 +110,7 @@ class CommandLineTool(ProcessTest):
         ring = self.ring("cli-private")
         writer = self.start(f"videotestsrc is-live=true ! video/x-raw,width=64,height=48 ! "
                             f"shmringsink ring={ring} perms=0600")
-        self.wait_for(lambda: os.path.exists(ring_path(ring)), "the ring")
+        wait_for(lambda: os.path.exists(ring_path(ring)), "the ring", timeout=20)
         code, out, err = shmring("list", prefix=("setpriv", "--reuid=65534", "--regid=65534",
                                                  "--clear-groups"))
         self.assertEqual(code, 0, err)

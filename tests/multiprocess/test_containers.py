@@ -24,7 +24,7 @@ import sys
 import time
 import unittest
 
-from support import ProcessTest, frames, reader_count, ring_path, row, shmring_cli
+from support import ProcessTest, frames, reader_count, ring_path, row, shmring_cli, wait_for
 
 HOLD_OBJECTS = os.environ["SHMRING_HOLD_OBJECTS"]
 
@@ -181,20 +181,13 @@ class Containers(ProcessTest):
             raise AssertionError("unshare outlived its killed child by 5 s")
         self.assertFalse(os.path.exists(f"/proc/{pid}"), "the namespaced process is gone")
 
-    def wait_for(self, predicate, what, timeout=BOUND):
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-            time.sleep(0.05)
-
     def wait_for_ring(self, name, writer):
         def there():
             if writer.poll() is not None:
                 raise AssertionError(f"the writer of {name} ended (exit {writer.returncode}) "
                                      f"before its ring appeared: {text(writer.stderr.read())}")
             return os.path.exists(ring_path(name))
-        self.wait_for(there, f"ring {name}")
+        wait_for(there, f"ring {name}", timeout=BOUND)
         return os.stat(ring_path(name)).st_ino
 
     def start_live_writer(self, ring, namespaced):
@@ -291,7 +284,7 @@ class Containers(ProcessTest):
         self.wait_for_ring(ring, writer)
         reader = self.gst(f"shmringsrc ring={ring} on-writer-lost=error ! checksumsink",
                           namespaced=False)
-        self.wait_for(lambda: reader_count(ring) == 1,
+        wait_for(lambda: reader_count(ring) == 1,
                       "the host reader to join the namespaced writer's ring", timeout=10)
         time.sleep(1.0)
         self.assert_running(reader, "the host reader, while the namespaced writer lives,")

@@ -13,18 +13,10 @@ import time
 import unittest
 
 from support import (ProcessTest, finish, frames, gst_launch, reader_count, ring_path,
-                     run_pipeline, stats_of)
+                     run_pipeline, stats_of, wait_for)
 
 SMALL = "video/x-raw,format=I420,width=320,height=240,framerate=30/1"
 TINY = "video/x-raw,format=I420,width=160,height=120,framerate=30/1"
-
-
-def wait_for(condition, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 class Faults(ProcessTest):

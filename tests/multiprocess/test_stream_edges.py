@@ -7,17 +7,9 @@ import signal
 import time
 import unittest
 
-from support import ProcessTest, finish, ring_path
+from support import ProcessTest, finish, ring_path, wait_for
 
 SMALL = "video/x-raw,format=I420,width=320,height=240,framerate=30/1"
-
-
-def wait_for(condition, what, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 class StreamEdges(ProcessTest):

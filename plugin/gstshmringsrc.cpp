@@ -137,6 +137,9 @@ struct SrcState {
   bool segment_sent = false;
   // The writer was lost: attaching again posts shmring-writer-back.
   bool writer_lost = false;
+  // `trusted-owner` as a uid, resolved once in start() (the properties
+  // cannot change after READY).
+  std::optional<uid_t> trusted_owner;
 };
 
 struct _GstShmringSrc {
@@ -239,7 +242,7 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
     options.name = settings.ring;
     options.leaky = settings.policy == GST_SHMRING_POLICY_LEAKY;
     options.user = shmring::gst::kRecordSchema;
-    trusted_uid(settings.trusted_owner, options.trusted_owner);  // checked in start()
+    options.trusted_owner = self->state->trusted_owner;
     out = shmring::Reader::open(options);
   } catch (const shmring::Error &error) {
     if (creating)
@@ -665,8 +668,7 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
   GstShmringSrc *self = GST_SHMRING_SRC(base);
   SrcState &s = *self->state;
   const Settings settings = settings_of(self);
-  std::optional<uid_t> trusted;
-  if (!trusted_uid(settings.trusted_owner, trusted)) {
+  if (!trusted_uid(settings.trusted_owner, s.trusted_owner)) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
                       ("No user '%s' (trusted-owner)", settings.trusted_owner.c_str()),
                       ("Give a user name known here, or a uid"));

@@ -196,13 +196,14 @@ enum class Judgement { Stale, Initializing };
 Judgement judge(const ShmObject &existing, ObjectKind creating, const std::string &name) {
   const std::string what = describe(creating, name);
   const uid_t owner = existing.owner_uid();
-  if (owner != geteuid() && owner_alive(existing))
+  const bool alive = owner_alive(existing);
+  if (owner != geteuid() && alive)
     throw Error(ErrorCode::OwnerAlive,
                 what + ": the name is held by an object of user " + user_name(owner) + " (uid " +
                     std::to_string(owner) +
                     "), which a live process owns; choose another name, or stop that process");
   const Verdict verdict = inspect(existing);
-  if (owner_alive(existing)) {
+  if (alive) {
     if (verdict.state != Verdict::State::Ready)
       return Judgement::Initializing;  // a live creator is filling it in
     if (verdict.kind != creating)

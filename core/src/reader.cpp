@@ -71,6 +71,15 @@ struct Reader::Impl {
     // The writer looks for read-only readers every 5 ms (writer.cpp): hold
     // nothing before it has certainly seen us.
     std::this_thread::sleep_for(std::chrono::milliseconds(12));
+    start_at_newest();
+  }
+
+  // Where a joining reader starts: at the newest record. And whether the
+  // writer was still writing then: decided here, once, at the join (for a
+  // read-write reader, before the writer can see it). Everything published
+  // after this is ours to read, even if the writer closes the ring before
+  // we get round to looking at it again.
+  void start_at_newest() {
     joined_live = !writer_closed();
     const std::uint64_t written = control->write_seq.load(std::memory_order_acquire);
     cursor = written > 0 ? written - 1 : 0;
@@ -87,14 +96,7 @@ struct Reader::Impl {
               std::memory_order_relaxed);
           candidate->received.store(0, std::memory_order_relaxed);
           candidate->lost.store(0, std::memory_order_relaxed);
-          // Whether the writer was still writing when we joined: decided
-          // here, once, before the writer can see us. Everything it
-          // publishes after this is ours to read, even if it closes the
-          // ring before we get round to looking at it again.
-          joined_live = !writer_closed();
-          // A late joiner starts at the newest record.
-          const std::uint64_t written = control->write_seq.load(std::memory_order_acquire);
-          cursor = written > 0 ? written - 1 : 0;
+          start_at_newest();
           candidate->cursor.store(cursor, std::memory_order_release);
         },
         // A dead reader's entry we reap on the way: drop its holds.

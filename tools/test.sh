@@ -54,10 +54,11 @@ build-fuzz/tests/fuzz/make-fuzz-seed "$corpus/one-frame"
 build-fuzz/tests/fuzz/make-fuzz-seed "$corpus/one-frame-live" --live
 fuzz_log=build-fuzz/fuzz-reader.log
 # The seed must still decode to its one frame, or the fuzzer starts from garbage.
-seed_check=$(SHMRING_FUZZ_VERBOSE=1 build-fuzz/tests/fuzz/fuzz-reader "$corpus/one-frame" 2>&1 |
-             grep -c "^read status 0, size 100, caps video/x-raw" || true)
+seed_output=$(SHMRING_FUZZ_VERBOSE=1 build-fuzz/tests/fuzz/fuzz-reader "$corpus/one-frame" 2>&1 || true)
+seed_check=$(grep -c "^read status 0, size 100, caps video/x-raw" <<<"$seed_output" || true)
 if [ "$seed_check" != 1 ]; then
-  echo "the fuzz seed no longer decodes to one frame"
+  echo "the fuzz seed no longer decodes to one frame; the target said:"
+  grep -v "^INFO" <<<"$seed_output" | tail -n 20
   status=1
 fi
 if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

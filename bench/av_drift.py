@@ -11,8 +11,16 @@ clock, PTS + base time is the writer's capture time).
 
 For each stream: playout delay = render time - capture time. A/V offset =
 audio delay - video delay, per one-second window. Drift = the offset in the
-last 5 s minus the offset in the first 5 s. Runs on Debian's python3
-(python3-gst-1.0):
+last 5 s minus the offset in the first 5 s.
+
+It fails (exit 1) when the drift exceeds --max-drift-ms (default 2 ms) or any
+one-second offset exceeds --max-offset-ms (default 5 ms). Why those bounds:
+the transport adds nothing to either stream's timing in clock mode, and
+measured runs stay within 0.2 ms; a real fault (a stream's timestamps mapped
+through the wrong base time or clock, a buffer's worth of shift, a reader
+that falls behind) moves the offset by at least half an audio buffer (5 ms)
+or keeps growing. Both bounds are far inside what a viewer notices (EBU R37:
+audio 40 ms early to 60 ms late). Runs on Debian's python3 (python3-gst-1.0):
 
   GST_PLUGIN_PATH=build/plugin /usr/bin/python3 bench/av_drift.py [--seconds 60]
 """
@@ -97,9 +105,18 @@ def main():
     print(f"playout delay, audio: median {statistics.median(audio.values()):.3f} ms")
     print(f"A/V offset (audio - video), first 5 s: {first:+.3f} ms")
     print(f"A/V offset (audio - video), last 5 s:  {last:+.3f} ms")
-    print(f"drift over {seconds[-1] - seconds[0] + 1} s: {last - first:+.3f} ms; "
-          f"largest 1 s offset {max(offset.values(), key=abs):+.3f} ms")
-    return 0
+    drift, largest = last - first, max(offset.values(), key=abs)
+    print(f"drift over {seconds[-1] - seconds[0] + 1} s: {drift:+.3f} ms; "
+          f"largest 1 s offset {largest:+.3f} ms")
+    failed = False
+    if abs(drift) > args.max_drift_ms:
+        print(f"FAIL: drift {drift:+.3f} ms exceeds {args.max_drift_ms} ms", file=sys.stderr)
+        failed = True
+    if abs(largest) > args.max_offset_ms:
+        print(f"FAIL: a 1 s offset of {largest:+.3f} ms exceeds {args.max_offset_ms} ms",
+              file=sys.stderr)
+        failed = True
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

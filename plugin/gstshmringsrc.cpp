@@ -39,6 +39,7 @@
 #include "buffer_record.h"
 #include "clock_mapping.h"
 #include "reference_timestamps.h"
+#include "ring_text.h"
 #include "shmring/error.hpp"
 #include "shmring/name_watch.hpp"
 #include "shmring/object_name.hpp"
@@ -346,13 +347,11 @@ Outcome update_caps(GstShmringSrc *self, shmring::Reader &reader, guint64 caps_i
   if (caps_id == s.caps_id)
     return Outcome::Ok;
   std::optional<std::string> text = reader.caps(caps_id);
-  GstCaps *caps = text ? gst_caps_from_string(text->c_str()) : nullptr;
-  if (!caps || !gst_caps_is_fixed(caps)) {
+  GstCaps *caps = text ? shmring::gst::caps_from_ring_text(*text) : nullptr;
+  if (!caps) {
     GST_ELEMENT_ERROR(self, STREAM, FORMAT,
                       ("Ring carries unusable caps (id %" G_GUINT64_FORMAT ")", caps_id),
                       ("caps text: %s", text ? text->c_str() : "(gone)"));
-    if (caps)
-      gst_caps_unref(caps);
     return Outcome::Error;
   }
   GST_DEBUG_OBJECT(self, "caps id %" G_GUINT64_FORMAT ": %" GST_PTR_FORMAT, caps_id, caps);
@@ -471,24 +470,13 @@ void push_serialized_event(GstShmringSrc *self, GstEvent *event) {
 // A custom downstream event or a tag list, as the writer serialized it.
 void push_ring_event(GstShmringSrc *self, const shmring::Frame &frame,
                      const shmring::gst::RecordInfo &info) {
-  std::string text(reinterpret_cast<const char *>(frame.data), info.size);
-  if (info.kind == shmring::gst::RecordKind::Tags) {
-    GstTagList *tags = gst_tag_list_new_from_string(text.c_str());
-    if (!tags) {
-      GST_WARNING_OBJECT(self, "dropping an unparsable tag list");
-      return;
-    }
-    gst_tag_list_set_scope(
-        tags, info.flags == GST_TAG_SCOPE_GLOBAL ? GST_TAG_SCOPE_GLOBAL : GST_TAG_SCOPE_STREAM);
-    push_serialized_event(self, gst_event_new_tag(tags));
+  GstEvent *event = shmring::gst::event_from_ring_record(info, frame.data, info.size);
+  if (!event) {
+    GST_WARNING_OBJECT(self, "dropping an unparsable %s",
+                       info.kind == shmring::gst::RecordKind::Tags ? "tag list" : "custom event");
     return;
   }
-  GstStructure *structure = gst_structure_from_string(text.c_str(), nullptr);
-  if (!structure) {
-    GST_WARNING_OBJECT(self, "dropping an unparsable custom event");
-    return;
-  }
-  push_serialized_event(self, gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, structure));
+  push_serialized_event(self, event);
 }
 
 // Counts frames lost to the writer and tells the application, as sinks do

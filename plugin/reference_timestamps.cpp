@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "ring_text.h"
+
 namespace shmring::gst {
 
 unsigned describe_reference_timestamps(GstBuffer *buffer, RecordInfo &info) {
@@ -30,9 +32,12 @@ unsigned describe_reference_timestamps(GstBuffer *buffer, RecordInfo &info) {
 void apply_reference_timestamps(const RecordInfo &info, GstBuffer *buffer) {
   for (std::uint32_t i = 0; i < info.meta.n_references && i < kMaxReferenceTimestamps; ++i) {
     const ReferenceTimestamp &entry = info.meta.references[i];
-    if (!std::memchr(entry.caps, '\0', sizeof entry.caps))
+    // Another process wrote the entry: text that is not NUL-terminated, or
+    // no timestamp (which GStreamer refuses with a critical warning), is
+    // left out.
+    if (!std::memchr(entry.caps, '\0', sizeof entry.caps) || entry.timestamp == GST_CLOCK_TIME_NONE)
       continue;
-    GstCaps *caps = gst_caps_from_string(entry.caps);
+    GstCaps *caps = caps_from_text(entry.caps);
     if (!caps)
       continue;
     gst_buffer_add_reference_timestamp_meta(buffer, caps, entry.timestamp, entry.duration);

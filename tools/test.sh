@@ -4,9 +4,10 @@
 #   2. the core and element tests again, built with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (build-asan/), and the core tests built
 #      with ThreadSanitizer (build-tsan/, clang);
-#   3. the reader's fuzz target, a bounded number of runs (build-fuzz/), from
-#      a seed that is checked to decode to a frame, and one that changes the
-#      shared state between reads;
+#   3. two fuzz targets, a bounded number of runs each (build-fuzz/): the
+#      core reader on a ring image (from seeds checked to decode to a frame,
+#      one of them changing the shared state between reads), and what
+#      shmringsrc makes of a record (caps, video layout, tag and event text);
 #   4. a 3-minute soak: about 1,000 random SIGKILL/SIGSTOP/SIGCONT/SIGTERM at a
 #      writer and three readers, every frame checked (tests/soak/soak.py);
 #   5. the benchmark harness in --quick mode, so that it keeps working (that
@@ -46,21 +47,26 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 
 echo "== fuzzing the reader"
 [ -f build-fuzz/build.ninja ] ||
-  CXX=clang++ meson setup build-fuzz -Dfuzzing=true -Dtests=false -Dplugin=disabled \
+  CXX=clang++ meson setup build-fuzz -Dfuzzing=true -Dtests=false \
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 ninja -C build-fuzz >/dev/null
 corpus=$(mktemp -d)
 build-fuzz/tests/fuzz/make-fuzz-seed "$corpus/one-frame"
 build-fuzz/tests/fuzz/make-fuzz-seed "$corpus/one-frame-live" --live
 fuzz_log=build-fuzz/fuzz-reader.log
-# The seed must still decode to its one frame, or the fuzzer starts from garbage.
-seed_output=$(SHMRING_FUZZ_VERBOSE=1 build-fuzz/tests/fuzz/fuzz-reader "$corpus/one-frame" 2>&1 || true)
-seed_check=$(grep -c "^read status 0, size 100, caps video/x-raw" <<<"$seed_output" || true)
-if [ "$seed_check" != 1 ]; then
-  echo "the fuzz seed no longer decodes to one frame; the target said:"
-  grep -v "^INFO" <<<"$seed_output" | tail -n 20
-  status=1
-fi
+# Each seed must still decode to its one frame, or the fuzzer starts from
+# garbage. -detect_leaks=0: libFuzzer runs an input a second time when it
+# suspects a leak, which would print the frame twice.
+for seed in one-frame one-frame-live; do
+  seed_output=$(SHMRING_FUZZ_VERBOSE=1 build-fuzz/tests/fuzz/fuzz-reader -detect_leaks=0 \
+    "$corpus/$seed" 2>&1 || true)
+  seed_check=$(grep -c "^read status 0, size 100, caps video/x-raw" <<<"$seed_output" || true)
+  if [ "$seed_check" != 1 ]; then
+    echo "the fuzz seed $seed no longer decodes to one frame; the target said:"
+    grep -v "^INFO" <<<"$seed_output" | tail -n 20
+    status=1
+  fi
+done
 if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
    build-fuzz/tests/fuzz/fuzz-reader -runs=100000 -max_len=40000 "$corpus" >"$fuzz_log" 2>&1; then
   grep -E "^Done [0-9]+ runs" "$fuzz_log" | sed 's/^/fuzz-reader: /'
@@ -68,6 +74,35 @@ if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 else
   tail -n 40 "$fuzz_log"
   fuzz_result=FAIL
+  status=1
+fi
+rm -rf "$corpus"
+
+echo "== fuzzing what shmringsrc makes of a record (fields, video layout, caps, tags, events)"
+corpus=$(mktemp -d)
+build-fuzz/tests/fuzz/make-records-seeds "$corpus"
+records_log=build-fuzz/fuzz-records.log
+# Each seed must still reach the code it was made for.
+for expected in "video-packed:layout applied" "video-padded:layout padded: repacked" \
+                "tags:event tag" "event:event custom-downstream"; do
+  seed=${expected%%:*}
+  seed_output=$(SHMRING_FUZZ_VERBOSE=1 build-fuzz/tests/fuzz/fuzz-records -detect_leaks=0 \
+    "$corpus/$seed" 2>&1 || true)
+  if ! grep -qx "${expected#*:}" <<<"$seed_output"; then
+    echo "the fuzz seed $seed no longer gives '${expected#*:}'; the target said:"
+    grep -v "^INFO" <<<"$seed_output" | tail -n 20
+    status=1
+  fi
+done
+if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+   LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp ASAN_OPTIONS=fast_unwind_on_malloc=0 \
+   build-fuzz/tests/fuzz/fuzz-records -runs=300000 -max_len=20000 "$corpus" \
+     >"$records_log" 2>&1; then
+  grep -E "^Done [0-9]+ runs" "$records_log" | sed 's/^/fuzz-records: /'
+  records_result=OK
+else
+  tail -n 40 "$records_log"
+  records_result=FAIL
   status=1
 fi
 rm -rf "$corpus"
@@ -111,7 +146,7 @@ fi
 
 python3 tools/summarize_tests.py build/meson-logs/testlog.json \
   asan:build-asan/meson-logs/testlog.json tsan:build-tsan/meson-logs/testlog.json \
-  "fuzz-reader=$fuzz_result" \
+  "fuzz-reader=$fuzz_result" "fuzz-records=$records_result" \
   "bench-quick=$bench_result" "av-drift=$drift_result" "soak=$soak_result"
 leftovers=$(ls /dev/shm | grep '^shmring\.' || true)
 if [ -n "$leftovers" ]; then

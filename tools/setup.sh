@@ -16,6 +16,7 @@ packages=(
   clang libclang-rt-14-dev   # libFuzzer for the fuzz target, ThreadSanitizer
   clang-format               # the style check (.clang-format)
   gnuplot-nox                # the benchmark's plots
+  gcovr                      # line and branch coverage of core/ and plugin/
 )
 
 missing=()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up (tools/setup.sh) and runs the whole test suite:
 #   1. core, element, two-process and fault tests (build/);
-#   2. the core and element tests again, built with AddressSanitizer and
+#   2. all of them again, built with coverage (build-cov/): line and branch
+#      coverage of core/ and plugin/, held to the README's targets;
+#      the core and element tests again, built with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (build-asan/), and the core tests built
 #      with ThreadSanitizer (build-tsan/, clang);
 #   3. two fuzz targets, a bounded number of runs each (build-fuzz/): the
@@ -10,9 +12,10 @@
 #      shmringsrc makes of a record (caps, video layout, tag and event text);
 #   4. a 3-minute soak: about 1,000 random SIGKILL/SIGSTOP/SIGCONT/SIGTERM at a
 #      writer and three readers, every frame checked (tests/soak/soak.py);
-#   5. the benchmark harness in --quick mode, so that it keeps working (that
-#      it ran and wrote its table and plots is checked, never a timing), and
-#      a 12 s run of the A/V drift tool.
+#   5. the benchmark harness in --quick mode, so that it keeps working: it
+#      fails if shmring stalls anywhere (shmsink's stalls are data), never on
+#      a timing; and a 12 s run of the A/V drift tool, which fails past its
+#      drift and offset bounds.
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +28,29 @@ clang-format --dry-run --Werror $(git ls-files '*.cpp' '*.hpp' '*.h') || status=
 
 echo "== testing"
 meson test -C build --print-errorlogs --num-processes 2 || status=1
+
+echo "== testing again, built with coverage (build-cov/), for line and branch coverage"
+[ -f build-cov/build.ninja ] ||
+  meson setup build-cov -Dbuildtype=debug -Db_coverage=true >/dev/null
+ninja -C build-cov >/dev/null
+find build-cov -name '*.gcda' -delete
+meson test -C build-cov --print-errorlogs --num-processes 2 >build-cov/test.log 2>&1 || {
+  tail -n 40 build-cov/test.log
+  status=1
+}
+# The README's targets: core 90 % of lines, plugin 80 %.
+for part in core:90 plugin:80; do
+  dir=${part%%:*}
+  summary=$(gcovr --root . --filter "$dir/" --exclude-throw-branches \
+    --exclude-unreachable-branches --print-summary -o /dev/null build-cov)
+  lines=$(sed -n 's/^lines: \([0-9.]*\)%.*/\1/p' <<<"$summary")
+  branches=$(sed -n 's/^branches: \([0-9.]*%.*\)/\1/p' <<<"$summary")
+  echo "coverage $dir/: lines $(sed -n 's/^lines: //p' <<<"$summary"), branches $branches"
+  if ! awk -v got="$lines" -v want="${part#*:}" 'BEGIN { exit !(got >= want) }'; then
+    echo "coverage of $dir/ is below its target of ${part#*:} % of lines"
+    status=1
+  fi
+done
 
 echo "== testing with AddressSanitizer and UndefinedBehaviorSanitizer"
 [ -f build-asan/build.ninja ] ||

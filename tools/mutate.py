@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Plants the one-line bugs of tools/mutants.txt one at a time in a scratch
+copy of the tree, rebuilds, and runs the suites that should catch each.
+Prints one line per mutant and 'mutants: N caught, M survived', naming the
+survivors; exits 1 if any survived (a promise without a test).
+
+  tools/mutate.sh [--only NAME ...] [--keep]
+
+The unmutated tree must pass every suite named first: otherwise a "caught"
+would mean nothing. Shared memory objects that a mutant's run leaves behind
+are removed (only those that were not there before)."""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass
+class Mutant:
+    name: str
+    promise: str = ""
+    file: str = ""
+    old: str = ""
+    new: str = ""
+    suites: list = field(default_factory=list)
+
+
+def parse_mutants(path):
+    mutants, current = [], None
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if line.startswith("#"):
+                continue
+            if not line.strip():
+                current = None
+                continue
+            key, _, value = line.partition(":")
+            value = value.strip().replace("\\n", "\n")
+            if key == "mutant":
+                current = Mutant(value)
+                mutants.append(current)
+            elif current is None or key not in ("promise", "file", "old", "new", "suites"):
+                sys.exit(f"{path}:{number}: unexpected line: {line}")
+            elif key == "suites":
+                current.suites = value.split()
+            else:
+                setattr(current, key, value)
+    for m in mutants:
+        if not (m.file and m.old and m.suites):
+            sys.exit(f"{path}: mutant {m.name} lacks file, old or suites")
+    return mutants
+
+
+def check_applies(tree, mutant):
+    with open(os.path.join(tree, mutant.file)) as f:
+        count = f.read().count(mutant.old)
+    if count != 1:
+        return f"its old text occurs {count} times in {mutant.file}, not once"
+    return None
+
+
+def copy_tree(destination):
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                           check=True, capture_output=True).stdout.split(b"\0")
+    for name in filter(None, files):
+        source = os.path.join(ROOT, os.fsdecode(name))
+        if not os.path.isfile(source):
+            continue  # deleted in the working tree
+        target = os.path.join(destination, os.fsdecode(name))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy2(source, target)
+
+
+def shm_objects():
+    return {n for n in os.listdir("/dev/shm") if n.startswith("shmring.")}
+
+
+def run_suite(build, suite, log):
+    """True when the suite passed."""
+    result = subprocess.run(["meson", "test", "-C", build, "--no-rebuild", "--num-processes", "2",
+                             "--timeout-multiplier", "0.5", "--print-errorlogs", suite],
+                            stdout=log, stderr=subprocess.STDOUT)
+    return result.returncode == 0
+
+
+def build(build_dir, log):
+    return subprocess.run(["ninja", "-C", build_dir], stdout=log,
+                          stderr=subprocess.STDOUT).returncode == 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", help="mutant names to run")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch copy")
+    args = parser.parse_args()
+    mutants = parse_mutants(os.path.join(ROOT, "tools", "mutants.txt"))
+    if args.only:
+        unknown = set(args.only) - {m.name for m in mutants}
+        if unknown:
+            sys.exit(f"no such mutant: {', '.join(sorted(unknown))}")
+        mutants = [m for m in mutants if m.name in args.only]
+    problems = [(m.name, why) for m in mutants if (why := check_applies(ROOT, m))]
+    if problems:
+        for name, why in problems:
+            print(f"mutant {name} does not apply: {why}")
+        return 2
+
+    scratch = tempfile.mkdtemp(prefix="shmring-mutate-")
+    os.chmod(scratch, 0o755)  # the other-users suite runs the build as other users
+    build_dir = os.path.join(scratch, "build")
+    log_path = os.path.join(scratch, "mutate.log")
+    before = shm_objects()
+    started = time.monotonic()
+    try:
+        copy_tree(scratch)
+        with open(log_path, "w") as log:
+            subprocess.run(["meson", "setup", build_dir], cwd=scratch, stdout=log,
+                           stderr=subprocess.STDOUT, check=True)
+            if not build(build_dir, log):
+                print(f"the unmutated tree does not build: {log_path}")
+                return 2
+            suites = list(dict.fromkeys(s for m in mutants for s in m.suites))
+            for suite in suites:
+                if not run_suite(build_dir, suite, log):
+                    print(f"the unmutated tree fails suite {suite}: nothing to measure "
+                          f"(see {log_path})")
+                    return 2
+            print(f"baseline: {len(suites)} suites pass ({time.monotonic() - started:.0f} s)",
+                  flush=True)
+
+        caught, survived = [], []
+        for m in mutants:
+            path = os.path.join(scratch, m.file)
+            with open(path) as f:
+                original = f.read()
+            with open(path, "w") as f:
+                f.write(original.replace(m.old, m.new, 1))
+            mutant_started = time.monotonic()
+            with open(log_path, "a") as log:
+                log.write(f"\n==== mutant {m.name}\n")
+                log.flush()
+                if not build(build_dir, log):
+                    verdict = "does not build (fix the mutant)"
+                    survived.append(m.name)
+                else:
+                    catcher = next((s for s in m.suites if not run_suite(build_dir, s, log)),
+                                   None)
+                    if catcher:
+                        verdict = f"caught by {catcher}"
+                        caught.append(m.name)
+                    else:
+                        verdict = f"SURVIVED {' '.join(m.suites)}"
+                        survived.append(m.name)
+            with open(path, "w") as f:
+                f.write(original)
+            for leftover in shm_objects() - before:
+                os.unlink(os.path.join("/dev/shm", leftover))
+            print(f"  {m.name}: {verdict} ({time.monotonic() - mutant_started:.0f} s)"
+                  f"  [{m.promise}]", flush=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+        for leftover in shm_objects() - before:
+            os.unlink(os.path.join("/dev/shm", leftover))
+    line = f"mutants: {len(caught)} caught, {len(survived)} survived"
+    if survived:
+        line += f" ({', '.join(survived)})"
+    print(line + f" in {time.monotonic() - started:.0f} s")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -317,6 +317,8 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     } else {
       in_time = r.data_channel.wait(newer, slice_end);
     }
+    if (!in_time && slice_end < deadline)
+      ++r.counters.slices_expired;
     if (!in_time && !writer_alive())
       return ReadStatus::WriterDead;
   }

@@ -569,3 +569,51 @@ TEST_F(RingTest, ALiveWritersRingOutlivesItsReaders) {
   Reader::open({name, false}).reset();
   EXPECT_TRUE(shmring::test::ring_exists(name));
 }
+
+namespace {
+
+// Waits (bounded) until `readers` readers sleep on the ring's data channel.
+bool readers_asleep(ControlMapping &control, std::uint32_t readers) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (control.view.control()->data_waiters.load() != readers) {
+    if (std::chrono::steady_clock::now() > until)
+      return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+}  // namespace
+
+// The writer wakes a sleeping reader when it publishes: the reader's sleep
+// ends by the wake-up, not at its liveness slice. Counted, not timed: the
+// reader says how each of its sleeps ended. A round in which this test was
+// itself descheduled for a whole slice may count one; a missing wake-up
+// counts one in every round.
+TEST_F(RingTest, APublishWakesASleepingReaderAtOnce) {
+  const std::string name = ring("wake");
+  auto writer = Writer::create({name, 4, 64});
+  ControlMapping control(name, 4, 64);
+  int rounds_woken = 0;
+  for (int round = 0; round < 5 && rounds_woken == 0; ++round) {
+    auto reader = Reader::open({name, false});
+    ReadStatus status = ReadStatus::Timeout;
+    std::thread sleeper([&] {
+      Frame frame;
+      status = reader->next(frame, in_ms(60000));
+      if (status == ReadStatus::Frame)
+        reader->release(frame.slot);
+    });
+    const bool asleep = readers_asleep(control, 1);
+    RecordHeader info;
+    info.size = 8;
+    const std::uint64_t value = round;
+    EXPECT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+    sleeper.join();
+    ASSERT_TRUE(asleep) << "the reader never went to sleep";
+    ASSERT_EQ(status, ReadStatus::Frame);
+    if (reader->counters().slices_expired == 0)
+      ++rounds_woken;
+  }
+  EXPECT_EQ(rounds_woken, 1) << "in 5 rounds, no sleeping reader was woken by the publish";
+}

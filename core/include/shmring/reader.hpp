@@ -58,6 +58,10 @@ struct ReaderCounters {
   std::uint64_t received = 0;
   std::uint64_t lost = 0;
   std::uint64_t resyncs = 0;  // implausible shared state found and recovered from
+  // Sleeps that ended at their liveness slice (kLivenessSlice) rather than by
+  // the writer's wake-up: each time, the reader checked that the writer
+  // lives. A reader that is woken when a frame arrives counts none for it.
+  std::uint64_t slices_expired = 0;
 };
 
 // The ring's shared words are written by other processes and are never

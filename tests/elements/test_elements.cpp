@@ -18,6 +18,7 @@
 
 #include "named_object.hpp"
 #include "ring_layout.hpp"
+#include "shmring/inspect.hpp"
 #include "shmring/writer.hpp"
 
 namespace {
@@ -1086,6 +1087,16 @@ GST_START_TEST(test_arrival_mode_stamps_when_the_frame_reached_the_ring) {
   GstBuffer *second = gst_harness_pull(src);
   const GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(reader);
   fail_unless(GST_BUFFER_PTS(second) >= GST_BUFFER_PTS(first) + 200 * GST_MSECOND);
+  // README: "DTS unset" in arrival mode (the writer's buffers had one).
+  fail_if(GST_BUFFER_DTS_IS_VALID(first));
+  fail_if(GST_BUFFER_DTS_IS_VALID(second));
+  // design-notes: "In that mode the source reports no latency of its own."
+  GstQuery *query = gst_query_new_latency();
+  fail_unless(gst_element_query(reader, query));
+  GstClockTime min = GST_CLOCK_TIME_NONE;
+  gst_query_parse_latency(query, nullptr, &min, nullptr);
+  gst_query_unref(query);
+  fail_unless_equals_uint64(min, 0);
   fail_unless(now >= GST_BUFFER_PTS(second) + 300 * GST_MSECOND,
               "stamped at %" GST_TIME_FORMAT ", read at %" GST_TIME_FORMAT,
               GST_TIME_ARGS(GST_BUFFER_PTS(second)), GST_TIME_ARGS(now));
@@ -1499,6 +1510,61 @@ GST_START_TEST(test_readers_together_holding_half_the_slots_copy) {
 }
 GST_END_TEST;
 
+// README, `slot-size` 0: "from the first caps (a raw video frame's size,
+// else 4 MiB)".
+GST_START_TEST(test_slot_size_comes_from_the_first_caps) {
+  const struct {
+    const char *caps;
+    std::uint64_t slot_size;
+  } cases[] = {
+      {"video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1", 32},
+      {"video/x-raw,format=I420,width=64,height=48,framerate=25/1", 64 * 48 * 3 / 2},
+      {"application/x-test", 4 * 1024 * 1024},
+  };
+  for (const auto &c : cases) {
+    const std::string ring = ring_name("slot-size");
+    GstHarness *sink = sink_harness(ring);
+    gst_harness_set_src_caps_str(sink, c.caps);
+    const shmring::ObjectInfo info = shmring::inspect_object(ring);
+    fail_unless_equals_uint64(info.slot_size, c.slot_size);
+    fail_unless_equals_int(info.slots, 8);  // `slots` defaults to 8
+    gst_harness_teardown(sink);
+    fail_if(ring_exists(ring));
+  }
+}
+GST_END_TEST;
+
+// design-notes: "A frame written before the reader's pipeline started
+// playing maps to a negative running time; it is stamped 0 (the reader's
+// start) rather than dropped".
+GST_START_TEST(test_clock_mode_stamps_a_frame_older_than_the_reader_zero) {
+  const std::string ring = ring_name("before-start");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  GstHarness *src = src_harness(ring);  // timestamp-mode=clock
+  GstClock *clock = gst_system_clock_obtain();
+  GstElement *writer = element_of(sink, "shmringsink");
+  GstElement *reader = element_of(src, "shmringsrc");
+  gst_element_set_clock(writer, clock);
+  gst_element_set_clock(reader, clock);
+  const GstClockTime base = gst_clock_get_time(clock);
+  gst_element_set_base_time(writer, base);
+  gst_element_set_base_time(reader, base + 5 * GST_SECOND);  // started 4 s after the frame
+  gst_object_unref(clock);
+  GstBuffer *buffer = numbered_buffer(0, 8);
+  GST_BUFFER_PTS(buffer) = 1 * GST_SECOND;
+  GST_BUFFER_DTS(buffer) = 1 * GST_SECOND - 10 * GST_MSECOND;
+  gst_harness_push(sink, buffer);
+  GstBuffer *out = gst_harness_pull(src);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(out), 0);
+  fail_unless_equals_uint64(GST_BUFFER_DTS(out), 0);
+  gst_buffer_unref(out);
+  fail_unless_equals_uint64(stat_of(reader, "received"), 1);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+}
+GST_END_TEST;
+
 static Suite *shmring_suite(void) {
   Suite *suite = suite_create("shmring elements");
   TCase *tc = tcase_create("general");
@@ -1533,6 +1599,8 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_perms_is_the_mode_of_the_ring);
   tcase_add_test(tc, test_source_timeout_waits_that_long_for_a_writer_then_errors);
   tcase_add_test(tc, test_a_layout_that_does_not_fit_is_dropped_and_counted);
+  tcase_add_test(tc, test_slot_size_comes_from_the_first_caps);
+  tcase_add_test(tc, test_clock_mode_stamps_a_frame_older_than_the_reader_zero);
   return suite;
 }
 

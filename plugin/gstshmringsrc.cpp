@@ -89,7 +89,7 @@ struct Settings {
 
 struct Counters {
   guint64 received = 0;
-  guint64 dropped = 0;  // frames read but not pushed (a layout that does not fit)
+  guint64 dropped = 0;  // read but not pushed (a delta unit skipped, a layout that does not fit)
   guint64 lost = 0;     // frames overwritten before this reader got to them
   guint64 copied = 0;   // copies: downstream held too many slots, or needed packed video
 };

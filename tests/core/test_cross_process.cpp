@@ -9,9 +9,11 @@
 #include <thread>
 #include <vector>
 
+#include "child_process.hpp"
 #include "named_object.hpp"
 #include "ring_layout.hpp"
 #include "shmring/error.hpp"
+#include "shmring/inspect.hpp"
 #include "shmring/reader.hpp"
 #include "shmring/writer.hpp"
 #include "test_support.hpp"
@@ -376,8 +378,8 @@ TEST_F(RingTest, DeadReaderIsReclaimedAndStopsHoldingTheWriter) {
   if (child == 0) {
     auto reader = Reader::open({name, false});
     Frame frame;
-    reader->next(frame, in_ms(1000));  // held, never released
-    char c = 'x';
+    // Held, never released; the parent hears whether it really holds it.
+    char c = reader->next(frame, in_ms(1000)) == ReadStatus::Frame ? 'x' : 'n';
     (void)!write(ready_pipe[1], &c, 1);
     pause();
     _exit(0);
@@ -386,7 +388,9 @@ TEST_F(RingTest, DeadReaderIsReclaimedAndStopsHoldingTheWriter) {
   ASSERT_EQ(read(ready_pipe[0], &c, 1), 1);
   close(ready_pipe[0]);
   close(ready_pipe[1]);
+  ASSERT_EQ(c, 'x') << "the child holds the frame it read";
   ASSERT_EQ(writer->readers().size(), 1u);
+  ASSERT_EQ(inspect_object(name).slots_in_use, 1u);
   kill(child, SIGKILL);
   wait_child(child, 5000);
   // It held one slot and blocked on the other; both come back within a
@@ -396,6 +400,7 @@ TEST_F(RingTest, DeadReaderIsReclaimedAndStopsHoldingTheWriter) {
   EXPECT_EQ(writer->stats().overruns, 0u);
   EXPECT_EQ(writer->stats().readers_reclaimed, 1u);
   EXPECT_TRUE(writer->readers().empty());
+  EXPECT_EQ(inspect_object(name).slots_in_use, 0u) << "its hold on the slot went with it";
 }
 
 TEST_F(RingTest, LentSlotsAreSkippedAndACancelFlagEndsTheWait) {
@@ -616,4 +621,49 @@ TEST_F(RingTest, APublishWakesASleepingReaderAtOnce) {
       ++rounds_woken;
   }
   EXPECT_EQ(rounds_woken, 1) << "in 5 rounds, no sleeping reader was woken by the publish";
+// README: "up to 64 readers per ring". 64 readers (separate handles, each
+// with its own participant entry and holder bit) all get the frame; a 65th,
+// in another process, is refused with a clear error; once one leaves,
+// another process joins. The last reader's bit (63) holds its slot like any.
+TEST_F(RingTest, SixtyFourReadersJoinAndASixtyFifthIsRefused) {
+  const std::string name = ring("sixty-four");
+  auto writer = Writer::create({name, 2, 64});
+  std::vector<std::shared_ptr<Reader>> readers;
+  for (int i = 0; i < 64; ++i)
+    readers.push_back(Reader::open({name, true}));  // leaky: none holds the writer back
+  EXPECT_EQ(writer->readers().size(), 64u);
+  RecordHeader info;
+  info.size = sizeof(std::uint64_t);
+  const std::uint64_t value = 1234;
+  ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  std::vector<Frame> frames(64);
+  for (int i = 0; i < 64; ++i)
+    ASSERT_EQ(readers[i]->next(frames[i], in_ms(1000)), ReadStatus::Frame) << "reader " << i;
+  // All but the last let go: only bit 63 keeps the slot, and the writer
+  // turns on the other one without touching it.
+  for (int i = 0; i < 63; ++i)
+    readers[i]->release(frames[i].slot);
+  for (std::uint64_t other = 0; other < 4; ++other)
+    ASSERT_EQ(writer->write(info, &other, in_ms(1000)), WaitStatus::Ok);
+  std::uint64_t seen = 0;
+  std::memcpy(&seen, frames[63].data, sizeof seen);
+  EXPECT_EQ(seen, value) << "the slot reader 63 holds was overwritten";
+  readers[63]->release(frames[63].slot);
+
+  auto try_join = [&] {
+    return shmring::test::spawn([&] {
+      try {
+        Reader::open({name, true});
+      } catch (const Error &error) {
+        const bool clear = error.code() == ErrorCode::HandlesFull &&
+                           std::string(error.what()).find("64") != std::string::npos;
+        _exit(clear ? 42 : 43);
+      }
+    });
+  };
+  int status = wait_child(try_join(), 5000);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 42) << "65th reader: status " << status;
+  readers.pop_back();  // one leaves
+  status = wait_child(try_join(), 5000);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "after a leave: status " << status;
 }

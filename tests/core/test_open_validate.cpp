@@ -21,10 +21,12 @@ using shmring::test::RingTest;
 
 namespace {
 
-ErrorCode open_error(const std::string &name) {
+ErrorCode open_error(const std::string &name, std::string *message = nullptr) {
   try {
     Reader::open({name, false});
   } catch (const Error &error) {
+    if (message)
+      *message = error.what();
     return error.code();
   }
   ADD_FAILURE() << "opened " << name;
@@ -138,35 +140,61 @@ TEST_F(RingTest, CorruptHeadersAreRefusedWithAReason) {
   const std::vector<std::byte> good = image_of_ring(name);
 
   using Header = object::ObjectHeader;
+  // Each check of the header on its own: the damage is refused with the
+  // error code and the reason of that very check (a later check catching it
+  // instead would name another field).
   struct Case {
     const char *what;
     void (*damage)(Header &);
     ErrorCode expected;
+    const char *reason;
   };
   const Case cases[] = {
-      {"magic", [](Header &h) { h.magic ^= 1; }, ErrorCode::Corrupt},
-      {"version", [](Header &h) { h.abi_version = 99; }, ErrorCode::VersionMismatch},
-      {"header size", [](Header &h) { h.header_size = 8; }, ErrorCode::Corrupt},
-      {"kind", [](Header &h) { h.kind = 77; }, ErrorCode::VersionMismatch},
-      {"kind version", [](Header &h) { h.kind_version += 1; }, ErrorCode::VersionMismatch},
-      {"slot count", [](Header &h) { h.params.value[ring::kSlotCount] = 0; }, ErrorCode::Corrupt},
-      {"slot size", [](Header &h) { h.params.value[ring::kSlotSize] = 1ull << 50; },
-       ErrorCode::Corrupt},
-      {"user area", [](Header &h) { h.params.value[ring::kUserSize] = 1u << 20; },
-       ErrorCode::Corrupt},
-      {"total size", [](Header &h) { h.total_size += 4096; }, ErrorCode::Corrupt},
-      {"control offset", [](Header &h) { h.control_offset += 64; }, ErrorCode::Corrupt},
-      {"control size", [](Header &h) { h.control_size += 64; }, ErrorCode::Corrupt},
-      {"payload offset", [](Header &h) { h.payload_offset += 4096; }, ErrorCode::Corrupt},
-      {"participants", [](Header &h) { h.max_participants = 1000; }, ErrorCode::Corrupt},
-      {"ready", [](Header &h) { h.ready.store(7); }, ErrorCode::Corrupt},
-      {"not ready", [](Header &h) { h.ready.store(0); }, ErrorCode::NotReady},
+      {"magic", [](Header &h) { h.magic ^= 1; }, ErrorCode::Corrupt, "bad magic"},
+      {"version", [](Header &h) { h.abi_version = 99; }, ErrorCode::VersionMismatch,
+       "ABI version 99"},
+      {"header size", [](Header &h) { h.header_size = 8; }, ErrorCode::Corrupt, "header size is 8"},
+      {"kind", [](Header &h) { h.kind = 77; }, ErrorCode::VersionMismatch, "kind 77 is unknown"},
+      {"kind version", [](Header &h) { h.kind_version += 1; }, ErrorCode::VersionMismatch,
+       "layout version"},
+      {"slot count 0", [](Header &h) { h.params.value[ring::kSlotCount] = 0; }, ErrorCode::Corrupt,
+       "out of range"},
+      {"slot count 1", [](Header &h) { h.params.value[ring::kSlotCount] = ring::kMinSlots - 1; },
+       ErrorCode::Corrupt, "out of range"},
+      {"slot count too many",
+       [](Header &h) { h.params.value[ring::kSlotCount] = ring::kMaxSlots + 1; },
+       ErrorCode::Corrupt, "out of range"},
+      {"slot size 0", [](Header &h) { h.params.value[ring::kSlotSize] = 0; }, ErrorCode::Corrupt,
+       "out of range"},
+      // Past the largest slot, though the whole would still be a size the
+      // object layer accepts.
+      {"slot size", [](Header &h) { h.params.value[ring::kSlotSize] = ring::kMaxSlotSize + 1; },
+       ErrorCode::Corrupt, "out of range"},
+      {"user area", [](Header &h) { h.params.value[ring::kUserSize] = kMaxUserArea + 1; },
+       ErrorCode::Corrupt, "out of range"},
+      // A schema version that only matches once cut to 32 bits.
+      {"user version",
+       [](Header &h) { h.params.value[ring::kUserVersion] += std::uint64_t{1} << 32; },
+       ErrorCode::Corrupt, "out of range"},
+      {"total size", [](Header &h) { h.total_size += 4096; }, ErrorCode::Corrupt, "disagree"},
+      {"control offset", [](Header &h) { h.control_offset += 64; }, ErrorCode::Corrupt, "disagree"},
+      {"control size", [](Header &h) { h.control_size += 64; }, ErrorCode::Corrupt, "disagree"},
+      {"control size smaller", [](Header &h) { h.control_size -= 64; }, ErrorCode::Corrupt,
+       "disagree"},
+      {"payload offset", [](Header &h) { h.payload_offset += 4096; }, ErrorCode::Corrupt,
+       "disagree"},
+      {"participants", [](Header &h) { h.max_participants = 1000; }, ErrorCode::Corrupt,
+       "participant table holds 1000"},
+      {"ready", [](Header &h) { h.ready.store(7); }, ErrorCode::Corrupt, "ready word holds 7"},
+      {"not ready", [](Header &h) { h.ready.store(0); }, ErrorCode::NotReady, ""},
   };
   for (const Case &c : cases) {
     std::vector<std::byte> image = good;
     c.damage(header_of(image));
     write_object(name, image.data(), image.size());
-    EXPECT_EQ(open_error(name), c.expected) << c.what;
+    std::string message;
+    EXPECT_EQ(open_error(name, &message), c.expected) << c.what;
+    EXPECT_NE(message.find(c.reason), std::string::npos) << c.what << ": " << message;
   }
 
   // Bigger slots than the object holds: the size check catches it.
@@ -180,7 +208,9 @@ TEST_F(RingTest, CorruptHeadersAreRefusedWithAReason) {
   h.payload_offset = layout.payload_offset;
   h.total_size = layout.total_size;
   write_object(name, image.data(), image.size());
-  EXPECT_EQ(open_error(name), ErrorCode::Corrupt) << "header larger than object";
+  std::string message;
+  EXPECT_EQ(open_error(name, &message), ErrorCode::Corrupt) << "header larger than object";
+  EXPECT_NE(message.find("bytes but the object has"), std::string::npos) << message;
 
   // Too short to hold a header; and zero bytes (a writer mid-creation).
   write_object(name, good.data(), 100);

@@ -5,6 +5,7 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -17,6 +18,7 @@
 
 #include "named_object.hpp"
 #include "ring_layout.hpp"
+#include "shmring/inspect.hpp"
 #include "shmring/writer.hpp"
 
 namespace {
@@ -483,6 +485,32 @@ GST_START_TEST(test_stopping_a_reader_that_waits_for_a_writer_does_not_hang) {
 }
 GST_END_TEST;
 
+namespace {
+// True once the ring's writer side sleeps waiting for space or a reader
+// (the waiter count in its control block), polled for up to 5 s.
+bool writer_waiters_eventually(const std::string &ring) {
+  for (int i = 0; i < 5000; ++i) {
+    int fd = shm_open(("/shmring." + ring).c_str(), O_RDONLY, 0);
+    if (fd >= 0) {
+      shmring::object::ObjectHeader header;
+      guint32 waiters = 0;
+      const bool read =
+          pread(fd, &header, sizeof header, 0) == static_cast<ssize_t>(sizeof header) &&
+          header.ready.load() == 1 &&
+          pread(fd, &waiters, sizeof waiters,
+                static_cast<off_t>(header.control_offset +
+                                   offsetof(shmring::ring::RingControl, space_waiters))) ==
+              static_cast<ssize_t>(sizeof waiters);
+      close(fd);
+      if (read && waiters > 0)
+        return true;
+    }
+    g_usleep(1000);
+  }
+  return false;
+}
+}  // namespace
+
 GST_START_TEST(test_stopping_a_writer_that_waits_does_not_hang) {
   // One writer waits for its writer_a reader, one for a reader that never reads.
   const std::string waiting = ring_name("waits-for-reader");
@@ -500,7 +528,11 @@ GST_START_TEST(test_stopping_a_writer_that_waits_does_not_hang) {
   const std::string d3 = "shmringsrc ring=" + blocked + " ! fakesink";
   GstElement *reader = gst_parse_launch(d3.c_str(), nullptr);
   gst_element_set_state(reader, GST_STATE_PAUSED);
-  g_usleep(300 * 1000);
+  // Both writers are really in their waits before they are stopped: each
+  // sleeps on its ring's "space" futex (the one for a reader, the other for
+  // a slot the stalled reader keeps).
+  fail_unless(writer_waiters_eventually(waiting), "the first writer never waited for a reader");
+  fail_unless(writer_waiters_eventually(blocked), "the second writer never waited for a slot");
   fail_unless_equals_int(gst_element_set_state(p1, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   fail_unless_equals_int(gst_element_set_state(p2, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   gst_element_set_state(reader, GST_STATE_NULL);
@@ -791,6 +823,11 @@ GST_START_TEST(test_a_stalled_blocking_reader_is_dropped_or_an_error_as_configur
     if (std::string(mode) == "drop") {
       fail_unless_equals_int(third, GST_FLOW_OK);
       fail_unless_equals_uint64(stat_of(writer, "overruns"), 1);
+      // README: ... "and stop waiting for it until it reads again": more
+      // frames go out without another wait, and without another overrun.
+      for (guint64 n = 3; n < 6; ++n)
+        fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n, 8)), GST_FLOW_OK);
+      fail_unless_equals_uint64(stat_of(writer, "overruns"), 1);
     } else {
       fail_unless_equals_int(third, GST_FLOW_ERROR);
       GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
@@ -1055,12 +1092,479 @@ GST_START_TEST(test_arrival_mode_stamps_when_the_frame_reached_the_ring) {
   GstBuffer *second = gst_harness_pull(src);
   const GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(reader);
   fail_unless(GST_BUFFER_PTS(second) >= GST_BUFFER_PTS(first) + 200 * GST_MSECOND);
+  // README: "DTS unset" in arrival mode (the writer's buffers had one).
+  fail_if(GST_BUFFER_DTS_IS_VALID(first));
+  fail_if(GST_BUFFER_DTS_IS_VALID(second));
+  // design-notes: "In that mode the source reports no latency of its own."
+  GstQuery *query = gst_query_new_latency();
+  fail_unless(gst_element_query(reader, query));
+  GstClockTime min = GST_CLOCK_TIME_NONE;
+  gst_query_parse_latency(query, nullptr, &min, nullptr);
+  gst_query_unref(query);
+  fail_unless_equals_uint64(min, 0);
   fail_unless(now >= GST_BUFFER_PTS(second) + 300 * GST_MSECOND,
               "stamped at %" GST_TIME_FORMAT ", read at %" GST_TIME_FORMAT,
               GST_TIME_ARGS(GST_BUFFER_PTS(second)), GST_TIME_ARGS(now));
   gst_buffer_unref(first);
   gst_buffer_unref(second);
   gst_object_unref(clock);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+}
+GST_END_TEST;
+
+namespace {
+
+// Whether `size` bytes at `data` lie inside one of this process's mappings of
+// the ring's shared memory object (/proc/self/maps names the file).
+bool inside_ring_mapping(const std::string &ring, const void *data, gsize size) {
+  const std::string path = "/dev/shm/shmring." + ring;
+  gchar *maps = nullptr;
+  fail_unless(g_file_get_contents("/proc/self/maps", &maps, nullptr, nullptr));
+  const auto at = reinterpret_cast<guintptr>(data);
+  bool inside = false;
+  gchar **lines = g_strsplit(maps, "\n", -1);
+  for (gchar **line = lines; *line && !inside; ++line) {
+    if (!g_str_has_suffix(*line, path.c_str()))
+      continue;
+    guint64 start = 0, end = 0;
+    if (sscanf(*line, "%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x", &start, &end) == 2)
+      inside = at >= start && at + size <= end;
+  }
+  g_strfreev(lines);
+  g_free(maps);
+  return inside;
+}
+
+// Whether the buffer's bytes lie in the ring (a wrapped slot), not in memory
+// of their own (a copy).
+bool buffer_in_ring(const std::string &ring, GstBuffer *buffer) {
+  fail_unless_equals_int(gst_buffer_n_memory(buffer), 1);
+  GstMapInfo map;
+  fail_unless(gst_buffer_map(buffer, &map, GST_MAP_READ));
+  const bool inside = inside_ring_mapping(ring, map.data, map.size);
+  gst_buffer_unmap(buffer, &map);
+  return inside;
+}
+
+// Polls (bounded: 5 s) until `condition` holds; false if it never did.
+template <typename Condition>
+bool eventually(Condition condition) {
+  for (int i = 0; i < 5000; ++i) {
+    if (condition())
+      return true;
+    g_usleep(1000);
+  }
+  return condition();
+}
+
+// A source pipeline whose appsink keeps one buffer queued: once it holds one
+// and the source pushes the next, the source's thread waits in that push and
+// reads nothing more, so the writer can run ahead of it.
+struct ReaderPipeline {
+  GstElement *pipeline = nullptr;
+  GstElement *src = nullptr;
+  GstElement *out = nullptr;
+  GstBus *bus = nullptr;
+
+  ReaderPipeline(const std::string &ring, const char *extra) {
+    const std::string description = "shmringsrc name=src timestamp-mode=original ring=" + ring +
+                                    " " + extra +
+                                    " ! appsink name=out sync=false max-buffers=1 "
+                                    "enable-last-sample=false";
+    pipeline = gst_parse_launch(description.c_str(), nullptr);
+    fail_unless(pipeline != nullptr);
+    src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+    out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+    bus = gst_element_get_bus(pipeline);
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  }
+  ~ReaderPipeline() {
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(bus);
+    gst_object_unref(src);
+    gst_object_unref(out);
+    gst_object_unref(pipeline);
+  }
+  // The next buffer (a new reference), or a failure after 5 s.
+  GstBuffer *pull() {
+    GstSample *sample = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 5 * GST_SECOND);
+    fail_unless(sample != nullptr, "no buffer within 5 s");
+    GstBuffer *buffer = gst_buffer_ref(gst_sample_get_buffer(sample));
+    gst_sample_unref(sample);
+    return buffer;
+  }
+};
+
+// Pushes numbered buffers from..to, each accepted.
+void push_numbered(GstHarness *sink, guint64 from, guint64 to) {
+  for (guint64 n = from; n <= to; ++n)
+    fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n, 32)), GST_FLOW_OK);
+}
+
+}  // namespace
+
+// README: "Readers wrap the shared memory directly: no copy on the read side."
+// The pushed buffer's bytes are the ring slot itself, read-only.
+GST_START_TEST(test_reader_buffers_wrap_the_ring_slot_without_a_copy) {
+  const std::string ring = ring_name("zero-copy");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  GstHarness *src = src_harness(ring, "timestamp-mode=original");
+  for (guint64 n = 0; n < 3; ++n) {
+    fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n, 4096)), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull(src);
+    check_numbered_buffer(out, n, 4096);
+    fail_unless(buffer_in_ring(ring, out), "buffer %u is not the ring slot", guint(n));
+    fail_unless(GST_MEMORY_FLAG_IS_SET(gst_buffer_peek_memory(out, 0), GST_MEMORY_FLAG_READONLY),
+                "the slot is lent read-only");
+    gst_buffer_unref(out);
+  }
+  fail_unless_equals_uint64(stat_of(element_of(src, "shmringsrc"), "copied"), 0);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+// README: "When downstream already holds half of the slots ..., further
+// frames are copied instead so that a reader can never starve the writer.
+// Both copies count in `copied`."
+GST_START_TEST(test_a_reader_whose_downstream_holds_half_the_slots_copies) {
+  const std::string ring = ring_name("half");
+  GstHarness *sink = sink_harness(ring, "slots=4");
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  GstHarness *src = src_harness(ring, "timestamp-mode=original");
+  GstElement *reader = element_of(src, "shmringsrc");
+  std::vector<GstBuffer *> held;
+  for (guint64 n = 0; n < 4; ++n) {
+    fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n, 256)), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull(src);
+    check_numbered_buffer(out, n, 256);
+    // Two of four slots kept downstream: the first two wrap, the rest copy.
+    fail_unless_equals_int(buffer_in_ring(ring, out), n < 2);
+    held.push_back(out);
+  }
+  fail_unless_equals_uint64(stat_of(reader, "copied"), 2);
+  GstStructure *stats = nullptr;
+  g_object_get(reader, "stats", &stats, nullptr);
+  guint slots_held = 0;
+  fail_unless(gst_structure_get_uint(stats, "slots-held", &slots_held));
+  gst_structure_free(stats);
+  fail_unless_equals_int(slots_held, 2);
+  for (GstBuffer *buffer : held)
+    gst_buffer_unref(buffer);
+  // Given back: wrapping again.
+  fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(4, 256)), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull(src);
+  fail_unless(buffer_in_ring(ring, out));
+  gst_buffer_unref(out);
+  fail_unless_equals_uint64(stat_of(reader, "copied"), 2);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+// README: "Lost frames mark the next buffer DISCONT and post a QoS message
+// (buffers processed and dropped)"; a leaky reader "when behind, skip[s] to
+// the newest frame and count[s] the lost ones".
+GST_START_TEST(test_a_leaky_reader_that_lost_frames_marks_discont_and_posts_qos) {
+  const std::string ring = ring_name("lost");
+  GstHarness *sink = sink_harness(ring, "slots=8");
+  gst_harness_set_src_caps_str(sink, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
+  GstElement *writer = element_of(sink, "shmringsink");
+  ReaderPipeline reader(ring, "policy=leaky");
+  fail_unless(eventually([&] { return readers_of(writer) == 1; }));
+  push_numbered(sink, 0, 0);
+  GstBuffer *buffer = reader.pull();
+  fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), 0);
+  gst_buffer_unref(buffer);
+  // 1 waits in the appsink, 2 in the source's push: the source reads no more.
+  push_numbered(sink, 1, 2);
+  fail_unless(eventually([&] { return stat_of(reader.src, "received") == 3; }));
+  // The writer laps it: 3..23 are overwritten before it reads them.
+  push_numbered(sink, 3, 24);
+  for (guint64 n = 1; n <= 2; ++n) {
+    buffer = reader.pull();
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), n);
+    fail_if(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT));
+    gst_buffer_unref(buffer);
+  }
+  buffer = reader.pull();
+  fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), 24);
+  fail_unless(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT), "the first after a loss");
+  gst_buffer_unref(buffer);
+  fail_unless_equals_uint64(stat_of(reader.src, "lost"), 21);
+  fail_unless_equals_uint64(stat_of(reader.src, "received"), 4);
+
+  GstMessage *qos = gst_bus_timed_pop_filtered(reader.bus, 5 * GST_SECOND, GST_MESSAGE_QOS);
+  fail_unless(qos != nullptr, "no QoS message for the loss");
+  fail_unless(GST_MESSAGE_SRC(qos) == GST_OBJECT(reader.src));
+  GstFormat format = GST_FORMAT_UNDEFINED;
+  guint64 processed = 0, dropped = 0;
+  gst_message_parse_qos_stats(qos, &format, &processed, &dropped);
+  fail_unless_equals_int(format, GST_FORMAT_BUFFERS);
+  fail_unless_equals_uint64(processed, 3);  // 0, 1, 2 went out before the loss
+  fail_unless_equals_uint64(dropped, 21);
+  gboolean live = FALSE;
+  gst_message_parse_qos(qos, &live, nullptr, nullptr, nullptr, nullptr);
+  fail_unless(live);
+  gst_message_unref(qos);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+// design-notes: "After joining, after a loss and after a writer change the
+// source skips delta units until a keyframe" (README: a reader "waits for the
+// next keyframe, as it does after losing frames").
+GST_START_TEST(test_after_a_loss_the_reader_waits_for_a_keyframe) {
+  const std::string ring = ring_name("loss-keyframe");
+  GstHarness *sink = sink_harness(ring, "slots=8");
+  gst_harness_set_src_caps_str(sink, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
+  GstElement *writer = element_of(sink, "shmringsink");
+  ReaderPipeline reader(ring, "policy=leaky");
+  fail_unless(eventually([&] { return readers_of(writer) == 1; }));
+  push_numbered(sink, 0, 0);
+  GstBuffer *keyframe = reader.pull();
+  fail_unless_equals_uint64(GST_BUFFER_OFFSET(keyframe), 0);
+  gst_buffer_unref(keyframe);
+  // 1 (a delta unit after keyframe 0: it flows) waits in the appsink, 2 in
+  // the source's push.
+  push_numbered(sink, 1, 2);
+  fail_unless(eventually([&] { return stat_of(reader.src, "received") == 3; }));
+  push_numbered(sink, 3, 25);  // the newest, 25, is a delta unit
+  for (guint64 n = 1; n <= 2; ++n) {
+    GstBuffer *buffer = reader.pull();
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), n);
+    gst_buffer_unref(buffer);
+  }
+  // The source skips to 25 and, having lost frames, does not push it.
+  fail_unless(eventually(
+      [&] { return stat_of(reader.src, "dropped") + stat_of(reader.src, "received") > 3; }));
+  fail_unless_equals_uint64(stat_of(reader.src, "dropped"), 1);
+  fail_unless_equals_uint64(stat_of(reader.src, "lost"), 22);
+  push_numbered(sink, 26, 27);
+  GstBuffer *buffer = reader.pull();
+  fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), 26);
+  fail_unless(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT));
+  fail_if(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT));
+  gst_buffer_unref(buffer);
+  buffer = reader.pull();
+  fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), 27);
+  fail_if(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref(buffer);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+// README: "With on-writer-lost=wait, a new writer on the same name ... is
+// picked up with its caps, a new segment and a DISCONT buffer."
+GST_START_TEST(test_a_new_writer_brings_caps_a_new_segment_and_discont) {
+  const std::string ring = ring_name("new-writer");
+  GstHarness *first = sink_harness(ring);
+  gst_harness_set_src_caps_str(first, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
+  Trace trace;
+  GstHarness *src = src_harness(ring, "timestamp-mode=original on-writer-lost=wait", &trace);
+  gst_harness_push(first, numbered_buffer(0, 32));
+  GstBuffer *buffer = gst_harness_pull(src);
+  fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), 0);
+  gst_buffer_unref(buffer);
+  gst_harness_teardown(first);  // stops without EOS
+  fail_if(ring_exists(ring));
+
+  GstHarness *second = sink_harness(ring);
+  gst_harness_set_src_caps_str(second, "video/x-raw,format=RGB8P,width=8,height=4,framerate=25/1");
+  gst_harness_push(second, numbered_buffer(100, 32));
+  buffer = gst_harness_pull(src);
+  fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), 100);
+  fail_unless(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT), "a new writer's first");
+  gst_buffer_unref(buffer);
+  gst_harness_push(second, numbered_buffer(102, 32));
+  buffer = gst_harness_pull(src);
+  fail_if(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref(buffer);
+
+  std::vector<std::string> tail;
+  for (const std::string &item : trace.snapshot())
+    if (item != "event:stream-start")
+      tail.push_back(item);
+  expect_sequence(tail, {"caps:GRAY8", "event:segment", "buffer:0", "caps:RGB8P", "event:segment",
+                         "buffer:100", "buffer:102"});
+  gst_harness_teardown(src);
+  gst_harness_teardown(second);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+// README: `perms` is the "File mode of the shared memory object".
+GST_START_TEST(test_perms_is_the_mode_of_the_ring) {
+  for (guint mode : {0640u, 0644u, 0600u}) {
+    const std::string ring = ring_name("perms");
+    gchar *extra = g_strdup_printf("perms=0%o", mode);
+    GstHarness *sink = sink_harness(ring, extra);
+    g_free(extra);
+    gst_harness_set_src_caps_str(sink, "application/x-test");
+    struct stat st;
+    fail_unless_equals_int(stat(("/dev/shm/shmring." + ring).c_str(), &st), 0);
+    fail_unless_equals_int(st.st_mode & 0777, mode);
+    gst_harness_teardown(sink);
+    fail_if(ring_exists(ring));
+  }
+}
+GST_END_TEST;
+
+// README, shmringsrc `timeout`: "Nanoseconds to wait for a writer to appear
+// before posting an error". Not before: a writer that comes within it is read.
+GST_START_TEST(test_source_timeout_waits_that_long_for_a_writer_then_errors) {
+  const std::string ring = ring_name("src-timeout");
+  const std::string description = "shmringsrc timeout=300000000 ring=" + ring + " ! fakesink";
+  GstElement *pipeline = gst_parse_launch(description.c_str(), nullptr);
+  const gint64 started = g_get_monotonic_time();
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GError *error = first_error(pipeline);
+  const gint64 errored = g_get_monotonic_time();
+  fail_unless(error != nullptr, "no error without a writer");
+  fail_unless(strstr(error->message, "No writer on ring") != nullptr, "%s", error->message);
+  g_error_free(error);
+  fail_unless(errored - started >= 300 * 1000, "gave up after %" G_GINT64_FORMAT " us",
+              errored - started);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+
+  // A writer that comes within the timeout is read, and nothing is posted.
+  ReaderPipeline reader(ring, "timeout=4000000000");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  push_numbered(sink, 0, 0);
+  GstBuffer *buffer = reader.pull();
+  fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), 0);
+  gst_buffer_unref(buffer);
+  GstMessage *message = gst_bus_pop_filtered(reader.bus, GST_MESSAGE_ERROR);
+  fail_unless(message == nullptr, "an error although the writer came in time");
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+// README: `dropped` counts frames "read but not pushed"; a video layout
+// that does not fit its buffer is one, and the next buffer is DISCONT.
+GST_START_TEST(test_a_layout_that_does_not_fit_is_dropped_and_counted) {
+  const std::string ring = ring_name("bad-layout");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
+  GstHarness *src = src_harness(ring, "timestamp-mode=original");
+  gst_harness_push(sink, numbered_buffer(0, 32));
+  // A keyframe whose meta claims rows of 16 bytes: 64 bytes, in a 32-byte buffer.
+  GstBuffer *bad = numbered_buffer(2, 32);
+  gsize offsets[GST_VIDEO_MAX_PLANES] = {0};
+  gint strides[GST_VIDEO_MAX_PLANES] = {16};
+  gst_buffer_add_video_meta_full(bad, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_FORMAT_GRAY8, 8, 4, 1,
+                                 offsets, strides);
+  gst_harness_push(sink, bad);
+  gst_harness_push(sink, numbered_buffer(4, 32));
+  GstBuffer *out = gst_harness_pull(src);
+  check_numbered_buffer(out, 0, 32);
+  gst_buffer_unref(out);
+  out = gst_harness_pull(src);
+  check_numbered_buffer(out, 4, 32);
+  fail_unless(GST_BUFFER_FLAG_IS_SET(out, GST_BUFFER_FLAG_DISCONT), "after a dropped frame");
+  gst_buffer_unref(out);
+  GstElement *reader = element_of(src, "shmringsrc");
+  fail_unless_equals_uint64(stat_of(reader, "dropped"), 1);
+  fail_unless_equals_uint64(stat_of(reader, "received"), 2);
+  fail_unless_equals_uint64(stat_of(reader, "lost"), 0);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+// design-notes: a source copies "when the readers of the ring already hold
+// half of its slots between them": two readers holding one slot each make a
+// third held slot copied, though neither downstream holds half on its own.
+GST_START_TEST(test_readers_together_holding_half_the_slots_copy) {
+  const std::string ring = ring_name("half-together");
+  GstHarness *sink = sink_harness(ring, "slots=4");
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  GstHarness *a = src_harness(ring, "timestamp-mode=original");
+  GstHarness *b = src_harness(ring, "timestamp-mode=original");
+  gst_harness_push(sink, numbered_buffer(0, 256));
+  GstBuffer *kept_by_a = gst_harness_pull(a);
+  gst_buffer_unref(gst_harness_pull(b));
+  gst_harness_push(sink, numbered_buffer(1, 256));
+  gst_buffer_unref(gst_harness_pull(a));
+  GstBuffer *kept_by_b = gst_harness_pull(b);
+  fail_unless(buffer_in_ring(ring, kept_by_a) && buffer_in_ring(ring, kept_by_b));
+  gst_harness_push(sink, numbered_buffer(2, 256));
+  for (GstHarness *h : {a, b}) {
+    GstBuffer *out = gst_harness_pull(h);
+    check_numbered_buffer(out, 2, 256);
+    fail_if(buffer_in_ring(ring, out), "a third slot held while two are held: copied");
+    gst_buffer_unref(out);
+    fail_unless_equals_uint64(stat_of(element_of(h, "shmringsrc"), "copied"), 1);
+  }
+  gst_buffer_unref(kept_by_a);
+  gst_buffer_unref(kept_by_b);
+  gst_harness_teardown(a);
+  gst_harness_teardown(b);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+// README, `slot-size` 0: "from the first caps (a raw video frame's size,
+// else 4 MiB)".
+GST_START_TEST(test_slot_size_comes_from_the_first_caps) {
+  const struct {
+    const char *caps;
+    std::uint64_t slot_size;
+  } cases[] = {
+      {"video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1", 32},
+      {"video/x-raw,format=I420,width=64,height=48,framerate=25/1", 64 * 48 * 3 / 2},
+      {"application/x-test", 4 * 1024 * 1024},
+  };
+  for (const auto &c : cases) {
+    const std::string ring = ring_name("slot-size");
+    GstHarness *sink = sink_harness(ring);
+    gst_harness_set_src_caps_str(sink, c.caps);
+    const shmring::ObjectInfo info = shmring::inspect_object(ring);
+    fail_unless_equals_uint64(info.slot_size, c.slot_size);
+    fail_unless_equals_int(info.slots, 8);  // `slots` defaults to 8
+    gst_harness_teardown(sink);
+    fail_if(ring_exists(ring));
+  }
+}
+GST_END_TEST;
+
+// design-notes: "A frame written before the reader's pipeline started
+// playing maps to a negative running time; it is stamped 0 (the reader's
+// start) rather than dropped".
+GST_START_TEST(test_clock_mode_stamps_a_frame_older_than_the_reader_zero) {
+  const std::string ring = ring_name("before-start");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  GstHarness *src = src_harness(ring);  // timestamp-mode=clock
+  GstClock *clock = gst_system_clock_obtain();
+  GstElement *writer = element_of(sink, "shmringsink");
+  GstElement *reader = element_of(src, "shmringsrc");
+  gst_element_set_clock(writer, clock);
+  gst_element_set_clock(reader, clock);
+  const GstClockTime base = gst_clock_get_time(clock);
+  gst_element_set_base_time(writer, base);
+  gst_element_set_base_time(reader, base + 5 * GST_SECOND);  // started 4 s after the frame
+  gst_object_unref(clock);
+  GstBuffer *buffer = numbered_buffer(0, 8);
+  GST_BUFFER_PTS(buffer) = 1 * GST_SECOND;
+  GST_BUFFER_DTS(buffer) = 1 * GST_SECOND - 10 * GST_MSECOND;
+  gst_harness_push(sink, buffer);
+  GstBuffer *out = gst_harness_pull(src);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(out), 0);
+  fail_unless_equals_uint64(GST_BUFFER_DTS(out), 0);
+  gst_buffer_unref(out);
+  fail_unless_equals_uint64(stat_of(reader, "received"), 1);
   gst_harness_teardown(src);
   gst_harness_teardown(sink);
 }
@@ -1091,6 +1595,17 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_the_pool_leaves_the_ring_a_slot_of_its_own);
   tcase_add_test(tc, test_a_stalled_blocking_reader_is_dropped_or_an_error_as_configured);
   tcase_add_test(tc, test_paused_and_playing_again_keeps_the_connection);
+  tcase_add_test(tc, test_reader_buffers_wrap_the_ring_slot_without_a_copy);
+  tcase_add_test(tc, test_a_reader_whose_downstream_holds_half_the_slots_copies);
+  tcase_add_test(tc, test_readers_together_holding_half_the_slots_copy);
+  tcase_add_test(tc, test_a_leaky_reader_that_lost_frames_marks_discont_and_posts_qos);
+  tcase_add_test(tc, test_after_a_loss_the_reader_waits_for_a_keyframe);
+  tcase_add_test(tc, test_a_new_writer_brings_caps_a_new_segment_and_discont);
+  tcase_add_test(tc, test_perms_is_the_mode_of_the_ring);
+  tcase_add_test(tc, test_source_timeout_waits_that_long_for_a_writer_then_errors);
+  tcase_add_test(tc, test_a_layout_that_does_not_fit_is_dropped_and_counted);
+  tcase_add_test(tc, test_slot_size_comes_from_the_first_caps);
+  tcase_add_test(tc, test_clock_mode_stamps_a_frame_older_than_the_reader_zero);
   return suite;
 }
 

@@ -96,6 +96,16 @@ def reader_count(name):
     return int(match[1]) if match else 0
 
 
+def ring_progress(name):
+    """(readers, frames published) as `shmring info` shows them on a ring,
+    from one look; (0, 0) while it is absent."""
+    run = subprocess.run([os.environ["SHMRING_CLI"], "info", name], capture_output=True,
+                         text=True, timeout=30)
+    readers = re.search(r"^readers:\s+(\d+)", run.stdout, re.MULTILINE)
+    published = re.search(r"^frames:\s+(\d+) published", run.stdout, re.MULTILINE)
+    return (int(readers[1]) if readers else 0, int(published[1]) if published else 0)
+
+
 class ProcessTest(unittest.TestCase):
     """Starts processes and rings, and makes sure none outlives the test."""
     reference = {}

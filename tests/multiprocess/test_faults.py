@@ -13,7 +13,7 @@ import time
 import unittest
 
 from support import (ProcessTest, finish, frames, gst_launch, reader_count, ring_path,
-                     run_pipeline, stats_of, wait_for)
+                     ring_progress, run_pipeline, seconds, stats_of, wait_for)
 
 SMALL = "video/x-raw,format=I420,width=320,height=240,framerate=30/1"
 TINY = "video/x-raw,format=I420,width=160,height=120,framerate=30/1"
@@ -143,16 +143,33 @@ class Faults(ProcessTest):
             f"videotestsrc pattern=ball num-buffers=150 ! {SMALL} ! "
             f"x264enc key-int-max=30 tune=zerolatency speed-preset=ultrafast ! "
             f"video/x-h264,stream-format=byte-stream ! shmringsink ring={ring}")
-        time.sleep(1.3)  # mid-GOP: frames 30 and 60 are keyframes
+        # Start the consumer just after a keyframe (every 30th frame), past
+        # the first GOP, so that it joins mid-GOP.
+        wait_for(lambda: (lambda published: published >= 31 and 1 <= published % 30 <= 8)(
+            ring_progress(ring)[1]), "the writer just past a keyframe", timeout=20)
         consumer = self.track(gst_launch(
             f"shmringsrc ring={ring} timestamp-mode=original ! fakesink silent=false",
             flags=("-v",)))
+        # How far the writer was once the reader had joined: the reader started
+        # at a frame before that.
+        joined_by = None
+
+        def joined():
+            nonlocal joined_by
+            readers, joined_by = ring_progress(ring)
+            return readers == 1
+        wait_for(joined, "the consumer to join")
         self.assertEqual(finish(producer)[0], 0)
         code, out, err = finish(consumer)
         self.assertEqual(code, 0, err)
         chains = [line for line in out.splitlines() if "last-message = chain" in line]
         self.assertGreater(len(chains), 30)
         self.assertNotIn("delta-unit", chains[0], "the first buffer is a keyframe")
+        # It joined mid-GOP: the first frame it pushed (a keyframe) comes after
+        # every frame published before it joined, so it skipped delta units.
+        first = round(seconds(re.search(r"pts: (\d+:\d+:[\d.]+)", chains[0])[1]) * 30)
+        self.assertEqual(first % 30, 0, chains[0])
+        self.assertGreaterEqual(first, joined_by, "the consumer joined mid-GOP")
         self.assertTrue(any("delta-unit" in line for line in chains[1:]),
                         "delta units flow once a keyframe has arrived")
 
@@ -187,10 +204,16 @@ class Starvation(ProcessTest):
         wait_for(lambda: os.path.exists(ring_path(ring)))
         slow = []
         for _ in range(4):
-            time.sleep(0.3)
-            slow.append(self.start(f"shmringsrc ring={ring} policy=leaky ! "
-                                   f"queue max-size-buffers=1000 ! "
-                                   f"identity sleep-time=5000000 ! fakesink"))
+            # Each joins once the writer has published more frames: they hold
+            # different slots.
+            published = ring_progress(ring)[1]
+            wait_for(lambda: ring_progress(ring)[1] >= published + 5, "more frames")
+            # 25 frames/s drained from 30 coming: the queue grows, so each
+            # reader's downstream comes to hold half of the slots.
+            slow.append(run_pipeline(
+                f"shmringsrc name=reader ring={ring} policy=leaky ! "
+                f"queue max-size-buffers=1000 ! identity sleep-time=40000 ! fakesink"))
+            self.processes.append(slow[-1])
         code, _, err = finish(writer, timeout=60)
         self.assertEqual(code, 0, f"the writer never failed: {err}")
         code, out, err = finish(lossless, timeout=30)
@@ -199,8 +222,14 @@ class Starvation(ProcessTest):
                          [sha for _, sha in self.reference_frames(150, SMALL)],
                          "the lossless reader got every frame, intact")
         for reader in slow:
-            reader.kill()
-            reader.communicate()
+            code, out, err = finish(reader, timeout=30)
+            self.assertEqual(code, 0, err)
+            stats = stats_of(out, "reader")
+            # The scenario was reached: frames were copied rather than kept
+            # in the ring (that the copies are not ring memory is checked
+            # in the element tests).
+            self.assertGreater(stats["copied"], 0, stats)
+            self.assertGreater(stats["received"], 0, stats)
 
 
 if __name__ == "__main__":

@@ -621,6 +621,8 @@ TEST_F(RingTest, APublishWakesASleepingReaderAtOnce) {
       ++rounds_woken;
   }
   EXPECT_EQ(rounds_woken, 1) << "in 5 rounds, no sleeping reader was woken by the publish";
+}
+
 // README: "up to 64 readers per ring". 64 readers (separate handles, each
 // with its own participant entry and holder bit) all get the frame; a 65th,
 // in another process, is refused with a clear error; once one leaves,

@@ -669,3 +669,23 @@ TEST_F(RingTest, SixtyFourReadersJoinAndASixtyFifthIsRefused) {
   status = wait_child(try_join(), 5000);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "after a leave: status " << status;
 }
+
+// A caps id is looked up in a small table (id modulo its size): an id whose
+// entry now holds other caps, as a record's caps id may be after the writer
+// moved on or when another process wrote it, is unknown, never the wrong caps.
+TEST_F(RingTest, ACapsIdWhoseEntryHoldsOtherCapsIsUnknown) {
+  const std::string name = ring("caps-entry");
+  auto writer = Writer::create({name, 4, 64});
+  auto reader = Reader::open({name, false});
+  const std::uint64_t id = writer->set_caps("video/x-raw, width=(int)1");
+  ASSERT_EQ(reader->caps(id).value_or(""), "video/x-raw, width=(int)1");
+  EXPECT_FALSE(reader->caps(id + ring::kCapsEntries).has_value());
+  EXPECT_FALSE(reader->caps(id + 64 * ring::kCapsEntries).has_value());
+  // Once the table wrapped, the old id's entry holds the new caps.
+  std::uint64_t last = id;
+  for (std::uint32_t i = 0; i < ring::kCapsEntries; ++i)
+    last = writer->set_caps("video/x-raw, width=(int)" + std::to_string(i + 2));
+  ASSERT_EQ(last % ring::kCapsEntries, id % ring::kCapsEntries);
+  EXPECT_FALSE(reader->caps(id).has_value());
+  EXPECT_EQ(reader->caps(last).value_or(""), "video/x-raw, width=(int)9");
+}

@@ -689,3 +689,20 @@ TEST_F(RingTest, ACapsIdWhoseEntryHoldsOtherCapsIsUnknown) {
   EXPECT_FALSE(reader->caps(id).has_value());
   EXPECT_EQ(reader->caps(last).value_or(""), "video/x-raw, width=(int)9");
 }
+
+// A caps entry's length is another process's word: one past the entry's
+// capacity is refused, never copied from beyond the entry (or the mapping).
+TEST_F(RingTest, ACapsLengthPastTheEntryIsRefused) {
+  const std::string name = ring("caps-length");
+  auto writer = Writer::create({name, 4, 64});
+  auto reader = Reader::open({name, false});
+  const std::uint64_t id = writer->set_caps("audio/x-raw");
+  ControlMapping control(name, 4, 64);
+  ring::CapsEntry *entry = control.view.caps(id);
+  for (std::uint32_t length : {ring::kCapsCapacity + 1, std::uint32_t{1} << 30, ~0u}) {
+    entry->length.store(length);
+    EXPECT_FALSE(reader->caps(id).has_value()) << "length " << length;
+  }
+  entry->length.store(11);
+  EXPECT_EQ(reader->caps(id).value_or(""), "audio/x-raw");
+}

@@ -18,6 +18,7 @@
 
 #include "named_object.hpp"
 #include "ring_layout.hpp"
+#include "ring_record.h"
 #include "shmring/inspect.hpp"
 #include "shmring/writer.hpp"
 
@@ -1045,6 +1046,64 @@ GST_START_TEST(test_tags_and_reference_timestamps_travel_in_order) {
 }
 GST_END_TEST;
 
+// Text in the ring is another process's. A tag record whose text is not a
+// tag list, a custom event whose structure name starts with a digit, and a
+// reference timestamp without a time are dropped, and none of them makes
+// GStreamer print a critical warning (gst-check makes those fatal).
+GST_START_TEST(test_hostile_text_in_the_ring_is_dropped_without_a_warning) {
+  using shmring::gst::RecordKind;
+  const std::string ring = ring_name("hostile-text");
+  shmring::WriterOptions options;
+  options.name = ring;
+  options.slot_count = 8;
+  options.slot_size = 4096;
+  options.user = shmring::gst::kRecordSchema;
+  auto writer = shmring::Writer::create(options);
+  const std::uint64_t caps = writer->set_caps("application/x-test");
+  Trace trace;
+  GstHarness *src = src_harness(ring, "timestamp-mode=original", &trace);
+  for (int i = 0; i < 500 && writer->readers().empty(); ++i)
+    g_usleep(10 * 1000);
+  fail_if(writer->readers().empty(), "the source joined the ring");
+  auto put = [&](RecordKind kind, const std::string &payload,
+                 const shmring::gst::BufferMeta &meta) {
+    shmring::gst::RecordInfo info;
+    info.kind = kind;
+    info.size = payload.size();
+    info.caps_id = caps;
+    info.meta = meta;
+    fail_unless(writer->write(shmring::gst::header_of(info), payload.data(),
+                              shmring::deadline_after(std::chrono::seconds(5)),
+                              &info.meta) == shmring::WaitStatus::Ok);
+  };
+  shmring::gst::BufferMeta plain;
+  put(RecordKind::Tags, "not-a-taglist, title=(string)x", plain);
+  put(RecordKind::Event, "9event, n=(int)1", plain);
+  shmring::gst::BufferMeta with_reference;
+  with_reference.offset = 7;
+  with_reference.n_references = 1;
+  std::strcpy(with_reference.references[0].caps, "timestamp/x-ntp");
+  with_reference.references[0].timestamp = shmring::kNoTime;
+  put(RecordKind::Buffer, std::string(64, 'x'), with_reference);
+  put(RecordKind::Eos, "", plain);
+
+  GstBuffer *out = gst_harness_pull(src);
+  fail_unless(out != nullptr);
+  fail_unless_equals_int(count_reference_metas(out), 0);
+  gst_buffer_unref(out);
+  GstEvent *event;
+  while ((event = gst_harness_pull_event(src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS)
+    gst_event_unref(event);
+  fail_unless(event != nullptr, "EOS reached the reader");
+  gst_event_unref(event);
+  expect_sequence(trace.snapshot(), {"event:stream-start", "caps:application/x-test",
+                                     "event:segment", "buffer:7", "event:eos"});
+  gst_harness_teardown(src);
+  writer.reset();
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
 // The source's LATENCY answer: live, min = the writer pipeline's latency
 // (published by its sink) + one frame, max = the writer's + the ring's
 // depth in frames.
@@ -1579,6 +1638,7 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_caps_change_reaches_the_reader_at_the_right_buffer);
   tcase_add_test(tc, test_eos_and_custom_events_travel_in_order);
   tcase_add_test(tc, test_tags_and_reference_timestamps_travel_in_order);
+  tcase_add_test(tc, test_hostile_text_in_the_ring_is_dropped_without_a_warning);
   tcase_add_test(tc, test_latency_is_the_writers_plus_one_frame);
   tcase_add_test(tc, test_arrival_mode_stamps_when_the_frame_reached_the_ring);
   tcase_add_test(tc, test_clock_mode_maps_writer_time_to_reader_running_time);

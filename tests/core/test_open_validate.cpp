@@ -393,6 +393,68 @@ TEST_F(RingTest, AnotherUserReadsARingSharedReadOnlyWithoutWritingIt) {
       << "10: setuid, 11: not read-only, 12: no frame, 13: wrong frame, 14: error";
 }
 
+// A read-only reader holds the slot it reads by a lock the writer honours:
+// while it holds frame 1 in a ring of two slots, the writer turns on the
+// other slot and frame 1 stays intact. (A hold the writer ignored would be
+// overwritten at the second write.) The writer overrides a hold older than
+// 50 ms, so a round in which this test was descheduled that long may see it
+// overwritten: up to three rounds, one must keep it.
+TEST_F(RingTest, AReadOnlyReadersHoldKeepsItsFrameIntact) {
+  if (geteuid() != 0)
+    GTEST_SKIP() << "needs root, to read as another user (nobody)";
+  int rounds_kept = 0;
+  for (int round = 0; round < 3 && rounds_kept == 0; ++round) {
+    const std::string name = ring("read-only-hold");
+    auto writer = Writer::create({name, 2, 64, 0644});
+    int to_parent[2], to_child[2];
+    ASSERT_EQ(pipe(to_parent), 0);
+    ASSERT_EQ(pipe(to_child), 0);
+    pid_t child = fork();
+    if (child == 0) {
+      if (setgid(65534) != 0 || setuid(65534) != 0)
+        _exit(10);
+      try {
+        auto reader = Reader::open({name, true});
+        Frame frame;
+        if (reader->next(frame, shmring::test::in_ms(5000)) != ReadStatus::Frame)
+          _exit(12);
+        char go = 'h';
+        if (write(to_parent[1], &go, 1) != 1 || read(to_child[0], &go, 1) != 1)
+          _exit(13);
+        std::uint64_t value = 0;
+        std::memcpy(&value, frame.data, sizeof value);
+        const bool kept = reader->intact(frame) && value == 1;
+        reader->release(frame.slot);
+        _exit(kept ? 0 : 15);
+      } catch (const Error &) {
+        _exit(14);
+      }
+    }
+    close(to_parent[1]);
+    close(to_child[0]);
+    ASSERT_EQ(writer->wait_for_reader(shmring::test::in_ms(5000)), WaitStatus::Ok);
+    usleep(20000);  // the reader waits 12 ms after it shows itself before it holds
+    RecordHeader record;
+    record.size = 8;
+    std::uint64_t value = 1;
+    ASSERT_EQ(writer->write(record, &value, shmring::test::in_ms(1000)), WaitStatus::Ok);
+    char got = 0;
+    ASSERT_EQ(read(to_parent[0], &got, 1), 1) << "the reader got no frame";
+    for (value = 2; value <= 3; ++value)
+      ASSERT_EQ(writer->write(record, &value, shmring::test::in_ms(1000)), WaitStatus::Ok);
+    ASSERT_EQ(write(to_child[1], &got, 1), 1);
+    const int status = shmring::test::wait_child(child, 10000);
+    close(to_parent[0]);
+    close(to_child[1]);
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_TRUE(WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 15)
+        << "10: setuid, 12: no frame, 13: pipe, 14: error; got " << WEXITSTATUS(status);
+    if (WEXITSTATUS(status) == 0)
+      ++rounds_kept;
+  }
+  EXPECT_EQ(rounds_kept, 1) << "the writer overwrote a frame a read-only reader held";
+}
+
 TEST_F(RingTest, ASymlinkUnderTheNameIsNeverFollowed) {
   const std::string name = ring("symlink");
   const std::string target = "/tmp/shmring-symlink-target-" + std::to_string(getpid());

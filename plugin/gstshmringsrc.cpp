@@ -344,7 +344,8 @@ Outcome attach_to_writer(GstShmringSrc *self) {
 // Pushes new caps downstream when a record names caps it has not seen.
 Outcome update_caps(GstShmringSrc *self, shmring::Reader &reader, guint64 caps_id) {
   SrcState &s = *self->state;
-  if (caps_id == s.caps_id)
+  // Caps id 0: a stream without caps (bytes); downstream gets none either.
+  if (caps_id == s.caps_id || caps_id == 0)
     return Outcome::Ok;
   std::optional<std::string> text = reader.caps(caps_id);
   GstCaps *caps = text ? shmring::gst::caps_from_ring_text(*text) : nullptr;

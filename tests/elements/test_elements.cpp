@@ -1104,6 +1104,77 @@ GST_START_TEST(test_hostile_text_in_the_ring_is_dropped_without_a_warning) {
 }
 GST_END_TEST;
 
+// Upstream that may choose picks the sink's first listed format: a common
+// one, not the widest its template allows; a constrained upstream keeps its
+// format, and a stream of another kind passes as before.
+GST_START_TEST(test_an_unconstrained_upstream_sends_a_common_format) {
+  struct Case {
+    const char *upstream;
+    const char *expected;
+  };
+  const Case cases[] = {
+      {"videotestsrc num-buffers=1", "video/x-raw, format=(string)I420"},
+      {"audiotestsrc num-buffers=1", "audio/x-raw, format=(string)S16LE"},
+      {"videotestsrc num-buffers=1 ! video/x-raw,format=AYUV64",
+       "video/x-raw, format=(string)AYUV64"},
+      {"videotestsrc num-buffers=1 ! video/x-raw,width=64,height=48 ! jpegenc", "image/jpeg"},
+  };
+  for (const Case &c : cases) {
+    const std::string ring = ring_name("preferred");
+    const std::string description =
+        std::string(c.upstream) + " ! shmringsink name=sink ring=" + ring;
+    GstElement *pipeline = gst_parse_launch(description.c_str(), nullptr);
+    fail_unless(pipeline != nullptr);
+    fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    GstMessage *done = gst_bus_timed_pop_filtered(
+        bus, 10 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    fail_unless(done != nullptr && GST_MESSAGE_TYPE(done) == GST_MESSAGE_EOS, c.upstream);
+    gst_message_unref(done);
+    gst_object_unref(bus);
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+    GstPad *pad = gst_element_get_static_pad(sink, "sink");
+    GstCaps *caps = gst_pad_get_current_caps(pad);
+    fail_unless(caps != nullptr);
+    gchar *text = gst_caps_to_string(caps);
+    fail_unless(g_str_has_prefix(text, c.expected), "%s gave %s", c.upstream, text);
+    g_free(text);
+    gst_caps_unref(caps);
+    gst_object_unref(pad);
+    gst_object_unref(sink);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    fail_if(ring_exists(ring));
+  }
+}
+GST_END_TEST;
+
+// A stream without caps (fakesrc, filesrc) passes as bytes: the reader
+// pushes the same bytes, and no caps.
+GST_START_TEST(test_a_stream_without_caps_passes_as_bytes) {
+  const std::string ring = ring_name("no-caps");
+  GstHarness *sink = sink_harness(ring);
+  GstHarness *src = src_harness(ring, "timestamp-mode=original");
+  // A stream start and a segment, as any source sends them, but no caps.
+  fail_unless(gst_harness_push_event(sink, gst_event_new_stream_start("no-caps")));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(sink, gst_event_new_segment(&segment)));
+  gst_harness_push(sink, numbered_buffer(0, 100));
+  gst_harness_push(sink, numbered_buffer(1, 100));
+  for (guint64 n = 0; n < 2; ++n) {
+    GstBuffer *buffer = gst_harness_pull(src);
+    check_numbered_buffer(buffer, n, 100);
+    gst_buffer_unref(buffer);
+  }
+  GstCaps *caps = gst_pad_get_current_caps(src->sinkpad);
+  fail_unless(caps == nullptr, "no caps downstream of a caps-less stream");
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
 // The source's LATENCY answer: live, min = the writer pipeline's latency
 // (published by its sink) + one frame, max = the writer's + the ring's
 // depth in frames.
@@ -1639,6 +1710,8 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_eos_and_custom_events_travel_in_order);
   tcase_add_test(tc, test_tags_and_reference_timestamps_travel_in_order);
   tcase_add_test(tc, test_hostile_text_in_the_ring_is_dropped_without_a_warning);
+  tcase_add_test(tc, test_an_unconstrained_upstream_sends_a_common_format);
+  tcase_add_test(tc, test_a_stream_without_caps_passes_as_bytes);
   tcase_add_test(tc, test_latency_is_the_writers_plus_one_frame);
   tcase_add_test(tc, test_arrival_mode_stamps_when_the_frame_reached_the_ring);
   tcase_add_test(tc, test_clock_mode_maps_writer_time_to_reader_running_time);

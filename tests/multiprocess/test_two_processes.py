@@ -8,6 +8,7 @@ bounded by a timeout, and every ring is gone afterwards.
 """
 import os
 import signal
+import tempfile
 import time
 import unittest
 
@@ -88,6 +89,24 @@ class TwoProcesses(ProcessTest):
             # A killed writer cannot remove its ring; its last reader did, on
             # its way out.
             self.assertFalse(os.path.exists(ring_path(ring)), "the dead writer's ring is gone")
+
+    def test_a_stream_without_caps_passes_as_bytes(self):
+        # filesrc sets no caps: the file's bytes cross as they are, and the
+        # reader's filesink writes the same file.
+        ring = self.ring("bytes")
+        with tempfile.TemporaryDirectory() as scratch:
+            source, copy = os.path.join(scratch, "in.bin"), os.path.join(scratch, "out.bin")
+            with open(source, "wb") as f:
+                f.write(os.urandom(1_000_003))
+            consumer = self.start(f"shmringsrc ring={ring} ! filesink location={copy}")
+            producer = self.start(f"filesrc location={source} blocksize=65536 ! "
+                                  f"shmringsink ring={ring} wait-for-readers=true")
+            code, _, err = finish(producer)
+            self.assertEqual(code, 0, err)
+            code, _, err = finish(consumer)
+            self.assertEqual(code, 0, "EOS ends the consumer cleanly: " + err)
+            with open(source, "rb") as a, open(copy, "rb") as b:
+                self.assertTrue(a.read() == b.read(), "the copy differs from the file")
 
 
 class ZeroCopy(ProcessTest):

@@ -16,6 +16,9 @@
 #      fails if shmring stalls anywhere (shmsink's stalls are data), never on
 #      a timing; and a 12 s run of the A/V drift tool, which fails past its
 #      drift and offset bounds.
+#   6. the Debian package, installed with apt-get, used and removed;
+#   7. the mutation check (tools/mutate.sh): each one-line bug of
+#      tools/mutants.txt, planted alone in a scratch copy, must turn a suite red.
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -185,11 +188,21 @@ else
   status=1
 fi
 
+echo "== mutation check: each one-line bug of tools/mutants.txt must turn a suite red"
+if tools/mutate.py >build/mutate.log 2>&1; then
+  grep "^mutants:" build/mutate.log
+  mutate_result=OK
+else
+  grep -v "caught by" build/mutate.log | tail -n 30
+  mutate_result=FAIL
+  status=1
+fi
+
 python3 tools/summarize_tests.py build/meson-logs/testlog.json \
   asan:build-asan/meson-logs/testlog.json tsan:build-tsan/meson-logs/testlog.json \
   "fuzz-reader=$fuzz_result" "fuzz-records=$records_result" \
   "bench-quick=$bench_result" "av-drift=$drift_result" "soak=$soak_result" \
-  "package=$package_result"
+  "package=$package_result" "mutants=$mutate_result"
 leftovers=$(ls /dev/shm | grep '^shmring\.' || true)
 if [ -n "$leftovers" ]; then
   echo "shared memory objects left behind: $leftovers"

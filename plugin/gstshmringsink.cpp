@@ -42,6 +42,7 @@
 #include "clock_mapping.h"
 #include "reference_timestamps.h"
 #include "shmring/error.hpp"
+#include "shmring/inspect.hpp"
 #include "shmring/object_name.hpp"
 #include "shmring/writer.hpp"
 #include "shmring_enums.h"
@@ -441,6 +442,28 @@ static void gst_shmring_sink_get_property(GObject *object, guint prop_id, GValue
   }
 }
 
+// A ring sized by the first caps is created in the streaming thread, and an
+// error from there can come before the application listens (gst-launch-1.0
+// 1.22 then waits forever). A live writer already holding the name is known
+// now: reported as a failed state change (posts the error; true if held).
+// Creating the ring later still reports a writer that came meanwhile.
+static bool name_held_by_live_writer(GstShmringSink *self, const std::string &ring) {
+  shmring::ObjectInfo info;
+  try {
+    info = shmring::inspect_object(ring);
+  } catch (const shmring::Error &) {
+    return false;  // no such object (the usual case), or one create_writer will judge
+  }
+  if (!info.owner_alive || info.closed)
+    return false;
+  GST_ELEMENT_ERROR(self, RESOURCE, BUSY,
+                    ("ring '%s' is already being written by live process %d (pid as seen in "
+                     "its own namespace)",
+                     ring.c_str(), static_cast<int>(info.owner_pid)),
+                    (nullptr));
+  return true;
+}
+
 static gboolean gst_shmring_sink_start(GstBaseSink *base) {
   GstShmringSink *self = GST_SHMRING_SINK(base);
   SinkState &s = *self->state;
@@ -461,7 +484,7 @@ static gboolean gst_shmring_sink_start(GstBaseSink *base) {
   // clash is reported at once; otherwise the first caps size it.
   if (settings.slot_size > 0)
     return create_writer(self, settings.slot_size);
-  return TRUE;
+  return !name_held_by_live_writer(self, settings.ring);
 }
 
 static gboolean gst_shmring_sink_stop(GstBaseSink *base) {

@@ -404,6 +404,28 @@ GST_START_TEST(test_second_writer_on_a_live_ring_is_an_error) {
 }
 GST_END_TEST;
 
+// Without slot-size the ring is made at the first caps, but a live writer
+// holding the name is still a failed state change at once: an error from the
+// streaming thread could come before the application listens
+// (gst-launch-1.0 1.22 then waited forever).
+GST_START_TEST(test_second_writer_without_slot_size_fails_its_state_change) {
+  const std::string ring = ring_name("second-sized-by-caps");
+  GstElement *writer_a =
+      gst_parse_launch(("appsrc ! shmringsink slot-size=4096 ring=" + ring).c_str(), nullptr);
+  GstElement *writer_b =
+      gst_parse_launch(("videotestsrc ! shmringsink ring=" + ring).c_str(), nullptr);
+  fail_unless_equals_int(gst_element_set_state(writer_a, GST_STATE_PAUSED), GST_STATE_CHANGE_ASYNC);
+  fail_unless_equals_int(gst_element_set_state(writer_b, GST_STATE_PAUSED),
+                         GST_STATE_CHANGE_FAILURE);
+  expect_error_containing(writer_b, "already being written by live process");
+  gst_element_set_state(writer_b, GST_STATE_NULL);
+  gst_element_set_state(writer_a, GST_STATE_NULL);
+  fail_if(ring_exists(ring));
+  gst_object_unref(writer_a);
+  gst_object_unref(writer_b);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_buffer_larger_than_a_slot_is_an_error_not_a_truncation) {
   const std::string ring = ring_name("large");
   GstHarness *sink = sink_harness(ring, "slot-size=64");
@@ -1719,6 +1741,7 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_late_reader_starts_at_the_newest_keyframe_with_caps);
   tcase_add_test(tc, test_invalid_ring_names_are_element_errors);
   tcase_add_test(tc, test_second_writer_on_a_live_ring_is_an_error);
+  tcase_add_test(tc, test_second_writer_without_slot_size_fails_its_state_change);
   tcase_add_test(tc, test_buffer_larger_than_a_slot_is_an_error_not_a_truncation);
   tcase_add_test(tc, test_corrupt_or_foreign_ring_is_a_reader_error);
   tcase_add_test(tc, test_stopping_a_reader_that_waits_for_a_writer_does_not_hang);

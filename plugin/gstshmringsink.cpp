@@ -41,6 +41,7 @@
 #include "buffer_record.h"
 #include "clock_mapping.h"
 #include "reference_timestamps.h"
+#include "ring_uri.h"
 #include "shmring/error.hpp"
 #include "shmring/inspect.hpp"
 #include "shmring/object_name.hpp"
@@ -133,7 +134,13 @@ struct _GstShmringSink {
   SinkState *state;
 };
 
-G_DEFINE_TYPE(GstShmringSink, gst_shmring_sink, GST_TYPE_BASE_SINK);
+static void gst_shmring_sink_uri_handler_init(gpointer g_iface, gpointer iface_data) {
+  shmring::gst::init_ring_uri_handler(g_iface, iface_data, GST_URI_SINK);
+}
+
+G_DEFINE_TYPE_WITH_CODE(GstShmringSink, gst_shmring_sink, GST_TYPE_BASE_SINK,
+                        G_IMPLEMENT_INTERFACE(GST_TYPE_URI_HANDLER,
+                                              gst_shmring_sink_uri_handler_init));
 GST_ELEMENT_REGISTER_DEFINE(shmringsink, "shmringsink", GST_RANK_NONE, GST_TYPE_SHMRING_SINK);
 
 static GstStaticPadTemplate sink_template =

@@ -40,6 +40,7 @@
 #include "clock_mapping.h"
 #include "reference_timestamps.h"
 #include "ring_text.h"
+#include "ring_uri.h"
 #include "shmring/error.hpp"
 #include "shmring/name_watch.hpp"
 #include "shmring/object_name.hpp"
@@ -148,7 +149,13 @@ struct _GstShmringSrc {
   SrcState *state;
 };
 
-G_DEFINE_TYPE(GstShmringSrc, gst_shmring_src, GST_TYPE_PUSH_SRC);
+static void gst_shmring_src_uri_handler_init(gpointer g_iface, gpointer iface_data) {
+  shmring::gst::init_ring_uri_handler(g_iface, iface_data, GST_URI_SRC);
+}
+
+G_DEFINE_TYPE_WITH_CODE(GstShmringSrc, gst_shmring_src, GST_TYPE_PUSH_SRC,
+                        G_IMPLEMENT_INTERFACE(GST_TYPE_URI_HANDLER,
+                                              gst_shmring_src_uri_handler_init));
 GST_ELEMENT_REGISTER_DEFINE(shmringsrc, "shmringsrc", GST_RANK_NONE, GST_TYPE_SHMRING_SRC);
 
 static GstStaticPadTemplate src_template =

@@ -9,6 +9,7 @@ packages=(
   meson ninja-build pkg-config g++ python3
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-base-apps  # gst-play-1.0, for the URI tests
   gstreamer1.0-plugins-bad   # checksumsink for the tests, shmsink/shmsrc for benchmarks
   gstreamer1.0-plugins-ugly  # x264enc: H.264 in the two-process tests
   python3-gst-1.0            # the PyGObject embedding example (runs on /usr/bin/python3)

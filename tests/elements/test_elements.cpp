@@ -1197,6 +1197,49 @@ GST_START_TEST(test_a_stream_without_caps_passes_as_bytes) {
 }
 GST_END_TEST;
 
+// Both elements are made from shmring:// URIs: the ring from the URI, other
+// properties from its query; the URI reads back without the query.
+GST_START_TEST(test_elements_are_made_from_shmring_uris) {
+  GError *error = nullptr;
+  GstElement *src = gst_element_make_from_uri(
+      GST_URI_SRC, "shmring://cam0?policy=leaky&timeout=5000&on-writer-lost=wait", nullptr, &error);
+  fail_unless(src != nullptr, "%s", error ? error->message : "");
+  fail_unless_equals_string(GST_OBJECT_NAME(gst_element_get_factory(src)), "shmringsrc");
+  gchar *ring = nullptr;
+  gint policy = 0;
+  guint64 timeout = 0;
+  g_object_get(src, "ring", &ring, "timeout", &timeout, "policy", &policy, nullptr);
+  GParamSpec *spec = g_object_class_find_property(G_OBJECT_GET_CLASS(src), "policy");
+  GEnumClass *policies = G_ENUM_CLASS(g_type_class_ref(spec->value_type));
+  fail_unless_equals_string(g_enum_get_value(policies, policy)->value_nick, "leaky");
+  g_type_class_unref(policies);
+  fail_unless_equals_string(ring, "cam0");
+  fail_unless_equals_uint64(timeout, 5000);
+  gchar *uri = gst_uri_handler_get_uri(GST_URI_HANDLER(src));
+  fail_unless_equals_string(uri, "shmring://cam0");
+  g_free(uri);
+  g_free(ring);
+  gst_object_unref(src);
+
+  GstElement *sink =
+      gst_element_make_from_uri(GST_URI_SINK, "shmring:///cam1?perms=416", nullptr, &error);
+  fail_unless(sink != nullptr, "%s", error ? error->message : "");
+  guint perms = 0;
+  g_object_get(sink, "ring", &ring, "perms", &perms, nullptr);
+  fail_unless_equals_string(ring, "cam1");
+  fail_unless_equals_int(perms, 0640);
+  g_free(ring);
+  // Refused: another scheme, a bad name, a property that is not there.
+  for (const char *bad :
+       {"file:///tmp/x", "shmring://a..b/c", "shmring://x?slots=many", "shmring://x?name=evil"}) {
+    fail_if(gst_uri_handler_set_uri(GST_URI_HANDLER(sink), bad, &error), bad);
+    fail_unless(error != nullptr, bad);
+    g_clear_error(&error);
+  }
+  gst_object_unref(sink);
+}
+GST_END_TEST;
+
 // The source's LATENCY answer: live, min = the writer pipeline's latency
 // (published by its sink) + one frame, max = the writer's + the ring's
 // depth in frames.
@@ -1734,6 +1777,7 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_hostile_text_in_the_ring_is_dropped_without_a_warning);
   tcase_add_test(tc, test_an_unconstrained_upstream_sends_a_common_format);
   tcase_add_test(tc, test_a_stream_without_caps_passes_as_bytes);
+  tcase_add_test(tc, test_elements_are_made_from_shmring_uris);
   tcase_add_test(tc, test_latency_is_the_writers_plus_one_frame);
   tcase_add_test(tc, test_arrival_mode_stamps_when_the_frame_reached_the_ring);
   tcase_add_test(tc, test_clock_mode_maps_writer_time_to_reader_running_time);

@@ -43,7 +43,6 @@
 #include "reference_timestamps.h"
 #include "ring_uri.h"
 #include "shmring/error.hpp"
-#include "shmring/inspect.hpp"
 #include "shmring/object_name.hpp"
 #include "shmring/writer.hpp"
 #include "shmring_enums.h"
@@ -176,6 +175,26 @@ std::optional<gid_t> group_id(const std::string &group) {
   return found->gr_gid;
 }
 
+// Why the ring could not be created, as an element error of the fitting kind.
+void report_create_error(GstShmringSink *self, const shmring::Error &error) {
+  switch (error.code()) {
+    case shmring::ErrorCode::InvalidName:
+    case shmring::ErrorCode::InvalidArgument:
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.what()), (nullptr));
+      break;
+    case shmring::ErrorCode::OwnerAlive:
+    case shmring::ErrorCode::WrongKind:
+    case shmring::ErrorCode::VersionMismatch:
+    case shmring::ErrorCode::PermissionDenied:
+      GST_ELEMENT_ERROR(self, RESOURCE, BUSY, ("%s", error.what()), (nullptr));
+      break;
+    case shmring::ErrorCode::NoSpace:
+      GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("%s", error.what()), (nullptr));
+      break;
+    default: GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", error.what()), (nullptr)); break;
+  }
+}
+
 // Creates the ring; posts an element error and returns false on failure.
 bool create_writer(GstShmringSink *self, guint64 slot_size) {
   SinkState &s = *self->state;
@@ -199,24 +218,7 @@ bool create_writer(GstShmringSink *self, guint64 slot_size) {
     }
     writer = shmring::Writer::create(options);
   } catch (const shmring::Error &error) {
-    switch (error.code()) {
-      case shmring::ErrorCode::InvalidName:
-      case shmring::ErrorCode::InvalidArgument:
-        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.what()), (nullptr));
-        break;
-      case shmring::ErrorCode::OwnerAlive:
-      case shmring::ErrorCode::WrongKind:
-      case shmring::ErrorCode::VersionMismatch:
-      case shmring::ErrorCode::PermissionDenied:
-        GST_ELEMENT_ERROR(self, RESOURCE, BUSY, ("%s", error.what()), (nullptr));
-        break;
-      case shmring::ErrorCode::NoSpace:
-        GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("%s", error.what()), (nullptr));
-        break;
-      default:
-        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", error.what()), (nullptr));
-        break;
-    }
+    report_create_error(self, error);
     return false;
   }
   GST_INFO_OBJECT(self, "created ring '%s': %u slots of %" G_GUINT64_FORMAT " bytes",
@@ -451,24 +453,17 @@ static void gst_shmring_sink_get_property(GObject *object, guint prop_id, GValue
 
 // A ring sized by the first caps is created in the streaming thread, and an
 // error from there can come before the application listens (gst-launch-1.0
-// 1.22 then waits forever). A live writer already holding the name is known
-// now: reported as a failed state change (posts the error; true if held).
-// Creating the ring later still reports a writer that came meanwhile.
-static bool name_held_by_live_writer(GstShmringSink *self, const std::string &ring) {
-  shmring::ObjectInfo info;
+// 1.22 then waits forever). An object already holding the name is known now,
+// and reported as a failed state change, with create()'s own words. Creating
+// the ring later still reports one that came meanwhile.
+static bool name_is_free(GstShmringSink *self, const std::string &ring) {
   try {
-    info = shmring::inspect_object(ring);
-  } catch (const shmring::Error &) {
-    return false;  // no such object (the usual case), or one create_writer will judge
-  }
-  if (!info.owner_alive || info.closed)
+    shmring::Writer::check_name(ring);
+    return true;
+  } catch (const shmring::Error &error) {
+    report_create_error(self, error);
     return false;
-  GST_ELEMENT_ERROR(self, RESOURCE, BUSY,
-                    ("ring '%s' is already being written by live process %d (pid as seen in "
-                     "its own namespace)",
-                     ring.c_str(), static_cast<int>(info.owner_pid)),
-                    (nullptr));
-  return true;
+  }
 }
 
 static gboolean gst_shmring_sink_start(GstBaseSink *base) {
@@ -491,7 +486,7 @@ static gboolean gst_shmring_sink_start(GstBaseSink *base) {
   // clash is reported at once; otherwise the first caps size it.
   if (settings.slot_size > 0)
     return create_writer(self, settings.slot_size);
-  return !name_held_by_live_writer(self, settings.ring);
+  return name_is_free(self, settings.ring);
 }
 
 static gboolean gst_shmring_sink_stop(GstBaseSink *base) {

@@ -1,13 +1,14 @@
 // `shmring`: the rings, buffers, arrays and queues on this machine.
 //
-//   shmring list          one line per object: owner and liveness, readers,
-//                         slots in use, frames, drops, caps
-//   shmring info NAME     everything known about one object
+//   shmring list [--json]       one line per object: owner and liveness,
+//                               readers, slots in use, frames, drops, caps
+//   shmring info NAME [--json]  everything known about one object
 //   shmring clean         removes objects whose writer (or creator) is dead,
 //                         and only those
 #include <cstdio>
 #include <string>
 
+#include "object_json.hpp"
 #include "shmring/error.hpp"
 #include "shmring/inspect.hpp"
 
@@ -15,8 +16,8 @@ namespace {
 
 int usage(FILE *to) {
   std::fprintf(to,
-               "usage: shmring list\n"
-               "       shmring info NAME\n"
+               "usage: shmring list [--json]\n"
+               "       shmring info NAME [--json]\n"
                "       shmring clean\n");
   return to == stdout ? 0 : 2;
 }
@@ -31,21 +32,43 @@ std::string shorten(const std::string &text, std::size_t width) {
   return text.size() <= width ? text : text.substr(0, width - 3) + "...";
 }
 
+// One object as `list` shows it; false when it went away meanwhile. One
+// that cannot be looked at (another user's, say) is listed all the same,
+// with why: "every object on this machine".
+bool look(const std::string &name, shmring::ObjectInfo &info) {
+  try {
+    info = shmring::inspect_object(name);
+  } catch (const shmring::Error &error) {
+    if (error.code() == shmring::ErrorCode::NotFound)
+      return false;
+    info = shmring::ObjectInfo{};
+    info.name = name;
+    info.problem = error.what();
+  }
+  return true;
+}
+
+int list_json() {
+  std::printf("[");
+  bool first = true;
+  for (const std::string &name : shmring::list_object_names()) {
+    shmring::ObjectInfo info;
+    if (!look(name, info))
+      continue;
+    std::printf("%s\n  %s", first ? "" : ",", shmring::tool::object_json(info).c_str());
+    first = false;
+  }
+  std::printf("%s]\n", first ? "" : "\n");
+  return 0;
+}
+
 int list() {
   std::printf("%-24s %-7s %-13s %-8s %-7s %-10s %-6s %s\n", "NAME", "KIND", "OWNER", "READERS",
               "IN-USE", "FRAMES", "DROPS", "CAPS / SHAPE");
   for (const std::string &name : shmring::list_object_names()) {
     shmring::ObjectInfo info;
-    try {
-      info = shmring::inspect_object(name);
-    } catch (const shmring::Error &error) {
-      if (error.code() == shmring::ErrorCode::NotFound)
-        continue;  // removed while we listed
-      // Listed all the same, with why it cannot be looked at (another
-      // user's object, say): "every object on this machine".
-      info.name = name;
-      info.problem = error.what();
-    }
+    if (!look(name, info))
+      continue;
     const char *kind = shmring::object_kind_name(info.kind);
     if (!info.problem.empty()) {
       std::printf("%-24s %-7s %-13s %-8s %-7s %-10s %-6s (%s)\n", name.c_str(), kind, "?", "-", "-",
@@ -76,13 +99,17 @@ int list() {
   return 0;
 }
 
-int info(const std::string &name) {
+int info(const std::string &name, bool json) {
   shmring::ObjectInfo info;
   try {
     info = shmring::inspect_object(name);
   } catch (const shmring::Error &error) {
     std::fprintf(stderr, "shmring: %s\n", error.what());
     return 1;
+  }
+  if (json) {
+    std::printf("%s\n", shmring::tool::object_json(info).c_str());
+    return 0;
   }
   std::printf("name:          %s (/dev/shm/shmring.%s, %llu bytes)\n", name.c_str(), name.c_str(),
               static_cast<unsigned long long>(info.bytes));
@@ -155,10 +182,11 @@ int clean() {
 int main(int argc, char **argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   try {
-    if (command == "list" && argc == 2)
-      return list();
-    if (command == "info" && argc == 3)
-      return info(argv[2]);
+    const bool json = argc > 2 && std::string(argv[argc - 1]) == "--json";
+    if (command == "list" && argc == 2 + json)
+      return json ? list_json() : list();
+    if (command == "info" && argc == 3 + json)
+      return info(argv[2], json);
     if (command == "clean" && argc == 2)
       return clean();
     if (command == "-h" || command == "--help" || command == "help")

@@ -233,23 +233,31 @@ Judgement judge(const ShmObject &existing, ObjectKind creating, const std::strin
 // Opens what holds the name and waits while it is being created by a live
 // process (or looks half-created, for a grace period). True: it is stale
 // and was unlinked, or is gone; create again.
+// What holds the name, opened read-only; false when nothing does.
+bool open_holder(const std::string &path, ObjectKind creating, const std::string &name,
+                 ShmObject &existing) {
+  try {
+    existing = ShmObject::open_read_only(path);
+    return true;
+  } catch (const Error &error) {
+    if (error.code() == ErrorCode::NotFound)
+      return false;
+    if (error.code() == ErrorCode::PermissionDenied)
+      throw Error(ErrorCode::PermissionDenied,
+                  describe(creating, name) +
+                      ": the name is held by an object of another user, which this "
+                      "user can neither check nor replace (" +
+                      error.what() + ")");
+    throw;
+  }
+}
+
 bool replace_if_stale(const std::string &path, ObjectKind creating, const std::string &name) {
   const Deadline grace_end = Clock::now() + kInitializingGrace;
   for (;;) {
     ShmObject existing;
-    try {
-      existing = ShmObject::open_read_only(path);
-    } catch (const Error &error) {
-      if (error.code() == ErrorCode::NotFound)
-        return true;  // gone meanwhile: just create again
-      if (error.code() == ErrorCode::PermissionDenied)
-        throw Error(ErrorCode::PermissionDenied,
-                    describe(creating, name) +
-                        ": the name is held by an object of another user, which this "
-                        "user can neither check nor replace (" +
-                        error.what() + ")");
-      throw;
-    }
+    if (!open_holder(path, creating, name, existing))
+      return true;  // gone meanwhile: just create again
     if (judge(existing, creating, name) == Judgement::Stale) {
       if (!existing.unlink_if_still_named() && existing.owner_uid() != geteuid() && geteuid() != 0)
         throw Error(ErrorCode::PermissionDenied,
@@ -291,6 +299,13 @@ void write_header(ObjectHeader &header, ObjectKind kind, const Params &params,
   header.params = params;
   header.owner_pid = getpid();
   header.max_participants = kMaxParticipants;
+}
+
+void check_name_free(const std::string &name, ObjectKind creating) {
+  const std::string path = shm_path_for(name);
+  ShmObject existing;
+  if (open_holder(path, creating, name, existing))
+    (void)judge(existing, creating, name);  // throws while a live owner holds it
 }
 
 Handle create(const std::string &name, ObjectKind kind, const Params &params, mode_t perms,

@@ -198,6 +198,11 @@ struct Handle {
 // garbage) is replaced; a live owner's is Error(OwnerAlive), or
 // Error(WrongKind) naming what it is. `mapped` bytes from the start are
 // mapped read-write (0: the whole object).
+// Throws what create() would throw because of an object already holding the
+// name (a live owner's, another user's, another kind or version); returns
+// when create() could take the name (free, stale, or being created).
+void check_name_free(const std::string &name, ObjectKind creating);
+
 Handle create(const std::string &name, ObjectKind kind, const Params &params, mode_t perms,
               const std::function<void(std::byte *control, const Layout &)> &init_control,
               std::uint64_t mapped = 0, std::optional<gid_t> group = std::nullopt);

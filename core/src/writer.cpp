@@ -264,6 +264,10 @@ Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Writer::~Writer() { close(); }
 
+void Writer::check_name(const std::string &name) {
+  object::check_name_free(name, ObjectKind::Ring);
+}
+
 std::unique_ptr<Writer> Writer::create(const WriterOptions &options) {
   const object::Params params = params_for(options.slot_count, options.slot_size, options.user);
   Geometry geometry;

@@ -3,6 +3,7 @@ started with bounded lifetimes, checksumsink output, and rings that must not
 outlive a test."""
 import os
 import re
+import signal
 import subprocess
 import time
 import unittest
@@ -118,7 +119,16 @@ class ProcessTest(unittest.TestCase):
         for process in self.processes:
             if process.poll() is None:
                 process.kill()
-                process.communicate()
+            # One started in a session of its own (runuser, unshare) may have
+            # left children that hold its pipes: end its whole group.
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                process.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
         for name in self.rings:
             left = os.path.exists(ring_path(name))
             if left:

@@ -66,6 +66,11 @@ class Writer {
   // in any PID namespace), WrongKind, VersionMismatch, PermissionDenied,
   // NoSpace, System. A stale object whose writer died is replaced.
   static std::unique_ptr<Writer> create(const WriterOptions &options);
+  // Throws what create() would throw because of an object already holding
+  // `name` (a live writer, another user's object, another kind or version),
+  // without creating anything: for a ring sized only later, so that a name
+  // clash is known at once.
+  static void check_name(const std::string &name);
   ~Writer();
   Writer(const Writer &) = delete;
   Writer &operator=(const Writer &) = delete;

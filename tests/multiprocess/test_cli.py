@@ -2,6 +2,7 @@
 processes: rings written by gst-launch-1.0, and a buffer, an array and a
 queue held by hold-objects. Runs alone (not in parallel with other suites):
 `clean` acts on the whole machine."""
+import json
 import os
 import signal
 import subprocess
@@ -58,6 +59,24 @@ class CommandLineTool(ProcessTest):
         self.assertIn("width=(int)64", info)
         code, info, _ = shmring("info", held[2])
         self.assertIn("items:         2 written, 0 taken, 2 queued", info)
+
+        # The same, as JSON for monitoring systems.
+        code, out, _ = shmring("list", "--json")
+        self.assertEqual(code, 0)
+        listed = {entry["name"]: entry for entry in json.loads(out)}
+        live_json = listed[live_ring]
+        self.assertEqual((live_json["kind"], live_json["owner_pid"], live_json["owner_alive"]),
+                         ("ring", live_writer.pid, True))
+        self.assertIn("width=(int)64", live_json["caps"])
+        self.assertEqual([r["pid"] for r in live_json["readers"]], [reader.pid])
+        self.assertEqual(live_json["readers"][0]["policy"], "block")
+        self.assertGreater(live_json["frames"], 0)
+        self.assertEqual((listed[held[2]]["kind"], listed[held[2]]["written"],
+                          listed[held[2]]["taken"]), ("queue", 2, 0))
+        self.assertEqual((listed[held[1]]["elements"], listed[held[1]]["element_size"]), (16, 8))
+        code, out, _ = shmring("info", held[0], "--json")
+        self.assertEqual(code, 0)
+        self.assertEqual(json.loads(out)["kind"], "buffer")
 
         # Everything is owned by a live process: clean removes none of it.
         code, out, _ = shmring("clean")
@@ -116,6 +135,11 @@ class CommandLineTool(ProcessTest):
         self.assertEqual(code, 0, err)
         self.assertIn("Permission denied", " ".join(row(out, ring)),
                       "the row is there, with why it cannot be read")
+        code, out, err = shmring("list", "--json", prefix=(
+            "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"))
+        self.assertEqual(code, 0, err)
+        entry = {e["name"]: e for e in json.loads(out)}[ring]
+        self.assertIn("Permission denied", entry["problem"])
         writer.send_signal(signal.SIGINT)
         finish(writer)
 

@@ -1,6 +1,8 @@
-// One plugin, two elements: shmringsink and shmringsrc.
+// One plugin: the elements shmringsink and shmringsrc, and a device provider
+// that lists live rings.
 #include <gst/gst.h>
 
+#include "gstshmringdeviceprovider.h"
 #include "gstshmringsink.h"
 #include "gstshmringsrc.h"
 
@@ -8,6 +10,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(shmringsink, plugin);
   ok |= GST_ELEMENT_REGISTER(shmringsrc, plugin);
+  ok |= GST_DEVICE_PROVIDER_REGISTER(shmringdeviceprovider, plugin);
   return ok;
 }
 

@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""The device provider: a GstDeviceMonitor in this process sees the rings
+that gst-launch-1.0 writers fill in other processes, as Video/Source or
+Audio/Source by their caps, with ring, writer pid and readers; writers that
+start, stop (EOS) or are killed while it runs are added and removed; and a
+device's element reads its ring. Runs on Debian's python3 (python3-gst-1.0)."""
+import signal
+import time
+import unittest
+
+import gi
+
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst  # noqa: E402
+
+from support import ProcessTest, finish, gst_launch  # noqa: E402
+
+Gst.init(None)
+SMALL = "video/x-raw,format=I420,width=320,height=240,framerate=30/1"
+
+
+class Devices(ProcessTest):
+    def setUp(self):
+        super().setUp()
+        self.monitor = Gst.DeviceMonitor.new()
+        self.monitor.add_filter("Video/Source", None)
+        self.monitor.add_filter("Audio/Source", None)
+        self.bus = self.monitor.get_bus()
+
+    def tearDown(self):
+        self.monitor.stop()
+        super().tearDown()
+
+    def writer(self, ring, source=f"videotestsrc is-live=true ! {SMALL}"):
+        process = gst_launch(f"{source} ! shmringsink ring={ring}", flags=("-q", "-e"))
+        self.processes.append(process)
+        return process
+
+    def rings_now(self):
+        return {d.get_properties().get_string("ring"): d for d in self.monitor.get_devices()
+                if d.get_properties() and d.get_properties().get_name() == "shmring-ring"}
+
+    def wait_for_event(self, kind, ring, timeout=10):
+        """The device of `ring` from the first DEVICE_ADDED/REMOVED for it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = self.bus.timed_pop_filtered(100 * Gst.MSECOND, kind)
+            if message is None:
+                continue
+            device = (message.parse_device_added() if kind == Gst.MessageType.DEVICE_ADDED
+                      else message.parse_device_removed())
+            properties = device.get_properties()
+            if properties and properties.get_string("ring") == ring:
+                return device
+        self.fail(f"no {kind.first_value_nick} for ring {ring} in {timeout} s")
+
+    def test_live_rings_are_listed_as_sources_by_their_caps(self):
+        video, audio = self.ring("dev-video"), self.ring("dev-audio")
+        video_writer = self.writer(video)
+        audio_writer = self.writer(audio, "audiotestsrc is-live=true")
+        reader = self.start(f"shmringsrc ring={video} ! fakesink")
+        self.assertTrue(self.monitor.start())
+        self.wait_for_event(Gst.MessageType.DEVICE_ADDED, video)
+        rings = self.rings_now()
+        if audio not in rings:
+            self.wait_for_event(Gst.MessageType.DEVICE_ADDED, audio)
+            rings = self.rings_now()
+        self.assertEqual(rings[video].get_device_class(), "Video/Source")
+        self.assertEqual(rings[audio].get_device_class(), "Audio/Source")
+        self.assertTrue(rings[video].get_caps().to_string().startswith("video/x-raw"))
+        properties = rings[video].get_properties()
+        self.assertEqual(properties.get_int("writer-pid")[1], video_writer.pid)
+        self.assertIn(properties.get_uint("readers")[1], (0, 1))  # the reader may not be in yet
+        # The device's element reads the ring.
+        element = rings[video].create_element(None)
+        self.assertEqual(element.get_factory().get_name(), "shmringsrc")
+        self.assertEqual(element.get_property("ring"), video)
+        pipeline = Gst.Pipeline.new()
+        sink = Gst.ElementFactory.make("fakesink")
+        sink.set_property("num-buffers", 5)
+        pipeline.add(element)
+        pipeline.add(sink)
+        element.link(sink)
+        pipeline.set_state(Gst.State.PLAYING)
+        message = pipeline.get_bus().timed_pop_filtered(
+            10 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+        pipeline.set_state(Gst.State.NULL)
+        self.assertIsNotNone(message)
+        self.assertEqual(message.type, Gst.MessageType.EOS)
+        reader.send_signal(signal.SIGKILL)
+        finish(reader)
+        for writer in (video_writer, audio_writer):
+            writer.send_signal(signal.SIGINT)  # -e: EOS, the ring closes and goes
+            self.assertEqual(finish(writer)[0], 0)
+
+    def test_writers_that_come_and_go_are_added_and_removed(self):
+        self.assertTrue(self.monitor.start())
+        stopped, killed = self.ring("dev-stopped"), self.ring("dev-killed")
+        first = self.writer(stopped)
+        self.wait_for_event(Gst.MessageType.DEVICE_ADDED, stopped)
+        second = self.writer(killed, "audiotestsrc is-live=true")
+        self.wait_for_event(Gst.MessageType.DEVICE_ADDED, killed)
+        first.send_signal(signal.SIGINT)  # -e: EOS, the ring closes and goes
+        self.assertEqual(finish(first)[0], 0)
+        self.wait_for_event(Gst.MessageType.DEVICE_REMOVED, stopped)
+        second.send_signal(signal.SIGKILL)  # its ring stays behind, its writer dead
+        finish(second)
+        self.wait_for_event(Gst.MessageType.DEVICE_REMOVED, killed)
+        self.assertNotIn(killed, self.rings_now())
+        # A new writer on the killed one's name is a new device.
+        third = self.writer(killed)
+        device = self.wait_for_event(Gst.MessageType.DEVICE_ADDED, killed)
+        self.assertEqual(device.get_properties().get_int("writer-pid")[1], third.pid)
+        third.send_signal(signal.SIGINT)
+        finish(third)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

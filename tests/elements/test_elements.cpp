@@ -1175,7 +1175,9 @@ GST_END_TEST;
 // pushes the same bytes, and no caps.
 GST_START_TEST(test_a_stream_without_caps_passes_as_bytes) {
   const std::string ring = ring_name("no-caps");
-  GstHarness *sink = sink_harness(ring);
+  // The ring is made at the first buffer; the writer holds it until the
+  // reader is in, or a reader joining late would start at the newest.
+  GstHarness *sink = sink_harness(ring, "wait-for-readers=true");
   GstHarness *src = src_harness(ring, "timestamp-mode=original");
   // A stream start and a segment, as any source sends them, but no caps.
   fail_unless(gst_harness_push_event(sink, gst_event_new_stream_start("no-caps")));

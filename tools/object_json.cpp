@@ -48,8 +48,9 @@ std::string object_json(const ObjectInfo &info) {
     case ObjectKind::Ring:
       out << ", \"closed\": " << boolean(info.closed) << ", \"slots\": " << info.slots
           << ", \"slot_size\": " << info.slot_size << ", \"slots_in_use\": " << info.slots_in_use
-          << ", \"frames\": " << info.frames << ", \"drops\": " << info.drops
-          << ", \"caps\": " << json_string(info.caps) << ", \"readers\": [";
+          << ", \"frames\": " << info.frames << ", \"payload_bytes\": " << info.bytes_published
+          << ", \"drops\": " << info.drops << ", \"caps\": " << json_string(info.caps)
+          << ", \"readers\": [";
       for (std::size_t i = 0; i < info.readers.size(); ++i) {
         const RingReaderInfo &reader = info.readers[i];
         out << (i ? ", " : "") << "{\"pid\": " << reader.pid

@@ -3,14 +3,19 @@
 //   shmring list [--json]       one line per object: owner and liveness,
 //                               readers, slots in use, frames, drops, caps
 //   shmring info NAME [--json]  everything known about one object
+//   shmring watch [--interval MS] [--count N]
+//                               rings live: fps, MB/s, readers, each reader's
+//                               lag and losses, redrawn every second
 //   shmring clean         removes objects whose writer (or creator) is dead,
 //                         and only those
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "object_json.hpp"
 #include "shmring/error.hpp"
 #include "shmring/inspect.hpp"
+#include "watch.hpp"
 
 namespace {
 
@@ -18,6 +23,7 @@ int usage(FILE *to) {
   std::fprintf(to,
                "usage: shmring list [--json]\n"
                "       shmring info NAME [--json]\n"
+               "       shmring watch [--interval MS] [--count N]\n"
                "       shmring clean\n");
   return to == stdout ? 0 : 2;
 }
@@ -177,6 +183,22 @@ int clean() {
   return 0;
 }
 
+// shmring watch [--interval MS] [--count N]
+int watch_command(int argc, char **argv) {
+  unsigned interval_ms = 1000, count = 0;
+  for (int i = 2; i < argc; i += 2) {
+    const std::string option = argv[i];
+    if (i + 1 >= argc || (option != "--interval" && option != "--count"))
+      return usage(stderr);
+    char *end = nullptr;
+    const unsigned long value = std::strtoul(argv[i + 1], &end, 10);
+    if (*end != '\0' || value > 3600000)
+      return usage(stderr);
+    (option == "--interval" ? interval_ms : count) = static_cast<unsigned>(value);
+  }
+  return shmring::tool::watch(interval_ms, count);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -187,6 +209,8 @@ int main(int argc, char **argv) {
       return json ? list_json() : list();
     if (command == "info" && argc == 3 + json)
       return info(argv[2], json);
+    if (command == "watch")
+      return watch_command(argc, argv);
     if (command == "clean" && argc == 2)
       return clean();
     if (command == "-h" || command == "--help" || command == "help")

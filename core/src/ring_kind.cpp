@@ -37,6 +37,7 @@ void describe(const object::Look &look, ObjectInfo &info) {
   ControlView view{const_cast<std::byte *>(look.control), g};  // only read here
   const RingControl *control = view.control();
   info.frames = control->write_seq.load();
+  info.bytes_published = control->bytes_published.load();
   info.closed = control->writer_state.load() == static_cast<std::uint32_t>(WriterState::Closed);
   info.caps = read_caps(view, control->caps_id.load(std::memory_order_acquire)).value_or("");
   for (std::uint32_t i = 0; i < g.slot_count; ++i)

@@ -65,6 +65,9 @@ struct alignas(kCacheLine) RingControl {
   // The writer pipeline's latency (ns) as its sink was told, kNoTime until
   // known: readers add it to their own for the LATENCY query.
   std::atomic<std::uint64_t> writer_latency;
+  // Payload bytes published so far (for `shmring watch`). It sits in what
+  // was padding: a ring of an older writer reads 0.
+  std::atomic<std::uint64_t> bytes_published;
 
   // Reader-hot: bumped when a reader frees a slot or advances its cursor.
   alignas(kCacheLine) std::atomic<std::uint32_t> space_word;  // futex the writer sleeps on
@@ -100,6 +103,7 @@ struct CapsEntry {
 
 static_assert(offsetof(RingControl, write_seq) == 0);
 static_assert(offsetof(RingControl, writer_latency) == 32);
+static_assert(offsetof(RingControl, bytes_published) == 40);
 static_assert(offsetof(RingControl, space_word) == 64);
 static_assert(offsetof(RingControl, readers) == 128);
 static_assert(sizeof(RingReader) == 64);

@@ -50,6 +50,7 @@ struct Writer::Impl {
   // not one per frame.
   std::uint64_t stalled_cursor[kMaxParticipants];
   std::uint64_t next_sequence = 0;
+  std::uint64_t bytes_published = 0;  // mirrored in RingControl::bytes_published
   std::uint64_t caps_counter = 0;
   WriterStats counters;
   std::atomic<bool> interrupted{false};
@@ -407,6 +408,8 @@ void Writer::publish(const WritableSlot &slot, const RecordHeader &record, const
 
   w.control->write_seq.store(sequence + 1, std::memory_order_seq_cst);
   ++w.counters.published;
+  w.bytes_published += record.size;  // writer-only: a plain store, no read-modify-write
+  w.control->bytes_published.store(w.bytes_published, std::memory_order_relaxed);
   // Read-only readers cannot count themselves as waiters: wake always.
   if (w.read_only_readers())
     w.data_channel.notify_forced();

@@ -78,6 +78,20 @@ class CommandLineTool(ProcessTest):
         self.assertEqual(code, 0)
         self.assertEqual(json.loads(out)["kind"], "buffer")
 
+        # The live view: two looks a second apart give the ring's rates and
+        # its reader's policy, lag and losses.
+        code, out, err = shmring("watch", "--interval", "1000", "--count", "2")
+        self.assertEqual(code, 0, err)
+        views = [view for view in out.split("\n\n") if view.strip()]
+        self.assertEqual(len(views), 2, out)
+        first, second = (dict((line.split()[0], line.split()) for line in view.splitlines())
+                         for view in views)
+        self.assertEqual(first[live_ring][1:5], [str(live_writer.pid), "alive", "-", "-"])
+        fps, megabytes = float(second[live_ring][3]), float(second[live_ring][4])
+        self.assertGreater(fps, 0, "a live 30 fps writer published within a second")
+        self.assertGreater(megabytes, 0)
+        self.assertIn(f"reader {reader.pid}    block  alive lag ", views[1])
+
         # Everything is owned by a live process: clean removes none of it.
         code, out, _ = shmring("clean")
         self.assertEqual(code, 0)

@@ -40,10 +40,11 @@ struct ObjectInfo {
   bool closed = false;  // the writer sent its last record and stopped cleanly
   std::uint32_t slots = 0;
   std::uint64_t slot_size = 0;
-  std::uint64_t frames = 0;        // records published so far
-  std::uint32_t slots_in_use = 0;  // slots some reader still holds
-  std::uint64_t drops = 0;         // frames lost by readers, summed
-  std::string caps;                // the newest caps
+  std::uint64_t frames = 0;           // records published so far
+  std::uint64_t bytes_published = 0;  // their payload bytes
+  std::uint32_t slots_in_use = 0;     // slots some reader still holds
+  std::uint64_t drops = 0;            // frames lost by readers, summed
+  std::string caps;                   // the newest caps
   std::vector<RingReaderInfo> readers;
 
   // Shared buffers and arrays.

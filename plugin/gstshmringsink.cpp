@@ -308,9 +308,16 @@ GstFlowReturn acquire_slot(GstShmringSink *self, shmring::WritableSlot &slot) {
 
 GstFlowReturn wait_for_a_reader(GstShmringSink *self) {
   SinkState &s = *self->state;
+  const shmring::Deadline since = shmring::Clock::now();
+  GST_DEBUG_OBJECT(self, "holding the stream until a reader attaches (wait-for-readers)");
   for (;;) {
     switch (s.writer->wait_for_reader(shmring::deadline_after_ns(GST_SECOND))) {
-      case shmring::WaitStatus::Ok: return GST_FLOW_OK;
+      case shmring::WaitStatus::Ok:
+        GST_DEBUG_OBJECT(self, "waited %" G_GINT64_FORMAT " ms for a reader",
+                         static_cast<gint64>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 shmring::Clock::now() - since)
+                                                 .count()));
+        return GST_FLOW_OK;
       case shmring::WaitStatus::Timeout:
         break;  // keep waiting: that is what wait-for-readers asks for
       case shmring::WaitStatus::Interrupted: {
@@ -537,7 +544,7 @@ static gboolean gst_shmring_sink_set_caps(GstBaseSink *base, GstCaps *caps) {
     g_free(text);
     return FALSE;
   }
-  GST_DEBUG_OBJECT(self, "caps id %" G_GUINT64_FORMAT ": %s", s.caps_id, text);
+  GST_INFO_OBJECT(self, "caps id %" G_GUINT64_FORMAT ": %s", s.caps_id, text);
   g_free(text);
   return TRUE;
 }
@@ -590,6 +597,9 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
     GST_OBJECT_LOCK(self);
     s.counters.published++;
     GST_OBJECT_UNLOCK(self);
+    GST_LOG_OBJECT(self,
+                   "published upstream's slot: %" G_GSIZE_FORMAT " bytes, pts %" GST_TIME_FORMAT,
+                   size, GST_TIME_ARGS(GST_BUFFER_PTS(buffer)));
     return GST_FLOW_OK;
   }
 
@@ -599,6 +609,9 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
     return ret;
   gst_buffer_extract(buffer, 0, slot.data, size);
   s.writer->publish(slot, shmring::gst::header_of(info), &info.meta);
+  GST_LOG_OBJECT(self,
+                 "published a copy in slot %u: %" G_GSIZE_FORMAT " bytes, pts %" GST_TIME_FORMAT,
+                 slot.index, size, GST_TIME_ARGS(GST_BUFFER_PTS(buffer)));
 
   GST_OBJECT_LOCK(self);
   s.counters.published++;
@@ -622,6 +635,7 @@ static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
     bool forward = false;
     switch (GST_EVENT_TYPE(event)) {
       case GST_EVENT_EOS:
+        GST_INFO_OBJECT(self, "EOS: passing it to the readers");
         info.kind = shmring::gst::RecordKind::Eos;
         forward = true;
         break;

@@ -243,6 +243,10 @@ bool trusted_uid(const std::string &owner, std::optional<uid_t> &out) {
 // writer that is about to remove them, are "not yet": the result is an empty
 // pointer with Outcome::Ok. Anything else wrong with the ring is an element
 // error.
+const char *options_policy_name(GstShmringPolicy policy) {
+  return policy == GST_SHMRING_POLICY_LEAKY ? "leaky" : "block";
+}
+
 Outcome try_open(GstShmringSrc *self, const Settings &settings,
                  std::shared_ptr<shmring::Reader> &out, bool *creating = nullptr) {
   try {
@@ -270,7 +274,11 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
     GST_DEBUG_OBJECT(self, "ring '%s' has no live writer (pid %d), or it stopped before we joined",
                      settings.ring.c_str(), out->writer_pid());
     out.reset();
+    return Outcome::Ok;
   }
+  GST_INFO_OBJECT(self, "attached to ring '%s' (writer pid %d, %s)%s", settings.ring.c_str(),
+                  out->writer_pid(), options_policy_name(settings.policy),
+                  out->read_only() ? ", read-only" : "");
   return Outcome::Ok;
 }
 
@@ -301,9 +309,6 @@ Outcome attach_to_writer(GstShmringSrc *self) {
     if (try_open(self, settings, reader, &creating) == Outcome::Error)
       return Outcome::Error;
     if (reader) {
-      GST_INFO_OBJECT(self, "attached to ring '%s' (writer pid %d)%s", settings.ring.c_str(),
-                      reader->writer_pid(), reader->read_only() ? ", read-only" : "");
-
       if (s.writer_lost) {
         post_writer_message(self, "shmring-writer-back", reader->writer_pid(), nullptr);
         s.writer_lost = false;
@@ -362,7 +367,7 @@ Outcome update_caps(GstShmringSrc *self, shmring::Reader &reader, guint64 caps_i
                       ("caps text: %s", text ? text->c_str() : "(gone)"));
     return Outcome::Error;
   }
-  GST_DEBUG_OBJECT(self, "caps id %" G_GUINT64_FORMAT ": %" GST_PTR_FORMAT, caps_id, caps);
+  GST_INFO_OBJECT(self, "caps id %" G_GUINT64_FORMAT ": %" GST_PTR_FORMAT, caps_id, caps);
   s.caps_are_video = shmring::gst::raw_video_info(caps, s.video_info);
   GST_OBJECT_LOCK(self);
   s.caps_frame_duration =
@@ -500,13 +505,19 @@ void report_loss(GstShmringSrc *self, guint64 lost) {
                           GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE);
   gst_message_set_qos_stats(message, GST_FORMAT_BUFFERS, received, lost_total);
   gst_element_post_message(GST_ELEMENT(self), message);
-  GST_DEBUG_OBJECT(self, "lost %" G_GUINT64_FORMAT " frames", lost);
+  GST_INFO_OBJECT(self,
+                  "lost %" G_GUINT64_FORMAT " frames to the writer (%" G_GUINT64_FORMAT " in all)",
+                  lost, lost_total);
 }
 
 GstFlowReturn handle_writer_lost(GstShmringSrc *self, shmring::ReadStatus status,
                                  GstShmringWriterLost policy) {
   const Settings settings = settings_of(self);
   const char *how = status == shmring::ReadStatus::WriterDead ? "died" : "stopped";
+  GST_INFO_OBJECT(self, "writer of ring '%s' %s: %s", settings.ring.c_str(), how,
+                  policy == GST_SHMRING_WRITER_LOST_WAIT  ? "waiting for a new one"
+                  : policy == GST_SHMRING_WRITER_LOST_EOS ? "ending the stream"
+                                                          : "an error");
   static const char *const kActions[] = {"error", "eos", "wait"};
   if (auto link = current_link(self))
     post_writer_message(self, "shmring-writer-lost", link->reader->writer_pid(), how,
@@ -792,6 +803,17 @@ Step drop(GstShmringSrc *self, const char *why) {
 
 // Waits for the next record of the ring (attaching first if need be).
 // Step::Buffer never comes from here: Next with `got` set means a frame.
+const char *why_the_wait_ended(shmring::ReadStatus status) {
+  switch (status) {
+    case shmring::ReadStatus::Frame: return "a frame came";
+    case shmring::ReadStatus::Timeout: return "none in this slice (the writer is quiet)";
+    case shmring::ReadStatus::Interrupted: return "interrupted (flushing or stopping)";
+    case shmring::ReadStatus::WriterClosed: return "the writer closed the ring";
+    case shmring::ReadStatus::WriterDead: return "the writer died";
+  }
+  return "?";
+}
+
 Step read_next(GstShmringSrc *self, std::shared_ptr<shmring::gst::ReaderLink> &link,
                shmring::Frame &frame, bool &got) {
   got = false;
@@ -804,7 +826,19 @@ Step read_next(GstShmringSrc *self, std::shared_ptr<shmring::gst::ReaderLink> &l
       return Step::flow_of(GST_FLOW_ERROR);
     return Step::next();
   }
+  // At DEBUG every wait for the writer is told, with how long and why it
+  // ended; the clock is read only then.
+  const bool timing = gst_debug_category_get_threshold(GST_CAT_DEFAULT) >= GST_LEVEL_DEBUG;
+  const shmring::Deadline asked = timing ? shmring::Clock::now() : shmring::Deadline{};
   const shmring::ReadStatus status = link->reader->next(frame, shmring::deadline_after(kReadSlice));
+  if (timing) {
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::microseconds>(shmring::Clock::now() - asked)
+            .count();
+    if (waited >= 1000 || status != shmring::ReadStatus::Frame)
+      GST_DEBUG_OBJECT(self, "waited %" G_GINT64_FORMAT " us for the writer: %s",
+                       static_cast<gint64>(waited), why_the_wait_ended(status));
+  }
   switch (status) {
     case shmring::ReadStatus::Timeout: return Step::next();
     case shmring::ReadStatus::Interrupted: return Step::flow_of(GST_FLOW_FLUSHING);
@@ -929,6 +963,11 @@ Step take_frame(GstShmringSrc *self, const shmring::gst::ReaderLink &link,
   if (!buffer)
     return drop(self, why_not);
   finish_buffer(self, *link.reader, buffer);
+  GST_LOG_OBJECT(self,
+                 "frame %" G_GUINT64_FORMAT " from slot %u: %" G_GUINT64_FORMAT
+                 " bytes, pts %" GST_TIME_FORMAT "%s",
+                 frame.sequence, frame.slot, info.size, GST_TIME_ARGS(GST_BUFFER_PTS(buffer)),
+                 GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT) ? ", discont" : "");
   return Step::push(buffer);
 }
 

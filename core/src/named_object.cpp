@@ -1,5 +1,7 @@
 #include "named_object.hpp"
 
+#include "log.hpp"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -265,6 +267,8 @@ bool replace_if_stale(const std::string &path, ObjectKind creating, const std::s
                         "user " + user_name(existing.owner_uid()) +
                         ", which this user may not remove (`shmring clean` as that user or "
                         "root does)");
+      SHMRING_LOG(Info, describe(creating, name) + ": replacing the object of dead process " +
+                            std::to_string(inspect(existing).owner_pid));
       return true;
     }
     if (Clock::now() >= grace_end) {
@@ -359,6 +363,8 @@ Handle create(const std::string &name, ObjectKind kind, const Params &params, mo
   handle.owner = true;
   init_control(handle.control(), layout);
   header->ready.store(1, std::memory_order_release);
+  SHMRING_LOG(Info, describe(kind, name) + " created: " + traits->describe_params(params) + ", " +
+                        std::to_string(layout.total_size) + " bytes");
   return handle;
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "futex.hpp"
+#include "log.hpp"
 #include "named_object.hpp"
 #include "ring_layout.hpp"
 #include "shmring/error.hpp"
@@ -176,6 +177,10 @@ struct Reader::Impl {
   // A cursor past the writer cannot happen unless shared state was
   // corrupted: start again from where the writer really is.
   void resync(std::uint64_t written) {
+    SHMRING_LOG(Warning, "ring '" + handle.name + "': this reader's cursor " +
+                             std::to_string(cursor) + " was past the writer's " +
+                             std::to_string(written) +
+                             " (shared state scribbled over): resynchronised");
     ++counters.resyncs;
     ++resyncs_pending;
     cursor = written;
@@ -183,8 +188,11 @@ struct Reader::Impl {
   }
 
   void skip_to(std::uint64_t sequence) {
-    if (started && sequence > cursor)
+    if (started && sequence > cursor) {
       counters.lost += sequence - cursor;
+      SHMRING_LOG(Debug, "ring '" + handle.name + "': fell behind, skipped " +
+                             std::to_string(sequence - cursor) + " frame(s) to the newest");
+    }
     cursor = sequence;
     publish_progress();
   }

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "futex.hpp"
+#include "log.hpp"
 #include "named_object.hpp"
 #include "ring_layout.hpp"
 #include "shmring/error.hpp"
@@ -218,6 +219,9 @@ struct Writer::Impl {
           stalled_cursor[i] = kNoSequence;
         });
     counters.readers_reclaimed += reclaimed;
+    if (reclaimed)
+      SHMRING_LOG(Info, "ring '" + handle.name + "': reclaimed " + std::to_string(reclaimed) +
+                            " dead reader(s) and their slots");
     return reclaimed;
   }
 
@@ -329,15 +333,28 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
     w.maybe_reclaim_dead_readers();
     ++w.acquire_round;
   }
+  // When this acquire first had to wait, for its DEBUG line.
+  Deadline waited_from{};
+  auto log_wait = [&](const char *outcome) {
+    if (waited_from != Deadline{})
+      SHMRING_LOG(Debug, "ring '" + w.handle.name + "': waited " +
+                             std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                Clock::now() - waited_from)
+                                                .count()) +
+                             " us for a free slot (readers held or had not read them): " + outcome);
+  };
   for (;;) {
-    if (cancelled())
+    if (cancelled()) {
+      log_wait("interrupted");
       return WaitStatus::Interrupted;
+    }
     {
       std::lock_guard<std::mutex> guard(w.lock);
       const long index = w.find_free_slot(true);
       if (index >= 0) {
         if (w.claim(static_cast<std::uint32_t>(index))) {
           lend(index);
+          log_wait("got one");
           return WaitStatus::Ok;
         }
         continue;  // lost a race with a reader: look again
@@ -359,8 +376,10 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
           if (overrun)
             ++w.counters.overruns;
           lend(index);
+          log_wait(overrun ? "overran a stalled blocking reader" : "got one at the deadline");
           return WaitStatus::Ok;
         }
+        log_wait("timed out");
         return WaitStatus::Timeout;
       }
     }
@@ -369,6 +388,8 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
       std::lock_guard<std::mutex> guard(w.lock);
       ++w.acquire_round;
     }
+    if (waited_from == Deadline{})
+      waited_from = Clock::now();
     w.wait_for_space(
         [&] {
           if (cancelled())

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -1242,6 +1243,77 @@ GST_START_TEST(test_elements_are_made_from_shmring_uris) {
 }
 GST_END_TEST;
 
+namespace {
+
+// Debug lines of the shmring categories, as GST_DEBUG would print them.
+struct DebugLines {
+  std::mutex lock;
+  std::vector<std::pair<GstDebugLevel, std::string>> lines;  // level, "category: message"
+};
+
+void collect_debug(GstDebugCategory *category, GstDebugLevel level, const gchar *, const gchar *,
+                   gint, GObject *, GstDebugMessage *message, gpointer data) {
+  const gchar *name = gst_debug_category_get_name(category);
+  if (!g_str_has_prefix(name, "shmring"))
+    return;
+  auto *debug = static_cast<DebugLines *>(data);
+  std::lock_guard<std::mutex> guard(debug->lock);
+  debug->lines.emplace_back(level, std::string(name) + ": " + gst_debug_message_get(message));
+}
+
+std::size_t count_lines(DebugLines &debug, GstDebugLevel level, const std::string &text) {
+  std::lock_guard<std::mutex> guard(debug.lock);
+  std::size_t n = 0;
+  for (const auto &[at, line] : debug.lines)
+    n += at == level && line.find(text) != std::string::npos;
+  return n;
+}
+
+}  // namespace
+
+// GST_DEBUG=shmring*:N tells the story: at INFO the ring made, caps, a
+// reader attached and joined, EOS; at DEBUG the waits, with how long and
+// why; at LOG one line per buffer; and the core's own messages in
+// "shmringcore".
+GST_START_TEST(test_debug_output_tells_the_story) {
+  DebugLines debug;
+  gst_debug_set_threshold_for_name("shmring*", GST_LEVEL_LOG);
+  gst_debug_add_log_function(collect_debug, &debug, nullptr);
+  const std::string ring = ring_name("story");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  GstHarness *src = src_harness(ring, "timestamp-mode=original");
+  g_usleep(30 * 1000);  // the reader waits for a first frame: a wait to be told
+  for (guint64 n = 0; n < 5; ++n)
+    gst_harness_push(sink, numbered_buffer(n, 64));
+  for (guint64 n = 0; n < 5; ++n)
+    gst_buffer_unref(gst_harness_pull(src));
+  fail_unless(gst_harness_push_event(sink, gst_event_new_eos()));
+  GstEvent *event;
+  while ((event = gst_harness_pull_event(src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS)
+    gst_event_unref(event);
+  if (event)
+    gst_event_unref(event);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+  gst_debug_remove_log_function(collect_debug);
+  gst_debug_set_threshold_for_name("shmring*", GST_LEVEL_NONE);
+
+  fail_unless(count_lines(debug, GST_LEVEL_INFO, "shmringcore: ring '" + ring + "' created") == 1);
+  fail_unless(count_lines(debug, GST_LEVEL_INFO, "shmringsink: created ring") == 1);
+  fail_unless(count_lines(debug, GST_LEVEL_INFO, "shmringsink: caps id 1: application/x-test") ==
+              1);
+  fail_unless(count_lines(debug, GST_LEVEL_INFO, "shmringsrc: attached to ring") == 1);
+  fail_unless(count_lines(debug, GST_LEVEL_INFO, "shmringsrc: caps id 1") == 1);
+  fail_unless(count_lines(debug, GST_LEVEL_INFO, "shmringsink: EOS") == 1);
+  fail_unless(count_lines(debug, GST_LEVEL_INFO, "shmringsrc: writer sent EOS") == 1);
+  fail_unless(count_lines(debug, GST_LEVEL_DEBUG, "shmringsrc: waited ") >= 1);
+  fail_unless_equals_int(count_lines(debug, GST_LEVEL_LOG, "shmringsrc: frame "), 5);
+  fail_unless_equals_int(count_lines(debug, GST_LEVEL_LOG, "shmringsink: published "), 5);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
 // The source's LATENCY answer: live, min = the writer pipeline's latency
 // (published by its sink) + one frame, max = the writer's + the ring's
 // depth in frames.
@@ -1780,6 +1852,7 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_an_unconstrained_upstream_sends_a_common_format);
   tcase_add_test(tc, test_a_stream_without_caps_passes_as_bytes);
   tcase_add_test(tc, test_elements_are_made_from_shmring_uris);
+  tcase_add_test(tc, test_debug_output_tells_the_story);
   tcase_add_test(tc, test_latency_is_the_writers_plus_one_frame);
   tcase_add_test(tc, test_arrival_mode_stamps_when_the_frame_reached_the_ring);
   tcase_add_test(tc, test_clock_mode_maps_writer_time_to_reader_running_time);

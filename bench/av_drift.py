@@ -41,6 +41,10 @@ from gi.repository import GLib, Gst  # noqa: E402
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--max-drift-ms", type=float, default=2.0,
+                        help="fail when the A/V offset moves more than this over the run")
+    parser.add_argument("--max-offset-ms", type=float, default=5.0,
+                        help="fail when any one-second A/V offset is larger than this")
     parser.add_argument("--mode", default="clock", choices=["clock", "original", "arrival"],
                         help="the readers' timestamp-mode; PTS is the capture time only in "
                              "clock mode (arrival: when the buffer reached the ring)")

@@ -1535,32 +1535,39 @@ GST_START_TEST(test_a_reader_whose_downstream_holds_half_the_slots_copies) {
 }
 GST_END_TEST;
 
-// README: "Lost frames mark the next buffer DISCONT and post a QoS message
-// (buffers processed and dropped)"; a leaky reader "when behind, skip[s] to
-// the newest frame and count[s] the lost ones".
-GST_START_TEST(test_a_leaky_reader_that_lost_frames_marks_discont_and_posts_qos) {
-  const std::string ring = ring_name("lost");
-  GstHarness *sink = sink_harness(ring, "slots=8");
+// A leaky reader held back while the writer laps it: frame 0 read, 1
+// waiting in its appsink and 2 in its source's push (delta units after
+// keyframe 0: they flow), then 3..`newest` published, all but the newest
+// overwritten before it reads them. Pulls 1 and 2, which were never lost.
+void lap_a_leaky_reader(GstHarness *sink, ReaderPipeline &reader, guint64 newest) {
   gst_harness_set_src_caps_str(sink, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
   GstElement *writer = element_of(sink, "shmringsink");
-  ReaderPipeline reader(ring, "policy=leaky");
   fail_unless(eventually([&] { return readers_of(writer) == 1; }));
   push_numbered(sink, 0, 0);
   GstBuffer *buffer = reader.pull();
   fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), 0);
   gst_buffer_unref(buffer);
-  // 1 waits in the appsink, 2 in the source's push: the source reads no more.
   push_numbered(sink, 1, 2);
   fail_unless(eventually([&] { return stat_of(reader.src, "received") == 3; }));
-  // The writer laps it: 3..23 are overwritten before it reads them.
-  push_numbered(sink, 3, 24);
+  push_numbered(sink, 3, newest);
   for (guint64 n = 1; n <= 2; ++n) {
     buffer = reader.pull();
     fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), n);
     fail_if(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT));
     gst_buffer_unref(buffer);
   }
-  buffer = reader.pull();
+}
+
+// README: "Lost frames mark the next buffer DISCONT and post a QoS message
+// (buffers processed and dropped)"; a leaky reader "when behind, skip[s] to
+// the newest frame and count[s] the lost ones".
+GST_START_TEST(test_a_leaky_reader_that_lost_frames_marks_discont_and_posts_qos) {
+  const std::string ring = ring_name("lost");
+  GstHarness *sink = sink_harness(ring, "slots=8");
+  ReaderPipeline reader(ring, "policy=leaky");
+  // 3..23 are overwritten before it reads them.
+  lap_a_leaky_reader(sink, reader, 24);
+  GstBuffer *buffer = reader.pull();
   fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), 24);
   fail_unless(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT), "the first after a loss");
   gst_buffer_unref(buffer);
@@ -1591,24 +1598,8 @@ GST_END_TEST;
 GST_START_TEST(test_after_a_loss_the_reader_waits_for_a_keyframe) {
   const std::string ring = ring_name("loss-keyframe");
   GstHarness *sink = sink_harness(ring, "slots=8");
-  gst_harness_set_src_caps_str(sink, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
-  GstElement *writer = element_of(sink, "shmringsink");
   ReaderPipeline reader(ring, "policy=leaky");
-  fail_unless(eventually([&] { return readers_of(writer) == 1; }));
-  push_numbered(sink, 0, 0);
-  GstBuffer *keyframe = reader.pull();
-  fail_unless_equals_uint64(GST_BUFFER_OFFSET(keyframe), 0);
-  gst_buffer_unref(keyframe);
-  // 1 (a delta unit after keyframe 0: it flows) waits in the appsink, 2 in
-  // the source's push.
-  push_numbered(sink, 1, 2);
-  fail_unless(eventually([&] { return stat_of(reader.src, "received") == 3; }));
-  push_numbered(sink, 3, 25);  // the newest, 25, is a delta unit
-  for (guint64 n = 1; n <= 2; ++n) {
-    GstBuffer *buffer = reader.pull();
-    fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), n);
-    gst_buffer_unref(buffer);
-  }
+  lap_a_leaky_reader(sink, reader, 25);  // the newest, 25, is a delta unit
   // The source skips to 25 and, having lost frames, does not push it.
   fail_unless(eventually(
       [&] { return stat_of(reader.src, "dropped") + stat_of(reader.src, "received") > 3; }));

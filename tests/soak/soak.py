@@ -114,8 +114,12 @@ def main():
                 "on-writer-lost=wait", "timestamp-mode=original", "!", "checksumsink"]
 
     roles = [
+        # Paced by its sink (sync=true), not a live source: a live source's
+        # timestamps start wherever the clock is when it starts (a busy
+        # machine starts it later), which would shift frame numbers; these
+        # are n / FPS from every start, so a timestamp names its frame.
         Role("writer", ["gst-launch-1.0", "-q", "-e", "videotestsrc", "pattern=ball",
-                        "is-live=true", "!", *CAPS.split(), "!", "shmringsink", f"ring={ring}",
+                        "!", *CAPS.split(), "!", "shmringsink", f"ring={ring}",
                         "timeout=200000000"], logdir),
         Role("block-1", reader("block"), logdir),
         Role("block-2", reader("block"), logdir),

@@ -8,8 +8,10 @@ survivors; exits 1 if any survived (a promise without a test).
 
 The unmutated tree must pass every suite named first: otherwise a "caught"
 would mean nothing. Shared memory objects that a mutant's run leaves behind
-are removed (only those that were not there before)."""
+are removed: only those that were not there before and whose owner is dead
+(another job's live objects are left alone)."""
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -80,6 +82,24 @@ def copy_tree(destination):
 
 def shm_objects():
     return {n for n in os.listdir("/dev/shm") if n.startswith("shmring.")}
+
+
+def remove_dead_leftovers(build_dir, before):
+    """Removes objects that appeared during the run and whose owner is dead
+    (a mutant's crash left them). Live ones are another job's: kept."""
+    tool = os.path.join(build_dir, "tools", "shmring")
+    for leftover in shm_objects() - before:
+        name = leftover[len("shmring."):]
+        run = subprocess.run([tool, "info", name, "--json"], capture_output=True, text=True)
+        try:
+            dead = run.returncode == 0 and not json.loads(run.stdout).get("owner_alive", True)
+        except ValueError:
+            dead = False
+        if dead:
+            try:
+                os.unlink(os.path.join("/dev/shm", leftover))
+            except FileNotFoundError:
+                pass
 
 
 def run_suite(build, suite, log):
@@ -160,15 +180,14 @@ def main():
                         survived.append(m.name)
             with open(path, "w") as f:
                 f.write(original)
-            for leftover in shm_objects() - before:
-                os.unlink(os.path.join("/dev/shm", leftover))
+            remove_dead_leftovers(build_dir, before)
             print(f"  {m.name}: {verdict} ({time.monotonic() - mutant_started:.0f} s)"
                   f"  [{m.promise}]", flush=True)
     finally:
+        if os.path.exists(os.path.join(build_dir, "tools", "shmring")):
+            remove_dead_leftovers(build_dir, before)
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
-        for leftover in shm_objects() - before:
-            os.unlink(os.path.join("/dev/shm", leftover))
     line = f"mutants: {len(caught)} caught, {len(survived)} survived"
     if survived:
         line += f" ({', '.join(survived)})"

@@ -58,10 +58,14 @@ def unittest(out):
         tail = out[m.end():]
         details = {}
         if d := re.search(r"^(?:OK|FAILED)(?: \((.*)\))?$", tail, re.M):
-            for key, value in re.findall(r"(\w+)=(\d+)", d.group(1) or ""):
-                details[key] = int(value)
+            # "failures=1, errors=2, skipped=3, expected failures=4,
+            # unexpected successes=5": keys may hold a space.
+            for key, value in re.findall(r"([a-z ]+)=(\d+)", d.group(1) or ""):
+                details[key.strip()] = int(value)
+        if total == 0:
+            return Counts(0, 1, 0)  # a suite that ran nothing tested nothing
         failed = details.get("failures", 0) + details.get("errors", 0) + \
-            details.get("unexpected_successes", 0)
+            details.get("unexpected successes", 0)
         skipped = details.get("skipped", 0)
         return Counts(total - failed - skipped, failed, skipped)
     started = len(re.findall(r"^test\w* \(.*\)(?: \S.*)? \.\.\. ", out, re.M))
@@ -77,6 +81,9 @@ def count_cases(entry):
     out = (entry.get("stdout") or "") + (entry.get("stderr") or "")
     ok = entry["result"] == "OK"
     counts = googletest(out) or check(out) or unittest(out)
+    if entry["result"] == "SKIP":
+        # Exit 77: the program skipped itself (as a whole, or every case).
+        return counts if counts and counts.skipped else Counts(0, 0, 1)
     if counts is None:
         counts = Counts(1, 0, 0) if ok else Counts(0, 1, 0)
     elif not ok and counts.failed == 0:

@@ -706,3 +706,33 @@ TEST_F(RingTest, ACapsLengthPastTheEntryIsRefused) {
   entry->length.store(11);
   EXPECT_EQ(reader->caps(id).value_or(""), "audio/x-raw");
 }
+
+// README (faults): a dead reader is reclaimed "when the writer waits, and in
+// a sweep every second otherwise". A leaky reader killed while it holds
+// nothing never makes the writer wait: the sweep alone takes its entry back.
+TEST_F(RingTest, ADeadReaderIsSweptWhileTheWriterNeverWaits) {
+  const std::string name = ring("sweep");
+  auto writer = Writer::create({name, 8, 64});
+  shmring::test::Signal joined;
+  const pid_t child = shmring::test::spawn([&] {
+    auto reader = Reader::open({name, true});
+    joined.send();
+    pause();
+  });
+  ASSERT_EQ(joined.receive(5000), 1);
+  ASSERT_EQ(writer->readers().size(), 1u);
+  shmring::test::kill_child(child);
+  RecordHeader record;
+  record.size = 8;
+  std::uint64_t value = 0;
+  // Keep publishing (never waiting: nobody holds the writer back) until the
+  // entry is gone, bounded by 5 s; the sweep runs once a second.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!writer->readers().empty() && std::chrono::steady_clock::now() < until) {
+    ASSERT_EQ(writer->write(record, &value, in_ms(100)), WaitStatus::Ok);
+    ++value;
+    usleep(10000);
+  }
+  EXPECT_TRUE(writer->readers().empty()) << "the dead reader was never swept";
+  EXPECT_EQ(writer->stats().readers_reclaimed, 1u);
+}

@@ -1661,15 +1661,16 @@ GST_END_TEST;
 
 // README: `perms` is the "File mode of the shared memory object".
 GST_START_TEST(test_perms_is_the_mode_of_the_ring) {
-  for (guint mode : {0640u, 0644u, 0600u}) {
+  // 0: perms left unset, which must be 0600 (this user only).
+  for (guint mode : {0u, 0640u, 0644u, 0600u}) {
     const std::string ring = ring_name("perms");
-    gchar *extra = g_strdup_printf("perms=0%o", mode);
+    gchar *extra = mode ? g_strdup_printf("perms=0%o", mode) : g_strdup("");
     GstHarness *sink = sink_harness(ring, extra);
     g_free(extra);
     gst_harness_set_src_caps_str(sink, "application/x-test");
     struct stat st;
     fail_unless_equals_int(stat(("/dev/shm/shmring." + ring).c_str(), &st), 0);
-    fail_unless_equals_int(st.st_mode & 0777, mode);
+    fail_unless_equals_int(st.st_mode & 0777, mode ? mode : 0600);
     gst_harness_teardown(sink);
     fail_if(ring_exists(ring));
   }

@@ -59,6 +59,27 @@ class SummaryLine(unittest.TestCase):
         self.assertEqual(summary(dict(name="mp", result="FAIL", stderr=err)),
                          "tests: 1 passed, 2 failed, 0 skipped")
 
+    def test_expected_failures_and_unexpected_successes(self):
+        err = "Ran 5 tests in 1.0s\n\nOK (skipped=1, expected failures=2)\n"
+        self.assertEqual(summary(dict(name="mp", result="OK", stderr=err)),
+                         "tests: 4 passed, 0 failed, 1 skipped")
+        err = "Ran 3 tests in 1.0s\n\nFAILED (unexpected successes=1)\n"
+        self.assertEqual(summary(dict(name="mp", result="FAIL", stderr=err)),
+                         "tests: 2 passed, 1 failed, 0 skipped")
+
+    def test_a_suite_that_ran_nothing_fails(self):
+        err = "\n----\nRan 0 tests in 0.000s\n\nOK\n"
+        self.assertEqual(summary(dict(name="mp", result="OK", stderr=err)),
+                         "tests: 0 passed, 1 failed, 0 skipped")
+
+    def test_a_program_that_skipped_itself(self):
+        err = ("test_a (m.C.test_a) ... skipped 'no unshare'\ntest_b (m.C.test_b) ... skipped 'x'\n"
+               "\nRan 2 tests in 0.1s\n\nOK (skipped=2)\n")
+        self.assertEqual(summary(dict(name="mp", result="SKIP", stderr=err)),
+                         "tests: 0 passed, 0 failed, 2 skipped")
+        self.assertEqual(summary(dict(name="x", result="SKIP", stdout="")),
+                         "tests: 0 passed, 0 failed, 1 skipped")
+
     def test_check_counts(self):
         out = "100%: Checks: 20, Failures: 1, Errors: 1\n"
         self.assertEqual(summary(dict(name="elements", result="FAIL", stdout=out)),

@@ -88,19 +88,33 @@ corpus=$(mktemp -d)
 build-fuzz/tests/fuzz/make-fuzz-seed "$corpus/one-frame"
 build-fuzz/tests/fuzz/make-fuzz-seed "$corpus/one-frame-live" --live
 fuzz_log=build-fuzz/fuzz-reader.log
-# Each seed must still decode to its one frame, or the fuzzer starts from
-# garbage. -detect_leaks=0: libFuzzer runs an input a second time when it
-# suspects a leak, which would print the frame twice.
-for seed in one-frame one-frame-live; do
-  seed_output=$(SHMRING_FUZZ_VERBOSE=1 build-fuzz/tests/fuzz/fuzz-reader -detect_leaks=0 \
+# Each seed must still reach what it was made for, or the fuzzer starts from
+# garbage: the plain one decodes to its one frame; the live one applies all
+# 8 of its scribbles (8 reads) and meets the cursor-past-the-writer resync.
+# -detect_leaks=0: libFuzzer runs an input a second time when it suspects a
+# leak, which would print everything twice.
+check_seed() {  # seed, then the lines its verbose output must contain, each once
+  local seed=$1 output
+  shift
+  output=$(SHMRING_FUZZ_VERBOSE=1 build-fuzz/tests/fuzz/fuzz-reader -detect_leaks=0 \
     "$corpus/$seed" 2>&1 || true)
-  seed_check=$(grep -c "^read status 0, size 100, caps video/x-raw" <<<"$seed_output" || true)
-  if [ "$seed_check" != 1 ]; then
-    echo "the fuzz seed $seed no longer decodes to one frame; the target said:"
-    grep -v "^INFO" <<<"$seed_output" | tail -n 20
-    status=1
-  fi
-done
+  for expected in "$@"; do
+    if [ "$(grep -c -- "$expected" <<<"$output")" != 1 ]; then
+      echo "the fuzz seed $seed no longer gives '$expected' once; the target said:"
+      grep -v "^INFO" <<<"$output" | tail -n 20
+      status=1
+    fi
+  done
+}
+check_seed one-frame "^read status 0, size 100, caps video/x-raw" \
+  "^reader: received 1, lost 0, resyncs 0$"
+check_seed one-frame-live "^reader: received 2, lost 0, resyncs 1$"
+live_reads=$(SHMRING_FUZZ_VERBOSE=1 build-fuzz/tests/fuzz/fuzz-reader -detect_leaks=0 \
+  "$corpus/one-frame-live" 2>&1 | grep -c "^read status" || true)
+if [ "$live_reads" != 8 ]; then
+  echo "the live fuzz seed made $live_reads reads, not 8 (one per scribble)"
+  status=1
+fi
 if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
    build-fuzz/tests/fuzz/fuzz-reader -runs=100000 -max_len=40000 "$corpus" >"$fuzz_log" 2>&1; then
   grep -E "^Done [0-9]+ runs" "$fuzz_log" | sed 's/^/fuzz-reader: /'
@@ -117,7 +131,7 @@ corpus=$(mktemp -d)
 build-fuzz/tests/fuzz/make-records-seeds "$corpus"
 records_log=build-fuzz/fuzz-records.log
 # Each seed must still reach the code it was made for.
-for expected in "video-packed:layout applied" "video-padded:layout padded: repacked" \
+for expected in "video-packed:layout applied (3 planes)" "video-padded:layout padded: repacked" \
                 "tags:event tag" "event:event custom-downstream"; do
   seed=${expected%%:*}
   seed_output=$(SHMRING_FUZZ_VERBOSE=1 build-fuzz/tests/fuzz/fuzz-records -detect_leaks=0 \

@@ -146,8 +146,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
                      status == shmring::ReadStatus::Frame
                          ? reader->caps(frame.record.caps_id).value_or("(none)").c_str()
                          : "-");
-      if (status != shmring::ReadStatus::Frame)
+      if (status != shmring::ReadStatus::Frame) {
+        // Live mode reads on after a read that found nothing, so that every
+        // scribble lands; otherwise nothing newer will come.
+        if (live && status == shmring::ReadStatus::Timeout)
+          continue;
         break;
+      }
       // Touch every byte the record claims: it must lie inside the mapping.
       unsigned sum = 0;
       for (std::uint64_t b = 0; b < frame.record.size; b += 64)
@@ -157,6 +162,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
       (void)sum;
       (void)reader->caps(frame.record.caps_id);
       reader->release(frame.slot);
+    }
+    if (verbose()) {
+      const shmring::ReaderCounters counters = reader->counters();
+      std::fprintf(stderr, "reader: received %llu, lost %llu, resyncs %llu\n",
+                   static_cast<unsigned long long>(counters.received),
+                   static_cast<unsigned long long>(counters.lost),
+                   static_cast<unsigned long long>(counters.resyncs));
     }
     (void)reader->caps(size);
     reader->release(static_cast<std::uint32_t>(size));  // out of range: ignored

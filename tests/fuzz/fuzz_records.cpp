@@ -63,8 +63,8 @@ void take_buffer(const shmring::fuzz::RecordInput &input, const shmring::gst::Re
         touch(packed);
         gst_buffer_unref(packed);
       }
-    } else {
-      say("layout applied");
+    } else if (verbose()) {
+      std::fprintf(stderr, "layout applied (%u planes)\n", info.meta.video.n_planes);
     }
     shmring::gst::apply_reference_timestamps(info, buffer);
     touch(buffer);

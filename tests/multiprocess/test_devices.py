@@ -26,6 +26,7 @@ class Devices(ProcessTest):
         self.monitor.add_filter("Video/Source", None)
         self.monitor.add_filter("Audio/Source", None)
         self.bus = self.monitor.get_bus()
+        self.events = []  # (DEVICE_ADDED or DEVICE_REMOVED, device), not yet matched
 
     def tearDown(self):
         self.monitor.stop()
@@ -41,18 +42,29 @@ class Devices(ProcessTest):
                 if d.get_properties() and d.get_properties().get_name() == "shmring-ring"}
 
     def wait_for_event(self, kind, ring, timeout=10):
-        """The device of `ring` from the first DEVICE_ADDED/REMOVED for it."""
+        """The device of `ring` from the first DEVICE_ADDED/REMOVED for it.
+        The extended message types are no bit masks (a filter for one lets
+        the others through): every device message is kept, and matched by
+        its exact type."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            message = self.bus.timed_pop_filtered(100 * Gst.MSECOND, kind)
+        while True:
+            for i, (message_type, device) in enumerate(self.events):
+                properties = device.get_properties()
+                if message_type == kind and properties and \
+                        properties.get_string("ring") == ring:
+                    del self.events[: i + 1]
+                    return device
+            if time.monotonic() >= deadline:
+                self.fail(f"no {kind.first_value_nick} for ring {ring} in {timeout} s")
+            message = self.bus.timed_pop_filtered(100 * Gst.MSECOND,
+                                                  Gst.MessageType.DEVICE_ADDED |
+                                                  Gst.MessageType.DEVICE_REMOVED)
             if message is None:
                 continue
-            device = (message.parse_device_added() if kind == Gst.MessageType.DEVICE_ADDED
-                      else message.parse_device_removed())
-            properties = device.get_properties()
-            if properties and properties.get_string("ring") == ring:
-                return device
-        self.fail(f"no {kind.first_value_nick} for ring {ring} in {timeout} s")
+            if message.type == Gst.MessageType.DEVICE_ADDED:
+                self.events.append((message.type, message.parse_device_added()))
+            elif message.type == Gst.MessageType.DEVICE_REMOVED:
+                self.events.append((message.type, message.parse_device_removed()))
 
     def test_live_rings_are_listed_as_sources_by_their_caps(self):
         video, audio = self.ring("dev-video"), self.ring("dev-audio")

@@ -56,23 +56,39 @@ class Rtsp(ProcessTest):
         return camera
 
     def client(self, mount, buffers=30):
-        return self.start(f"rtspsrc location=rtsp://127.0.0.1:{self.port}/{mount} "
-                          f"protocols=tcp latency=100 ! rtph264depay ! h264parse ! "
-                          f"fakesink num-buffers={buffers}")
+        # -v with fakesink silent=false: one "chain" line per buffer received.
+        process = gst_launch(f"rtspsrc location=rtsp://127.0.0.1:{self.port}/{mount} "
+                             f"protocols=tcp latency=100 ! rtph264depay ! h264parse ! "
+                             f"fakesink silent=false num-buffers={buffers}", flags=("-v",))
+        self.processes.append(process)
+        return process
+
+    def played(self, client, buffers, what):
+        """Asserts the client received its buffers and ended. rtspsrc may
+        report that the server had already closed the connection when it
+        sends its own PAUSE at shutdown (an rtspsrc/rtsp-server teardown
+        race, after the stream): tolerated only there, and only once every
+        buffer came."""
+        code, out, err = finish(client, timeout=60)
+        received = out.count("last-message = chain")
+        self.assertGreaterEqual(received, buffers, f"{what}: {received} buffers; {err}")
+        if code != 0:
+            errors = [line for line in err.splitlines() if line.startswith("ERROR")]
+            self.assertTrue(all("rtspsrc" in line for line in errors) and
+                            "gst_rtspsrc_pause" in err and "Received end-of-file" in err,
+                            f"{what}: exit {code}: {err}")
 
     def test_two_clients_at_once_on_shared_and_own_factories(self):
         for mount in ("shared", "own"):
             clients = [self.client(mount), self.client(mount)]
             for client in clients:
-                code, _, err = finish(client, timeout=60)
-                self.assertEqual(code, 0, f"{mount}: {err}")
+                self.played(client, 30, mount)
         wait_for(lambda: ring_state(self.ring_name) == (0, 0),
                  "no readers and no slots held once the clients left", timeout=20)
 
     def test_clients_reconnect_five_times(self):
         for attempt in range(5):
-            code, _, err = finish(self.client("own", buffers=10), timeout=60)
-            self.assertEqual(code, 0, f"connection {attempt + 1}: {err}")
+            self.played(self.client("own", buffers=10), 10, f"connection {attempt + 1}")
         wait_for(lambda: ring_state(self.ring_name) == (0, 0),
                  "no readers and no slots held once the clients left", timeout=20)
 
@@ -84,8 +100,7 @@ class Rtsp(ProcessTest):
         self.camera.send_signal(signal.SIGKILL)  # the camera process crashes
         finish(self.camera)
         self.camera = self.start_camera()  # and is restarted
-        code, _, err = finish(client, timeout=60)
-        self.assertEqual(code, 0, f"the client kept playing across the restart: {err}")
+        self.played(client, 150, "the client kept playing across the restart")
 
 
 class RtpOverUdp(ProcessTest):

@@ -199,6 +199,43 @@ TEST_F(CircularBufferTest, UncommittedLeaseIsSkipped) {
   EXPECT_EQ(queue.counters().abandoned, 1u);
 }
 
+// Leases move like the handles they are: the moved-from one is empty and
+// gives nothing back; a lease assigned over another first gives that one
+// back (an uncommitted write lease is abandoned, a read lease released).
+TEST_F(CircularBufferTest, LeasesMoveAndGiveBackWhatTheyHeld) {
+  const std::string name = ring("queue-move");
+  auto queue = CircularBuffer::create(name, 4, 64);
+  auto first = queue.acquire_write(kNoWait);
+  ASSERT_TRUE(first);
+  std::memcpy(first.data(), "one", 3);
+  CircularBuffer::WriteLease moved(std::move(first));
+  EXPECT_FALSE(first);  // NOLINT(bugprone-use-after-move): checking the moved-from state
+  ASSERT_TRUE(moved);
+  moved.commit(3);
+  auto second = queue.acquire_write(kNoWait);
+  ASSERT_TRUE(second);
+  second = queue.acquire_write(kNoWait);  // the first of these is abandoned
+  ASSERT_TRUE(second);
+  std::memcpy(second.data(), "two", 3);
+  second.commit(3);
+  EXPECT_EQ(queue.counters().abandoned, 1u);
+
+  auto read = queue.acquire_read(1s);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(std::string(reinterpret_cast<const char *>(read.data()), read.size()), "one");
+  CircularBuffer::ReadLease kept(std::move(read));
+  EXPECT_FALSE(read);             // NOLINT(bugprone-use-after-move)
+  kept = queue.acquire_read(1s);  // "one" is released, "two" is held
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(std::string(reinterpret_cast<const char *>(kept.data()), kept.size()), "two");
+  kept.release();
+  // Every node is free again: four writes fit without a wait.
+  for (int i = 0; i < 4; ++i)
+    EXPECT_TRUE(queue.write("x", 1, kNoWait)) << i;
+  CircularBuffer moved_queue(std::move(queue));
+  EXPECT_EQ(moved_queue.name(), name);
+}
+
 // A writer killed between acquire and commit: the reader waiting on that
 // position skips it and receives the next writer's item.
 TEST_F(CircularBufferTest, WriterKilledHoldingANodeIsSkipped) {

@@ -41,6 +41,7 @@
 #include "buffer_record.h"
 #include "clock_mapping.h"
 #include "reference_timestamps.h"
+#include "ring_growth.h"
 #include "ring_uri.h"
 #include "shmring/error.hpp"
 #include "shmring/object_name.hpp"
@@ -103,6 +104,7 @@ struct Counters {
   guint64 published = 0;
   guint64 copied = 0;
   guint64 bytes_copied = 0;
+  guint64 moves = 0;  // times the ring grew (moved to bigger slots)
 };
 
 struct KnownReader {
@@ -124,6 +126,8 @@ struct SinkState {
   std::shared_ptr<shmring::Writer> writer;  // shared with pools lent upstream
   bool unlocked = false;                    // guarded by writer_lock
   guint64 caps_id = 0;
+  std::string caps_text;        // the current caps, for a grown ring; streaming thread only
+  bool caps_are_video = false;  // raw video: frames are sized by the caps; streaming thread only
   std::vector<KnownReader> readers;                      // streaming thread only
   GstClockTime published_latency = GST_CLOCK_TIME_NONE;  // streaming thread only
 };
@@ -195,11 +199,10 @@ void report_create_error(GstShmringSink *self, const shmring::Error &error) {
   }
 }
 
-// Creates the ring; posts an element error and returns false on failure.
-bool create_writer(GstShmringSink *self, guint64 slot_size) {
-  SinkState &s = *self->state;
+// Creates a ring of `slot_size` bytes per slot under the ring's name; posts
+// an element error and returns null on failure.
+std::shared_ptr<shmring::Writer> make_writer(GstShmringSink *self, guint64 slot_size) {
   const Settings settings = settings_of(self);
-  std::shared_ptr<shmring::Writer> writer;
   try {
     shmring::WriterOptions options;
     options.name = settings.ring;
@@ -213,20 +216,34 @@ bool create_writer(GstShmringSink *self, guint64 slot_size) {
         GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
                           ("No group '%s' (group)", settings.group.c_str()),
                           ("Give a group name known here, or a gid"));
-        return false;
+        return nullptr;
       }
     }
-    writer = shmring::Writer::create(options);
+    std::shared_ptr<shmring::Writer> writer = shmring::Writer::create(options);
+    GST_INFO_OBJECT(self, "created ring '%s': %u slots of %" G_GUINT64_FORMAT " bytes",
+                    settings.ring.c_str(), settings.slots, slot_size);
+    return writer;
   } catch (const shmring::Error &error) {
     report_create_error(self, error);
-    return false;
+    return nullptr;
   }
-  GST_INFO_OBJECT(self, "created ring '%s': %u slots of %" G_GUINT64_FORMAT " bytes",
-                  settings.ring.c_str(), settings.slots, slot_size);
+}
+
+// Makes `writer` the sink's, interrupted at once if unlock() came first.
+void install_writer(GstShmringSink *self, std::shared_ptr<shmring::Writer> writer) {
+  SinkState &s = *self->state;
   std::lock_guard<std::mutex> guard(s.writer_lock);
   if (s.unlocked)
     writer->interrupt();
   s.writer = std::move(writer);
+}
+
+// Creates the ring; posts an element error and returns false on failure.
+bool create_writer(GstShmringSink *self, guint64 slot_size) {
+  std::shared_ptr<shmring::Writer> writer = make_writer(self, slot_size);
+  if (!writer)
+    return false;
+  install_writer(self, std::move(writer));
   return true;
 }
 
@@ -370,6 +387,103 @@ GstFlowReturn publish_record(GstShmringSink *self, const shmring::gst::RecordInf
   return GST_FLOW_OK;
 }
 
+// The readers known before a move that are not in the new ring: they did
+// not follow (leaky ones still catching up come later, as joins).
+void announce_move(GstShmringSink *self) {
+  SinkState &s = *self->state;
+  std::vector<KnownReader> now;
+  for (const shmring::ReaderInfo &info : s.writer->readers())
+    now.push_back({info.index, info.pid});
+  for (const KnownReader &r : s.readers) {
+    const bool followed =
+        std::any_of(now.begin(), now.end(), [&r](const KnownReader &n) { return n.pid == r.pid; });
+    if (!followed) {
+      GST_INFO_OBJECT(self, "reader pid %d left (did not follow the move)", r.pid);
+      post_reader_message(self, "shmring-reader-left", r);
+    }
+  }
+  s.readers = std::move(now);
+}
+
+// The stream outgrew the ring (ring_growth.h): moves to a ring of slots of
+// `needed` bytes or more under the same name. Blocking readers are waited
+// for within `timeout`; one that comes later misses what is published
+// before it attaches. Upstream is asked to reconfigure, so that its pool
+// is one of the new ring's.
+GstFlowReturn grow_ring(GstShmringSink *self, guint64 needed, bool sized_by_caps, const char *why) {
+  SinkState &s = *self->state;
+  const Settings settings = settings_of(self);
+  const std::shared_ptr<shmring::Writer> old = s.writer;
+  const guint64 slot_size = shmring::gst::grown_slot_size(old->slot_size(), needed, sized_by_caps);
+  GST_INFO_OBJECT(self,
+                  "%s: %" G_GUINT64_FORMAT
+                  " bytes do not fit ring '%s' (slots of %" G_GUINT64_FORMAT
+                  " bytes): moving to slots of %" G_GUINT64_FORMAT " bytes",
+                  why, needed, old->name().c_str(), old->slot_size(), slot_size);
+  // The name first: a reader told to move must not reopen the old ring.
+  old->release_name();
+  std::shared_ptr<shmring::Writer> grown = make_writer(self, slot_size);
+  if (!grown) {
+    old->close();
+    return GST_FLOW_ERROR;
+  }
+  if (!s.caps_text.empty())
+    s.caps_id = grown->set_caps(s.caps_text);  // fitted the old ring's table: fits this one
+  const std::vector<pid_t> expected = shmring::gst::followers_expected(old->readers());
+  shmring::gst::RecordInfo moved;
+  moved.kind = shmring::gst::RecordKind::Moved;
+  const GstFlowReturn ret = publish_record(self, moved, nullptr);
+  install_writer(self, grown);
+  old->close();
+  GST_OBJECT_LOCK(self);
+  s.counters.moves++;
+  GST_OBJECT_UNLOCK(self);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  if (!expected.empty()) {
+    const shmring::Deadline since = shmring::Clock::now();
+    const shmring::WaitStatus status = grown->wait_for_readers(
+        [&expected](const std::vector<shmring::ReaderInfo> &readers) {
+          return shmring::gst::followers_attached(expected, readers);
+        },
+        shmring::deadline_after_ns(settings.timeout));
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::microseconds>(shmring::Clock::now() - since)
+            .count();
+    if (status == shmring::WaitStatus::Timeout)
+      GST_WARNING_OBJECT(self,
+                         "not every blocking reader followed ring '%s' within %" GST_TIME_FORMAT
+                         ": those that come later miss what is published before",
+                         settings.ring.c_str(), GST_TIME_ARGS(settings.timeout));
+    else
+      GST_DEBUG_OBJECT(self, "waited %" G_GINT64_FORMAT " us for %zu reader(s) to follow: %s",
+                       static_cast<gint64>(waited), expected.size(),
+                       status == shmring::WaitStatus::Ok ? "all came" : "interrupted");
+  }
+  announce_move(self);
+  gst_pad_push_event(GST_BASE_SINK_PAD(self), gst_event_new_reconfigure());
+  return GST_FLOW_OK;
+}
+
+// With `slot-size` unset the ring follows the stream; with it set, a record
+// that does not fit is an error naming the size it needs.
+GstFlowReturn make_room_for(GstShmringSink *self, guint64 size, bool sized_by_caps,
+                            const char *why) {
+  SinkState &s = *self->state;
+  if (size <= s.writer->slot_size())
+    return GST_FLOW_OK;
+  if (settings_of(self).slot_size == 0)
+    return grow_ring(self, size, sized_by_caps, why);
+  GST_ELEMENT_ERROR(
+      self, RESOURCE, WRITE,
+      ("Buffer of %" G_GUINT64_FORMAT " bytes does not fit a slot of ring "
+       "'%s' (%" G_GUINT64_FORMAT " bytes, set by 'slot-size')",
+       size, s.writer->name().c_str(), s.writer->slot_size()),
+      ("Set 'slot-size' to at least %" G_GUINT64_FORMAT ", or to 0 to size slots from the stream",
+       size));
+  return GST_FLOW_ERROR;
+}
+
 }  // namespace
 
 static void gst_shmring_sink_init(GstShmringSink *self) {
@@ -389,11 +503,13 @@ static GstStructure *build_stats(GstShmringSink *self) {
   Counters counters = s.counters;
   GST_OBJECT_UNLOCK(self);
   guint readers = 0;
+  guint64 slot_size = 0;
   shmring::WriterStats writer_stats;
   {
     std::lock_guard<std::mutex> guard(s.writer_lock);
     if (s.writer) {
       readers = static_cast<guint>(s.writer->readers().size());
+      slot_size = s.writer->slot_size();
       writer_stats = s.writer->stats();
     }
   }
@@ -401,7 +517,8 @@ static GstStructure *build_stats(GstShmringSink *self) {
       "application/x-shmringsink-stats", "published", G_TYPE_UINT64, counters.published, "copied",
       G_TYPE_UINT64, counters.copied, "bytes-copied", G_TYPE_UINT64, counters.bytes_copied,
       "readers", G_TYPE_UINT, readers, "overruns", G_TYPE_UINT64, writer_stats.overruns,
-      "readers-reclaimed", G_TYPE_UINT64, writer_stats.readers_reclaimed, nullptr);
+      "readers-reclaimed", G_TYPE_UINT64, writer_stats.readers_reclaimed, "slot-size",
+      G_TYPE_UINT64, slot_size, "ring-moves", G_TYPE_UINT64, counters.moves, nullptr);
 }
 
 static void gst_shmring_sink_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -487,6 +604,8 @@ static gboolean gst_shmring_sink_start(GstBaseSink *base) {
   }
   s.counters = Counters{};
   s.caps_id = 0;
+  s.caps_text.clear();
+  s.caps_are_video = false;
   s.published_latency = GST_CLOCK_TIME_NONE;
   s.readers.clear();
   // With a fixed slot size the ring exists from the start, so that a name
@@ -537,15 +656,24 @@ static gboolean gst_shmring_sink_set_caps(GstBaseSink *base, GstCaps *caps) {
   if (!s.writer && !create_writer(self, slot_size_for(settings_of(self), caps)))
     return FALSE;
   gchar *text = gst_caps_to_string(caps);
+  s.caps_text = text;
+  g_free(text);
+  // Bigger frames than the slots hold: a ring that fits them, with these
+  // caps, before any of them comes.
+  GstVideoInfo info;
+  s.caps_are_video = shmring::gst::raw_video_info(caps, info);
+  // (With `slot-size` set, the first buffer that does not fit is the error:
+  // an error while prerolling would leave gst-launch-1.0 1.22 waiting.)
+  if (s.caps_are_video && settings_of(self).slot_size == 0 &&
+      GST_VIDEO_INFO_SIZE(&info) > s.writer->slot_size())
+    return grow_ring(self, GST_VIDEO_INFO_SIZE(&info), true, "new caps") == GST_FLOW_OK;
   try {
-    s.caps_id = s.writer->set_caps(text);
+    s.caps_id = s.writer->set_caps(s.caps_text);
   } catch (const shmring::Error &error) {
     GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("%s", error.what()), (nullptr));
-    g_free(text);
     return FALSE;
   }
-  GST_INFO_OBJECT(self, "caps id %" G_GUINT64_FORMAT ": %s", s.caps_id, text);
-  g_free(text);
+  GST_INFO_OBJECT(self, "caps id %" G_GUINT64_FORMAT ": %s", s.caps_id, s.caps_text.c_str());
   return TRUE;
 }
 
@@ -560,6 +688,12 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
     if (!create_writer(self, slot_size_for(settings_of(self), nullptr)))
       return GST_FLOW_ERROR;
   }
+  // A buffer bigger than the caps promised (a decoder's padding) grows the
+  // ring first: before the first reader comes that costs nothing.
+  const gsize size = gst_buffer_get_size(buffer);
+  GstFlowReturn grown = make_room_for(self, size, s.caps_are_video, "a bigger buffer");
+  if (grown != GST_FLOW_OK)
+    return grown;
   // Asked to wait for readers, the writer waits before anything else, its
   // errors included: a reader attached to it then hears of them
   // (on-writer-lost) rather than waiting for a ring that came and went.
@@ -569,15 +703,6 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
     if (ret != GST_FLOW_OK)
       return ret;
     announce_reader_changes(self);
-  }
-  const gsize size = gst_buffer_get_size(buffer);
-  if (size > s.writer->slot_size()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
-                      ("Buffer of %" G_GSIZE_FORMAT " bytes does not fit a slot of ring "
-                       "'%s' (%" G_GUINT64_FORMAT " bytes)",
-                       size, s.writer->name().c_str(), s.writer->slot_size()),
-                      ("Set 'slot-size' to at least %" G_GSIZE_FORMAT, size));
-    return GST_FLOW_ERROR;
   }
 
   publish_latency(self);
@@ -778,8 +903,9 @@ static void gst_shmring_sink_class_init(GstShmringSinkClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_SLOT_SIZE,
       g_param_spec_uint64("slot-size", "Slot size",
-                          "Largest buffer in bytes; 0 = from the first caps (a raw video "
-                          "frame's size, else 4 MiB)",
+                          "Largest buffer in bytes, a hard limit; 0 = follow the stream: "
+                          "sized from the caps (a raw video frame, else 4 MiB), and grown "
+                          "when bigger buffers or caps come (readers follow, losing nothing)",
                           0, G_GUINT64_CONSTANT(1) << 32, kDefaultSlotSize, rw));
   g_object_class_install_property(
       gobject_class, PROP_PERMS,
@@ -816,7 +942,8 @@ static void gst_shmring_sink_class_init(GstShmringSinkClass *klass) {
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
                          "published, copied, bytes-copied, readers, overruns, "
-                         "readers-reclaimed",
+                         "readers-reclaimed, slot-size (of the ring now), ring-moves (times "
+                         "the ring grew for bigger buffers)",
                          GST_TYPE_STRUCTURE,
                          static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 

@@ -66,6 +66,10 @@ constexpr auto kCreatingLookAgain = std::chrono::milliseconds(2);
 // Longest single wait inside create(); it loops, so this only bounds how
 // stale a timeout check can be.
 constexpr auto kReadSlice = std::chrono::milliseconds(500);
+// A reader told that the ring moved finds the new one at once, unless it
+// came so late that the writer has stopped meanwhile: after this long
+// without a ring, that is the writer lost (on-writer-lost), not a wait.
+constexpr auto kFollowGrace = std::chrono::seconds(1);
 
 enum {
   PROP_0,
@@ -95,7 +99,7 @@ struct Counters {
   guint64 copied = 0;   // copies: downstream held too many slots, or needed packed video
 };
 
-enum class Outcome { Ok, Flushing, Error };
+enum class Outcome { Ok, Flushing, Error, WriterGone };
 
 }  // namespace
 
@@ -139,6 +143,8 @@ struct SrcState {
   bool segment_sent = false;
   // The writer was lost: attaching again posts shmring-writer-back.
   bool writer_lost = false;
+  // The writer moved the ring (RecordKind::Moved): the new one is due.
+  bool following_move = false;
   // `trusted-owner` as a uid, resolved once in start() (the properties
   // cannot change after READY).
   std::optional<uid_t> trusted_owner;
@@ -309,6 +315,7 @@ Outcome attach_to_writer(GstShmringSrc *self) {
     if (try_open(self, settings, reader, &creating) == Outcome::Error)
       return Outcome::Error;
     if (reader) {
+      s.following_move = false;
       if (s.writer_lost) {
         post_writer_message(self, "shmring-writer-back", reader->writer_pid(), nullptr);
         s.writer_lost = false;
@@ -324,6 +331,13 @@ Outcome attach_to_writer(GstShmringSrc *self) {
       announced = true;
     }
     const gint64 now = g_get_monotonic_time();
+    if (s.following_move &&
+        std::chrono::microseconds(now - start) >= std::chrono::microseconds(kFollowGrace)) {
+      GST_INFO_OBJECT(self, "the moved ring '%s' is gone: its writer stopped meanwhile",
+                      settings.ring.c_str());
+      s.following_move = false;
+      return Outcome::WriterGone;
+    }
     if (settings.timeout > 0 && guint64(now - start) * GST_USECOND >= settings.timeout) {
       GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
                         ("No writer on ring '%s' within %" GST_TIME_FORMAT, settings.ring.c_str(),
@@ -333,8 +347,11 @@ Outcome attach_to_writer(GstShmringSrc *self) {
     }
     // Sleep until the ring's name changes, the timeout property runs out,
     // or unlock(); never for long, to look again whatever happens.
-    shmring::Deadline wake =
-        shmring::deadline_after(creating ? kCreatingLookAgain : kWriterLookAgain);
+    shmring::Deadline wake = shmring::deadline_after(
+        creating ? kCreatingLookAgain
+                 : (s.following_move
+                        ? std::chrono::duration_cast<std::chrono::milliseconds>(kFollowGrace) / 10
+                        : kWriterLookAgain));
     if (settings.timeout > 0)
       wake = std::min(
           wake, shmring::deadline_after_ns(settings.timeout - guint64(now - start) * GST_USECOND));
@@ -702,6 +719,7 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
   s.caps_frame_duration = GST_CLOCK_TIME_NONE;
   s.segment_sent = false;
   s.writer_lost = false;
+  s.following_move = false;
   {
     auto watch = std::make_shared<shmring::NameWatch>(settings.ring);
     g_mutex_lock(&s.wait_mutex);
@@ -824,6 +842,11 @@ Step read_next(GstShmringSrc *self, std::shared_ptr<shmring::gst::ReaderLink> &l
       return Step::flow_of(GST_FLOW_FLUSHING);
     if (attached == Outcome::Error)
       return Step::flow_of(GST_FLOW_ERROR);
+    if (attached == Outcome::WriterGone) {
+      const GstFlowReturn ret = handle_writer_lost(self, shmring::ReadStatus::WriterClosed,
+                                                   settings_of(self).on_writer_lost);
+      return ret == GST_FLOW_OK ? Step::next() : Step::flow_of(ret);
+    }
     return Step::next();
   }
   // At DEBUG every wait for the writer is told, with how long and why it
@@ -852,13 +875,35 @@ Step read_next(GstShmringSrc *self, std::shared_ptr<shmring::gst::ReaderLink> &l
   return Step::flow_of(GST_FLOW_ERROR);
 }
 
-// EOS, a tag list or a custom event from the ring.
+// The writer outgrew the ring (bigger frames, padded buffers) and created a
+// bigger one under the same name before saying so here: reopen the name and
+// go on in the same stream. The segment stays; the new ring's caps are
+// pushed afresh and its first buffer is DISCONT. A blocking reader loses
+// nothing (the writer publishes nothing there before it has attached); a
+// leaky one may, and waits for a keyframe as after any loss.
+Step follow_moved_ring(GstShmringSrc *self) {
+  SrcState &s = *self->state;
+  const Settings settings = settings_of(self);
+  GST_INFO_OBJECT(self, "the writer moved ring '%s' to bigger slots: following it",
+                  settings.ring.c_str());
+  drop_reader(self);
+  s.following_move = true;
+  s.caps_id = 0;
+  s.discont_pending = true;
+  if (settings.policy == GST_SHMRING_POLICY_LEAKY)
+    s.waiting_for_keyframe = true;
+  return Step::next();
+}
+
+// EOS, a tag list, a custom event or the move to a bigger ring.
 Step take_event(GstShmringSrc *self, shmring::Reader &reader, const shmring::Frame &frame,
                 const shmring::gst::RecordInfo &info) {
   if (info.kind == shmring::gst::RecordKind::Eos) {
     GST_INFO_OBJECT(self, "writer sent EOS");
     return Step::flow_of(GST_FLOW_EOS);
   }
+  if (info.kind == shmring::gst::RecordKind::Moved)
+    return follow_moved_ring(self);
   // Caps first, so that a tag list never precedes them downstream.
   if (update_caps(self, reader, info.caps_id) != Outcome::Ok)
     return Step::flow_of(GST_FLOW_NOT_NEGOTIATED);

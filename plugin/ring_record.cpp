@@ -16,7 +16,7 @@ RecordHeader header_of(const RecordInfo &info) {
 bool record_of(const Frame &frame, RecordInfo &out) {
   const std::uint32_t kind = frame.record.kind;
   if (kind < static_cast<std::uint32_t>(RecordKind::Buffer) ||
-      kind > static_cast<std::uint32_t>(RecordKind::Tags))
+      kind > static_cast<std::uint32_t>(RecordKind::Moved))
     return false;
   out.kind = static_cast<RecordKind>(kind);
   out.flags = frame.record.flags;

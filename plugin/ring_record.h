@@ -18,6 +18,10 @@ enum class RecordKind : std::uint32_t {
   Eos = 2,     // end of stream: no payload
   Event = 3,   // a serialized custom downstream event: payload is its text
   Tags = 4,    // a tag event: payload is the tag list's text, flags its scope
+  // The last record of a ring the writer outgrew: its successor, of bigger
+  // slots, is under the same name now. No payload; `size` is 0 and the
+  // flags hold nothing. Readers reopen the name and go on.
+  Moved = 5,
 };
 
 constexpr std::uint64_t kNoOffset = ~std::uint64_t{0};

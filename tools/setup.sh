@@ -12,6 +12,7 @@ packages=(
   gstreamer1.0-plugins-base-apps  # gst-play-1.0, for the URI tests
   gstreamer1.0-plugins-bad   # checksumsink for the tests, shmsink/shmsrc for benchmarks
   gstreamer1.0-plugins-ugly  # x264enc: H.264 in the two-process tests
+  gstreamer1.0-libav         # avdec_*: decodebin decodes the common formats (padded frames)
   python3-gst-1.0            # the PyGObject embedding example (runs on /usr/bin/python3)
   python3-opencv             # OpenCV (its GStreamer backend) as a client, in the tests
   gir1.2-gst-rtsp-server-1.0 # an RTSP server as a client, in the tests

@@ -21,6 +21,7 @@
 
 #include "named_object.hpp"
 #include "shmring/record.hpp"
+#include "shmring/writer.hpp"
 
 namespace shmring::ring {
 
@@ -33,7 +34,7 @@ constexpr std::uint32_t kCapsEntries = 8;    // caps ids in flight at once
 constexpr std::uint32_t kCapsCapacity = 16 * 1024 - 16;
 constexpr std::uint32_t kMinSlots = 2;
 constexpr std::uint32_t kMaxSlots = 1024;
-constexpr std::uint64_t kMaxSlotSize = std::uint64_t{1} << 32;  // 4 GiB
+using shmring::kMaxSlotSize;
 
 // Sequence values with a meaning of their own in SlotMeta::seq / Descriptor::seq.
 constexpr std::uint64_t kNoSequence = ~std::uint64_t{0};

@@ -472,6 +472,21 @@ WaitStatus Writer::wait_for_reader(Deadline deadline) {
   }
 }
 
+WaitStatus Writer::wait_for_readers(
+    const std::function<bool(const std::vector<ReaderInfo> &)> &enough, Deadline deadline) {
+  Impl &w = *impl_;
+  for (;;) {
+    if (w.interrupted.load())
+      return WaitStatus::Interrupted;
+    if (enough(readers()))
+      return WaitStatus::Ok;
+    // A reader attaching or detaching wakes the space channel; so does
+    // every read, which is what the readers being waited for are doing.
+    if (!w.wait_for_space([&] { return enough(readers()); }, deadline))
+      return WaitStatus::Timeout;
+  }
+}
+
 std::vector<ReaderInfo> Writer::readers() const {
   std::vector<ReaderInfo> result;
   object::for_each_bit(impl_->participants.occupied(), [&](std::uint32_t i) {
@@ -514,6 +529,12 @@ void Writer::close() {
                                 std::memory_order_seq_cst);
   w.data_channel.notify_forced();
   w.handle.object.unlink_if_still_named();
+}
+
+void Writer::release_name() {
+  Impl &w = *impl_;
+  if (w.handle.in_opener())
+    w.handle.object.unlink_if_still_named();
 }
 
 WriterStats Writer::stats() const {

@@ -6,8 +6,11 @@
 // handles used by many threads at once. They also run in the plain build.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <memory>
 #include <set>
 #include <thread>
 #include <vector>
@@ -184,6 +187,55 @@ TEST_F(RingTest, ThreadsShareOneBufferHandleAndItsLock) {
   for (auto &thread : threads)
     thread.join();
   EXPECT_EQ(torn.load(), 0) << "the lock keeps readers away from a half-written pair";
+}
+
+// Growing a ring: the old writer gives up the name, a successor takes it,
+// and the old ring goes on for the reader that has it mapped; closing the
+// old one leaves the successor's name alone. The successor waits for its
+// readers through wait_for_readers, woken by the attach of a reader in
+// another thread, and gives up at its deadline or on interrupt().
+TEST_F(RingTest, ASuccessorTakesTheNameWhileTheOldRingGoesOn) {
+  const std::string name = ring("successor");
+  auto old_writer = Writer::create({name, 4, 64});
+  auto old_reader = Reader::open({name, false});
+  RecordHeader record;
+  record.size = sizeof(std::uint64_t);
+  const std::uint64_t first = 1, second = 2;
+  ASSERT_EQ(old_writer->write(record, &first, in_ms(1000)), WaitStatus::Ok);
+  old_writer->release_name();
+  auto successor = Writer::create({name, 4, 4096});
+  ASSERT_EQ(old_writer->write(record, &second, in_ms(1000)), WaitStatus::Ok);
+  old_writer->close();
+  for (std::uint64_t want : {first, second}) {
+    Frame frame;
+    ASSERT_EQ(old_reader->next(frame, in_ms(1000)), ReadStatus::Frame);
+    std::uint64_t value = 0;
+    std::memcpy(&value, frame.data, sizeof value);
+    old_reader->release(frame.slot);
+    EXPECT_EQ(value, want);
+  }
+  Frame frame;
+  EXPECT_EQ(old_reader->next(frame, in_ms(1000)), ReadStatus::WriterClosed);
+
+  const pid_t me = getpid();
+  auto one_of_mine = [me](const std::vector<ReaderInfo> &readers) {
+    return std::any_of(readers.begin(), readers.end(),
+                       [me](const ReaderInfo &r) { return r.pid == me; });
+  };
+  EXPECT_EQ(successor->wait_for_readers(one_of_mine, in_ms(50)), WaitStatus::Timeout);
+  std::shared_ptr<Reader> follower;
+  std::thread attach([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    follower = Reader::open({name, false});
+  });
+  EXPECT_EQ(successor->wait_for_readers(one_of_mine, in_ms(10000)), WaitStatus::Ok);
+  attach.join();
+  ASSERT_TRUE(follower);
+  EXPECT_EQ(follower->slot_size(), 4096u) << "the name is the successor's";
+  successor->interrupt();
+  EXPECT_EQ(successor->wait_for_readers([](const auto &) { return false; }, in_ms(10000)),
+            WaitStatus::Interrupted);
+  successor->close();
 }
 
 }  // namespace

@@ -105,6 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   switch (info.kind) {
     case shmring::gst::RecordKind::Buffer: take_buffer(input, info); break;
     case shmring::gst::RecordKind::Eos: say("eos"); break;
+    case shmring::gst::RecordKind::Moved: say("moved"); break;
     case shmring::gst::RecordKind::Event:
     case shmring::gst::RecordKind::Tags:
       if (GstEvent *event =

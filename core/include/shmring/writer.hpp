@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,9 @@ enum class AtDeadline {
   OverrunStalledReaders,  // overwrite their oldest unread records (they count them lost)
   GiveUp,                 // return Timeout: the caller reports the stalled reader
 };
+
+// The largest slot a ring can have (payload bytes).
+inline constexpr std::uint64_t kMaxSlotSize = std::uint64_t{1} << 32;  // 4 GiB
 
 struct WriterOptions {
   std::string name;  // object name, see object_name.hpp
@@ -105,6 +109,10 @@ class Writer {
 
   // Waits until at least one reader is attached.
   WaitStatus wait_for_reader(Deadline deadline);
+  // Waits until `enough` holds for the attached readers (as readers() lists
+  // them), looking again whenever a reader attaches, detaches or reads.
+  WaitStatus wait_for_readers(const std::function<bool(const std::vector<ReaderInfo> &)> &enough,
+                              Deadline deadline);
 
   // Attached readers, as they describe themselves (for stats and messages).
   std::vector<ReaderInfo> readers() const;
@@ -120,6 +128,11 @@ class Writer {
 
   // Tells readers that the writer is gone and removes the name. Idempotent.
   void close();
+  // Gives up the name while the ring goes on working for those who have it
+  // open, so that a successor (a ring of bigger slots) can be created under
+  // it before this one's readers are told to move there. close() then leaves
+  // the successor's name alone.
+  void release_name();
 
   // Publishes the writer pipeline's latency (ns; kNoTime: unknown), which
   // readers add to theirs. Any thread, any time.

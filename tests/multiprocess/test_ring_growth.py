@@ -1,0 +1,179 @@
+"""The ring follows the stream with slot-size unset: a decoder's padded
+frames and caps that change to bigger frames grow it, and readers in other
+processes follow with the new caps and a DISCONT, losing nothing in block
+mode. With slot-size set, a buffer that does not fit stays an error."""
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from support import (ProcessTest, finish, frames, gst_launch, ring_path, run_pipeline, stats_of,
+                     wait_for)
+from test_time_and_events import identity_log
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SYSTEM_PYTHON = os.environ["SHMRING_SYSTEM_PYTHON"]
+SIZES = ["160x120", "320x240", "640x480"]
+PER_SIZE = 10
+DISCONT = 0x40
+
+
+def expected_frames():
+    """The sha1 of each frame resizing_writer.py sends, in order."""
+    digests = []
+    n = 0
+    for size in SIZES:
+        width, height = map(int, size.split("x"))
+        for _ in range(PER_SIZE):
+            digests.append(hashlib.sha1(bytes([n]) * (width * height)).hexdigest())
+            n += 1
+    return digests
+
+
+class RingGrowth(ProcessTest):
+    @classmethod
+    def setUpClass(cls):
+        # H.264 files whose decoded frames avdec_h264 pads beyond the caps'
+        # size: 4:2:0 8-bit (the common case) and 4:4:4 10-bit.
+        cls.media = tempfile.mkdtemp(prefix="shmring-growth-")
+        cls.files = {}
+        for name, fmt in (("i420", "I420"), ("y444", "Y444_10LE")):
+            path = os.path.join(cls.media, f"{name}.mp4")
+            code, _, err = finish(gst_launch(
+                f"videotestsrc pattern=ball num-buffers=20 ! "
+                f"video/x-raw,format={fmt},width=1280,height=720,framerate=30/1 ! "
+                f"x264enc ! mp4mux ! filesink location={path}"))
+            assert code == 0, err
+            cls.files[name] = path
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.media, ignore_errors=True)
+
+    def resizing_writer(self, ring, *sink_properties, pause=0.0):
+        args = [SYSTEM_PYTHON, os.path.join(HERE, "resizing_writer.py"), f"--pause={pause}",
+                ring, str(PER_SIZE), *SIZES]
+        if sink_properties:
+            args += ["--", *sink_properties]
+        writer = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.processes.append(writer)
+        return writer
+
+    def test_caps_that_grow_mid_stream_lose_nothing_in_block_mode(self):
+        ring = self.ring("caps-grow")
+        # A slow blocking reader has records in the old ring when it is
+        # told to move; a leaky one beside it never holds the writer up.
+        slow = self.start(f"shmringsrc ring={ring} ! identity sleep-time=3000 ! checksumsink")
+        leaky = self.start(f"shmringsrc ring={ring} policy=leaky ! fakesink")
+        time.sleep(0.5)
+        writer = self.resizing_writer(ring)
+        code, out, err = finish(writer)
+        self.assertEqual(code, 0, err)
+        stats = stats_of(out, "sink")
+        self.assertEqual(stats["ring-moves"], 2, out)
+        self.assertGreaterEqual(stats["slot-size"], 640 * 480)
+        self.assertEqual(stats["overruns"], 0, "the writer never overran its blocking reader")
+        code, got, err = finish(slow)
+        self.assertEqual(code, 0, err)
+        self.assertEqual([sha for _, sha in frames(got)], expected_frames())
+        self.assertEqual(finish(leaky)[0], 0)
+        self.assertFalse(os.path.exists(ring_path(ring)))
+
+    def test_a_reader_follows_with_new_caps_a_discont_and_the_same_segment(self):
+        ring = self.ring("caps-follow")
+        reader = gst_launch(f"shmringsrc ring={ring} timestamp-mode=original ! "
+                            f"identity silent=false ! fakesink", flags=("-v",))
+        self.processes.append(reader)
+        time.sleep(0.5)
+        code, _, err = finish(self.resizing_writer(ring))
+        self.assertEqual(code, 0, err)
+        code, out, err = finish(reader)
+        self.assertEqual(code, 0, err)
+        log = identity_log(out)
+        caps = [item[2].replace("\\", "") for item in log if item[:2] == ("event", "caps")]
+        self.assertEqual(len(caps), 3, caps)
+        for text, size in zip(caps, SIZES):
+            width, height = size.split("x")
+            self.assertIn(f"width=(int){width}, height=(int){height}", text)
+        self.assertEqual(sum(1 for item in log if item[:2] == ("event", "segment")), 1,
+                         "the stream goes on in its segment")
+        buffers = [item for item in log if item[0] == "buffer"]
+        self.assertEqual([b[1] for b in buffers],
+                         [int(w) * int(h) for w, h in (s.split("x") for s in SIZES)
+                          for _ in range(PER_SIZE)])
+        # The first buffer of each ring is DISCONT, and only those.
+        discont = [i for i, b in enumerate(buffers) if b[6] & DISCONT]
+        self.assertEqual(discont, [0, PER_SIZE, 2 * PER_SIZE])
+        # Timestamps go on as the writer stamped them.
+        self.assertEqual(buffers[-1][3], "0:00:00.966666666")
+
+    def padded_decoder_output(self, name):
+        ring = self.ring(f"padded-{name}")
+        after = "videoconvert ! video/x-raw,format=RGB ! checksumsink"
+        reader = self.start(f"shmringsrc ring={ring} ! {after}")
+        time.sleep(0.5)
+        # The README's hand-over example, with the most common decoder.
+        writer = run_pipeline(f"filesrc location={self.files[name]} ! decodebin ! "
+                              f"shmringsink ring={ring} wait-for-readers=true")
+        self.processes.append(writer)
+        code, out, err = finish(writer)
+        self.assertEqual(code, 0, err)
+        stats = stats_of(out, "shmringsink0")
+        self.assertEqual(stats["ring-moves"], 1, "padded frames grew the ring once")
+        code, got, err = finish(reader)
+        self.assertEqual(code, 0, err)
+        code, want, err = finish(gst_launch(
+            f"filesrc location={self.files[name]} ! decodebin ! {after}"))
+        self.assertEqual(code, 0, err)
+        self.assertEqual(len(frames(want)), 20)
+        self.assertEqual([sha for _, sha in frames(got)], [sha for _, sha in frames(want)])
+
+    def test_padded_4_2_0_decoder_output_passes_whole(self):
+        self.padded_decoder_output("i420")
+
+    def test_padded_4_4_4_decoder_output_passes_whole(self):
+        self.padded_decoder_output("y444")
+
+    def test_an_explicit_slot_size_stays_a_hard_limit(self):
+        ring = self.ring("fixed")
+        reader = self.start(f"shmringsrc ring={ring} on-writer-lost=eos ! fakesink")
+        time.sleep(0.3)
+        code, out, err = finish(self.resizing_writer(ring, "slot-size=19200"))
+        self.assertNotEqual(code, 0)
+        self.assertIn("does not fit a slot of ring", err)
+        self.assertIn("set by 'slot-size'", err)
+        self.assertEqual(finish(reader)[0], 0)
+
+    def test_a_reader_that_does_not_follow_in_time_only_delays_the_writer(self):
+        # Of two blocking readers, one is stopped (SIGSTOP) before the ring
+        # moves: the writer waits for it no longer than its timeout and goes
+        # on with the other, which loses nothing. Let go once the writer has
+        # ended, the stopped one finds it gone (on-writer-lost=eos by
+        # default) rather than waiting for a ring that never comes.
+        ring = self.ring("stopped")
+        stopped = self.start(f"shmringsrc ring={ring} ! checksumsink")
+        running = self.start(f"shmringsrc ring={ring} ! checksumsink")
+        time.sleep(0.5)
+        writer = self.resizing_writer(ring, "timeout=200000000", pause=1.5)
+        wait_for(lambda: os.path.exists(ring_path(ring)), "the ring", timeout=20)
+        time.sleep(0.75)  # the first size is read; the writer pauses
+        os.kill(stopped.pid, signal.SIGSTOP)
+        try:
+            code, out, err = finish(writer, timeout=40)
+        finally:
+            os.kill(stopped.pid, signal.SIGCONT)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(stats_of(out, "sink")["ring-moves"], 2)
+        code, got, err = finish(running)
+        self.assertEqual(code, 0, err)
+        self.assertEqual([sha for _, sha in frames(got)], expected_frames())
+        code, got, err = finish(stopped)
+        self.assertEqual(code, 0, err)
+        self.assertEqual([sha for _, sha in frames(got)], expected_frames()[:PER_SIZE])
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -12,19 +12,15 @@ bool is_monotonic_system_clock(GstClock *clock) {
   return type == GST_CLOCK_TYPE_MONOTONIC;
 }
 
-// element clock time minus CLOCK_MONOTONIC, both sampled now; false when the
-// element has no clock.
-bool clock_offset(GstElement *element, GstClockTimeDiff &offset, bool &exact) {
+// The element's clock time minus CLOCK_MONOTONIC, both sampled now; false
+// when the element has no clock (any more).
+bool clock_offset(GstElement *element, GstClockTimeDiff &offset) {
   GstClock *clock = gst_element_get_clock(element);
   if (!clock)
     return false;
-  exact = is_monotonic_system_clock(clock);
-  offset = 0;
-  if (!exact) {
-    const GstClockTime clock_now = gst_clock_get_time(clock);
-    const gint64 monotonic_now = g_get_monotonic_time() * GST_USECOND;
-    offset = GstClockTimeDiff(clock_now) - GstClockTimeDiff(monotonic_now);
-  }
+  const GstClockTime clock_now = gst_clock_get_time(clock);
+  const gint64 monotonic_now = g_get_monotonic_time() * GST_USECOND;
+  offset = GstClockTimeDiff(clock_now) - GstClockTimeDiff(monotonic_now);
   gst_object_unref(clock);
   return true;
 }
@@ -36,20 +32,31 @@ GstClockTime shifted(GstClockTime time, GstClockTimeDiff by) {
 
 }  // namespace
 
-GstClockTime element_time_to_monotonic(GstElement *element, GstClockTime time) {
-  GstClockTimeDiff offset;
-  bool exact;
-  if (!GST_CLOCK_TIME_IS_VALID(time) || !clock_offset(element, offset, exact))
-    return GST_CLOCK_TIME_NONE;
-  return exact ? time : shifted(time, -offset);
+void ClockMapping::clock_changed(GstClock *clock) {
+  kind_.store(!clock                             ? kNoClock
+              : is_monotonic_system_clock(clock) ? kMonotonic
+                                                 : kOther,
+              std::memory_order_release);
 }
 
-GstClockTime monotonic_to_element_time(GstElement *element, GstClockTime monotonic) {
-  GstClockTimeDiff offset;
-  bool exact;
-  if (!GST_CLOCK_TIME_IS_VALID(monotonic) || !clock_offset(element, offset, exact))
+GstClockTime ClockMapping::to_monotonic(GstElement *element, GstClockTime time) const {
+  const int kind = kind_.load(std::memory_order_acquire);
+  if (!GST_CLOCK_TIME_IS_VALID(time) || kind == kNoClock)
     return GST_CLOCK_TIME_NONE;
-  return exact ? monotonic : shifted(monotonic, offset);
+  if (kind == kMonotonic)
+    return time;
+  GstClockTimeDiff offset;
+  return clock_offset(element, offset) ? shifted(time, -offset) : GST_CLOCK_TIME_NONE;
+}
+
+GstClockTime ClockMapping::from_monotonic(GstElement *element, GstClockTime monotonic) const {
+  const int kind = kind_.load(std::memory_order_acquire);
+  if (!GST_CLOCK_TIME_IS_VALID(monotonic) || kind == kNoClock)
+    return GST_CLOCK_TIME_NONE;
+  if (kind == kMonotonic)
+    return monotonic;
+  GstClockTimeDiff offset;
+  return clock_offset(element, offset) ? shifted(monotonic, offset) : GST_CLOCK_TIME_NONE;
 }
 
 }  // namespace shmring::gst

@@ -6,12 +6,28 @@
 
 #include <gst/gst.h>
 
+#include <atomic>
+
 namespace shmring::gst {
 
-// An absolute time of `element`'s clock as CLOCK_MONOTONIC, and back.
-// Exact (no conversion) when the clock is the monotonic system clock;
-// GST_CLOCK_TIME_NONE when the element has no clock or the time is invalid.
-GstClockTime element_time_to_monotonic(GstElement *element, GstClockTime time);
-GstClockTime monotonic_to_element_time(GstElement *element, GstClockTime monotonic);
+// What an element knows of its clock, learnt when the pipeline hands it one
+// (GstElement::set_clock), so that converting a buffer's time looks nothing
+// up: on the monotonic system clock (the usual case) it is no conversion at
+// all; on another clock, an offset sampled through that clock at each use.
+class ClockMapping {
+ public:
+  // From the element's set_clock (null: it has none now). Any thread.
+  void clock_changed(GstClock *clock);
+
+  // An absolute time of `element`'s clock as CLOCK_MONOTONIC, and back.
+  // GST_CLOCK_TIME_NONE when the element has no clock or the time is
+  // invalid.
+  GstClockTime to_monotonic(GstElement *element, GstClockTime time) const;
+  GstClockTime from_monotonic(GstElement *element, GstClockTime monotonic) const;
+
+ private:
+  enum Kind : int { kNoClock, kMonotonic, kOther };
+  std::atomic<int> kind_{kNoClock};
+};
 
 }  // namespace shmring::gst

@@ -100,11 +100,43 @@ struct Settings {
   }
 };
 
+// Counted by the streaming thread and upstream's pool threads, read by
+// `stats`: relaxed atomics, no lock per buffer.
 struct Counters {
-  guint64 published = 0;
-  guint64 copied = 0;
-  guint64 bytes_copied = 0;
-  guint64 moves = 0;  // times the ring grew (moved to bigger slots)
+  std::atomic<guint64> published{0};
+  std::atomic<guint64> copied{0};
+  std::atomic<guint64> bytes_copied{0};
+  std::atomic<guint64> moves{0};  // times the ring grew (moved to bigger slots)
+
+  void reset() {
+    for (std::atomic<guint64> *counter : {&published, &copied, &bytes_copied, &moves})
+      counter->store(0, std::memory_order_relaxed);
+  }
+  static void add(std::atomic<guint64> &counter, guint64 amount = 1) {
+    counter.fetch_add(amount, std::memory_order_relaxed);
+  }
+};
+
+// The settings the streaming thread reads for every buffer, mirrored from
+// Settings by set_property, so that it reads them with neither a lock nor a
+// copy of Settings' strings. (They may change while playing.)
+struct LiveSettings {
+  std::atomic<guint64> timeout{kDefaultTimeout};
+  std::atomic<bool> wait_for_readers{kDefaultWaitForReaders};
+  std::atomic<bool> error_on_reader_timeout{kDefaultOnReaderTimeout ==
+                                            GST_SHMRING_READER_TIMEOUT_ERROR};
+
+  void mirror(const Settings &settings) {
+    timeout.store(settings.timeout, std::memory_order_relaxed);
+    wait_for_readers.store(settings.wait_for_readers, std::memory_order_relaxed);
+    error_on_reader_timeout.store(settings.on_reader_timeout == GST_SHMRING_READER_TIMEOUT_ERROR,
+                                  std::memory_order_relaxed);
+  }
+  shmring::AtDeadline at_deadline() const {
+    return error_on_reader_timeout.load(std::memory_order_relaxed)
+               ? shmring::AtDeadline::GiveUp
+               : shmring::AtDeadline::OverrunStalledReaders;
+  }
 };
 
 struct KnownReader {
@@ -115,21 +147,27 @@ struct KnownReader {
 
 }  // namespace
 
-// C++ state behind the GObject. Settings and counters are guarded by the
-// object lock; `writer` is created and destroyed under `writer_lock` so that
+// C++ state behind the GObject. Settings are guarded by the object lock
+// (and mirrored in `live`); `writer` is created and destroyed under `writer_lock` so that
 // unlock() can interrupt it from another thread; the streaming thread uses it
 // without a lock, never holding any lock across a wait.
 struct SinkState {
   Settings settings;
+  LiveSettings live;
   Counters counters;
+  shmring::gst::ClockMapping clock;
   std::mutex writer_lock;
   std::shared_ptr<shmring::Writer> writer;  // shared with pools lent upstream
   bool unlocked = false;                    // guarded by writer_lock
   guint64 caps_id = 0;
   std::string caps_text;        // the current caps, for a grown ring; streaming thread only
   bool caps_are_video = false;  // raw video: frames are sized by the caps; streaming thread only
-  std::vector<KnownReader> readers;                      // streaming thread only
-  GstClockTime published_latency = GST_CLOCK_TIME_NONE;  // streaming thread only
+  std::vector<KnownReader> readers;     // streaming thread only
+  std::uint64_t readers_signature = 0;  // of `readers`; streaming thread only
+  bool readers_unknown = true;          // `readers` is not of this ring yet
+  // Set when a LATENCY event reaches the sink: the next buffer publishes
+  // the pipeline's latency for readers.
+  std::atomic<bool> latency_changed{true};
 };
 
 struct _GstShmringSink {
@@ -236,6 +274,7 @@ void install_writer(GstShmringSink *self, std::shared_ptr<shmring::Writer> write
   if (s.unlocked)
     writer->interrupt();
   s.writer = std::move(writer);
+  s.latency_changed.store(true);  // a new ring knows nothing of it yet
 }
 
 // Creates the ring; posts an element error and returns false on failure.
@@ -258,6 +297,13 @@ void post_reader_message(GstShmringSink *self, const char *name, const KnownRead
 // reader table since the last call.
 void announce_reader_changes(GstShmringSink *self) {
   SinkState &s = *self->state;
+  // Looked at for every buffer: the reader table is read in full (and a
+  // vector allocated) only when a reader came or went.
+  const std::uint64_t signature = s.writer->readers_signature();
+  if (signature == s.readers_signature && !s.readers_unknown)
+    return;
+  s.readers_signature = signature;
+  s.readers_unknown = false;
   std::vector<KnownReader> now;
   for (const shmring::ReaderInfo &info : s.writer->readers())
     now.push_back({info.index, info.pid});
@@ -293,25 +339,25 @@ GstFlowReturn wait_preroll_unless_flushing(GstShmringSink *self) {
 GstFlowReturn acquire_slot(GstShmringSink *self, shmring::WritableSlot &slot) {
   SinkState &s = *self->state;
   for (;;) {
-    const Settings settings = settings_of(self);
-    switch (s.writer->acquire(slot, shmring::deadline_after_ns(settings.timeout), nullptr,
-                              settings.at_deadline())) {
+    const guint64 timeout = s.live.timeout.load(std::memory_order_relaxed);
+    const shmring::AtDeadline at_deadline = s.live.at_deadline();
+    switch (s.writer->acquire(slot, shmring::deadline_after_ns(timeout), nullptr, at_deadline)) {
       case shmring::WaitStatus::Ok: return GST_FLOW_OK;
       case shmring::WaitStatus::Timeout:
-        if (settings.on_reader_timeout == GST_SHMRING_READER_TIMEOUT_ERROR)
+        if (at_deadline == shmring::AtDeadline::GiveUp)
           GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
                             ("A reader of ring '%s' stopped reading", s.writer->name().c_str()),
                             ("No slot came free within %" GST_TIME_FORMAT
                              ": a reader with policy=block did not read (on-reader-timeout="
                              "error), or readers hold all %u slots",
-                             GST_TIME_ARGS(settings.timeout), s.writer->slot_count()));
+                             GST_TIME_ARGS(timeout), s.writer->slot_count()));
         else
           GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
                             ("All %u slots of ring '%s' are held by readers",
                              s.writer->slot_count(), s.writer->name().c_str()),
                             ("No slot came free within %" GST_TIME_FORMAT
                              "; readers hold on to buffers (raise 'slots')",
-                             GST_TIME_ARGS(settings.timeout)));
+                             GST_TIME_ARGS(timeout)));
         return GST_FLOW_ERROR;
       case shmring::WaitStatus::Interrupted: {
         GstFlowReturn ret = wait_preroll_unless_flushing(self);
@@ -349,15 +395,17 @@ GstFlowReturn wait_for_a_reader(GstShmringSink *self) {
 
 // Tells readers this pipeline's latency (set by the LATENCY event the
 // pipeline sends its sinks): a frame is in the ring that long after its
-// timestamp, which readers add to their own latency.
+// timestamp, which readers add to their own latency. Only after a LATENCY
+// event or a new ring: one relaxed load per buffer otherwise.
 void publish_latency(GstShmringSink *self) {
   SinkState &s = *self->state;
-  const GstClockTime latency = gst_base_sink_get_latency(GST_BASE_SINK(self));
-  if (latency == s.published_latency)
+  if (!s.latency_changed.load(std::memory_order_acquire))
     return;
+  // Cleared before reading, so that a LATENCY event meanwhile is not lost.
+  s.latency_changed.store(false, std::memory_order_relaxed);
+  const GstClockTime latency = gst_base_sink_get_latency(GST_BASE_SINK(self));
   GST_DEBUG_OBJECT(self, "pipeline latency %" GST_TIME_FORMAT, GST_TIME_ARGS(latency));
   s.writer->set_latency(latency);
-  s.published_latency = latency;
 }
 
 // The buffer's PTS as CLOCK_MONOTONIC time (running time + base time, through
@@ -370,8 +418,8 @@ guint64 clock_time_of(GstShmringSink *self, GstBuffer *buffer) {
       gst_segment_to_running_time(&base->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
   if (!GST_CLOCK_TIME_IS_VALID(running))
     return shmring::kNoTime;
-  return shmring::gst::element_time_to_monotonic(
-      GST_ELEMENT(self), running + gst_element_get_base_time(GST_ELEMENT(self)));
+  return self->state->clock.to_monotonic(GST_ELEMENT(self),
+                                         running + gst_element_get_base_time(GST_ELEMENT(self)));
 }
 
 GstFlowReturn publish_record(GstShmringSink *self, const shmring::gst::RecordInfo &info,
@@ -403,6 +451,7 @@ void announce_move(GstShmringSink *self) {
     }
   }
   s.readers = std::move(now);
+  s.readers_unknown = true;  // a new ring: look at its table again
 }
 
 // The stream outgrew the ring (ring_growth.h): moves to a ring of slots of
@@ -435,9 +484,7 @@ GstFlowReturn grow_ring(GstShmringSink *self, guint64 needed, bool sized_by_caps
   const GstFlowReturn ret = publish_record(self, moved, nullptr);
   install_writer(self, grown);
   old->close();
-  GST_OBJECT_LOCK(self);
-  s.counters.moves++;
-  GST_OBJECT_UNLOCK(self);
+  Counters::add(s.counters.moves);
   if (ret != GST_FLOW_OK)
     return ret;
   if (!expected.empty()) {
@@ -499,9 +546,7 @@ static void gst_shmring_sink_finalize(GObject *object) {
 
 static GstStructure *build_stats(GstShmringSink *self) {
   SinkState &s = *self->state;
-  GST_OBJECT_LOCK(self);
-  Counters counters = s.counters;
-  GST_OBJECT_UNLOCK(self);
+  const Counters &counters = s.counters;
   guint readers = 0;
   guint64 slot_size = 0;
   shmring::WriterStats writer_stats;
@@ -514,11 +559,12 @@ static GstStructure *build_stats(GstShmringSink *self) {
     }
   }
   return gst_structure_new(
-      "application/x-shmringsink-stats", "published", G_TYPE_UINT64, counters.published, "copied",
-      G_TYPE_UINT64, counters.copied, "bytes-copied", G_TYPE_UINT64, counters.bytes_copied,
-      "readers", G_TYPE_UINT, readers, "overruns", G_TYPE_UINT64, writer_stats.overruns,
-      "readers-reclaimed", G_TYPE_UINT64, writer_stats.readers_reclaimed, "slot-size",
-      G_TYPE_UINT64, slot_size, "ring-moves", G_TYPE_UINT64, counters.moves, nullptr);
+      "application/x-shmringsink-stats", "published", G_TYPE_UINT64, counters.published.load(),
+      "copied", G_TYPE_UINT64, counters.copied.load(), "bytes-copied", G_TYPE_UINT64,
+      counters.bytes_copied.load(), "readers", G_TYPE_UINT, readers, "overruns", G_TYPE_UINT64,
+      writer_stats.overruns, "readers-reclaimed", G_TYPE_UINT64, writer_stats.readers_reclaimed,
+      "slot-size", G_TYPE_UINT64, slot_size, "ring-moves", G_TYPE_UINT64, counters.moves.load(),
+      nullptr);
 }
 
 static void gst_shmring_sink_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -547,6 +593,7 @@ static void gst_shmring_sink_set_property(GObject *object, guint prop_id, const 
       break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
+  self->state->live.mirror(settings);
   GST_OBJECT_UNLOCK(self);
 }
 
@@ -602,12 +649,13 @@ static gboolean gst_shmring_sink_start(GstBaseSink *base) {
                        "and '-'"));
     return FALSE;
   }
-  s.counters = Counters{};
+  s.counters.reset();
   s.caps_id = 0;
   s.caps_text.clear();
   s.caps_are_video = false;
-  s.published_latency = GST_CLOCK_TIME_NONE;
+  s.latency_changed.store(true);
   s.readers.clear();
+  s.readers_unknown = true;
   // With a fixed slot size the ring exists from the start, so that a name
   // clash is reported at once; otherwise the first caps size it.
   if (settings.slot_size > 0)
@@ -698,7 +746,7 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
   // errors included: a reader attached to it then hears of them
   // (on-writer-lost) rather than waiting for a ring that came and went.
   announce_reader_changes(self);
-  if (settings_of(self).wait_for_readers && s.readers.empty()) {
+  if (s.live.wait_for_readers.load(std::memory_order_relaxed) && s.readers.empty()) {
     GstFlowReturn ret = wait_for_a_reader(self);
     if (ret != GST_FLOW_OK)
       return ret;
@@ -719,9 +767,7 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
   // Upstream filled a slot from our pool: publish it where it is.
   if (shmring::gst::SlotLease *lease = shmring::gst::unpublished_lease_of(buffer, s.writer.get())) {
     shmring::gst::publish_lease(*lease, shmring::gst::header_of(info), &info.meta);
-    GST_OBJECT_LOCK(self);
-    s.counters.published++;
-    GST_OBJECT_UNLOCK(self);
+    Counters::add(s.counters.published);
     GST_LOG_OBJECT(self,
                    "published upstream's slot: %" G_GSIZE_FORMAT " bytes, pts %" GST_TIME_FORMAT,
                    size, GST_TIME_ARGS(GST_BUFFER_PTS(buffer)));
@@ -738,11 +784,9 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
                  "published a copy in slot %u: %" G_GSIZE_FORMAT " bytes, pts %" GST_TIME_FORMAT,
                  slot.index, size, GST_TIME_ARGS(GST_BUFFER_PTS(buffer)));
 
-  GST_OBJECT_LOCK(self);
-  s.counters.published++;
-  s.counters.copied++;
-  s.counters.bytes_copied += size;
-  GST_OBJECT_UNLOCK(self);
+  Counters::add(s.counters.published);
+  Counters::add(s.counters.copied);
+  Counters::add(s.counters.bytes_copied, size);
   return GST_FLOW_OK;
 }
 
@@ -879,6 +923,24 @@ static gboolean gst_shmring_sink_unlock_stop(GstBaseSink *base) {
   return TRUE;
 }
 
+// The pipeline hands the sink its clock: what kind it is is learnt here,
+// once, not for every buffer.
+static gboolean gst_shmring_sink_set_clock(GstElement *element, GstClock *clock) {
+  GST_SHMRING_SINK(element)->state->clock.clock_changed(clock);
+  return GST_ELEMENT_CLASS(gst_shmring_sink_parent_class)->set_clock(element, clock);
+}
+
+// GstBaseSink takes the pipeline's LATENCY event here; the next buffer
+// publishes the new latency for readers.
+static gboolean gst_shmring_sink_send_event(GstElement *element, GstEvent *event) {
+  const bool latency = GST_EVENT_TYPE(event) == GST_EVENT_LATENCY;
+  const gboolean handled =
+      GST_ELEMENT_CLASS(gst_shmring_sink_parent_class)->send_event(element, event);
+  if (latency)
+    GST_SHMRING_SINK(element)->state->latency_changed.store(true, std::memory_order_release);
+  return handled;
+}
+
 static void gst_shmring_sink_class_init(GstShmringSinkClass *klass) {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
@@ -887,6 +949,8 @@ static void gst_shmring_sink_class_init(GstShmringSinkClass *klass) {
   gobject_class->set_property = gst_shmring_sink_set_property;
   gobject_class->get_property = gst_shmring_sink_get_property;
   gobject_class->finalize = gst_shmring_sink_finalize;
+  element_class->set_clock = gst_shmring_sink_set_clock;
+  element_class->send_event = gst_shmring_sink_send_event;
 
   const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                            GST_PARAM_MUTABLE_READY);

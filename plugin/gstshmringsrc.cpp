@@ -109,6 +109,10 @@ enum class Outcome { Ok, Flushing, Error, WriterGone };
 // across a wait.
 struct SrcState {
   Settings settings;
+  // `timestamp-mode` mirrored for the streaming thread, which reads it for
+  // every buffer: without a lock or a copy of Settings' strings.
+  std::atomic<int> timestamp_mode{kDefaultTimestampMode};
+  shmring::gst::ClockMapping clock;  // learnt in set_clock
   Counters counters;
   std::mutex lock;
   GMutex wait_mutex;
@@ -428,7 +432,7 @@ void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::gst
     // When the frame arrived in the ring, on our running time: not when we
     // got round to reading it, which a synchronising sink downstream delays.
     const GstClockTime arrived =
-        shmring::gst::monotonic_to_element_time(GST_ELEMENT(self), info.publish_time);
+        self->state->clock.from_monotonic(GST_ELEMENT(self), info.publish_time);
     const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
     GST_BUFFER_PTS(buffer) = !GST_CLOCK_TIME_IS_VALID(arrived) ? running_time_now(self)
                              : arrived > base                  ? arrived - base
@@ -437,7 +441,7 @@ void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::gst
     return;
   }
   const GstClockTime ours =
-      shmring::gst::monotonic_to_element_time(GST_ELEMENT(self), info.meta.clock_time);
+      self->state->clock.from_monotonic(GST_ELEMENT(self), info.meta.clock_time);
   if (GST_CLOCK_TIME_IS_VALID(ours)) {
     // The writer's instant (CLOCK_MONOTONIC) on our clock, minus our base
     // time: our running time for the same instant, whatever clock each
@@ -661,6 +665,7 @@ static void gst_shmring_src_set_property(GObject *object, guint prop_id, const G
     }
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
+  self->state->timestamp_mode.store(settings.timestamp_mode, std::memory_order_relaxed);
   GST_OBJECT_UNLOCK(self);
 }
 
@@ -940,7 +945,9 @@ GstBuffer *make_buffer(GstShmringSrc *self, const shmring::gst::ReaderLink &link
     count(self, &Counters::copied);
   }
   shmring::gst::apply_reference_timestamps(info, buffer);
-  stamp(self, settings_of(self).timestamp_mode, info, buffer);
+  stamp(self,
+        static_cast<GstShmringTimestampMode>(s.timestamp_mode.load(std::memory_order_relaxed)),
+        info, buffer);
   return buffer;
 }
 
@@ -1063,6 +1070,13 @@ static gboolean gst_shmring_src_unlock_stop(GstBaseSrc *base) {
   return TRUE;
 }
 
+// The pipeline hands the source its clock: what kind it is is learnt here,
+// once, not for every buffer.
+static gboolean gst_shmring_src_set_clock(GstElement *element, GstClock *clock) {
+  GST_SHMRING_SRC(element)->state->clock.clock_changed(clock);
+  return GST_ELEMENT_CLASS(gst_shmring_src_parent_class)->set_clock(element, clock);
+}
+
 static void gst_shmring_src_class_init(GstShmringSrcClass *klass) {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
@@ -1072,6 +1086,7 @@ static void gst_shmring_src_class_init(GstShmringSrcClass *klass) {
   gobject_class->set_property = gst_shmring_src_set_property;
   gobject_class->get_property = gst_shmring_src_get_property;
   gobject_class->finalize = gst_shmring_src_finalize;
+  GST_ELEMENT_CLASS(klass)->set_clock = gst_shmring_src_set_clock;
 
   const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                            GST_PARAM_MUTABLE_READY);

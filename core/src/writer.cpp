@@ -505,6 +505,20 @@ std::vector<ReaderInfo> Writer::readers() const {
   return result;
 }
 
+std::uint64_t Writer::readers_signature() const {
+  // FNV-1a over (entry, pid) of every reading entry, in entry order.
+  std::uint64_t signature = 14695981039346656037ull;
+  object::for_each_bit(impl_->participants.occupied(), [&](std::uint32_t i) {
+    if (!impl_->is_reading(i))
+      return;
+    const std::uint64_t entry =
+        std::uint64_t{i} << 32 | static_cast<std::uint32_t>(impl_->participants.pid(i));
+    for (int byte = 0; byte < 8; ++byte)
+      signature = (signature ^ ((entry >> (8 * byte)) & 0xff)) * 1099511628211ull;
+  });
+  return signature;
+}
+
 std::uint32_t Writer::reclaim_dead_readers() {
   std::lock_guard<std::mutex> guard(impl_->lock);
   return impl_->reclaim_dead_readers();

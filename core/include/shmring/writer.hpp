@@ -116,6 +116,10 @@ class Writer {
 
   // Attached readers, as they describe themselves (for stats and messages).
   std::vector<ReaderInfo> readers() const;
+  // A value that changes when a reader attaches or detaches (its entry and
+  // pid), without allocating: cheap enough to look at for every record, and
+  // call readers() only when it changed.
+  std::uint64_t readers_signature() const;
   // Takes back the entries and held slots of readers whose process is gone.
   // Returns how many were reclaimed.
   std::uint32_t reclaim_dead_readers();

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""CPU time per buffer of the writer and the reader process of a shmring
+pair (user + system, from rusage), at 64 B and at 1080p. Each pipeline runs
+twice, with N and with N/10 buffers, and the difference is divided by the
+difference in buffers, so that process start-up (GStreamer's init, the
+registry) does not count. The producer's own work (fakesrc, videotestsrc
+drawing black) is in the writer's figure on purpose: it is the same in any
+build, so a change shows as a change of the whole.
+
+  GST_PLUGIN_PATH=build/plugin python3 bench/cpu_per_buffer.py [--runs 3] [--n 200000]
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+CASES = {
+    "64 B": ("fakesrc num-buffers={n} sizetype=fixed sizemax=64 filltype=zero ! "
+             "application/x-test", "slot-size=65536", 1.0),
+    "1080p": ("videotestsrc pattern=black num-buffers={n} ! "
+              "video/x-raw,format=I420,width=1920,height=1080,framerate=30/1", "", 0.01),
+}
+
+
+def cpu_seconds(usage):
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_pair(upstream, sink_extra, n, serial):
+    ring = f"bench-cpu-{os.getpid()}-{serial}"
+    reader = subprocess.Popen(
+        ["gst-launch-1.0", "-q", *f"shmringsrc ring={ring} ! fakesink sync=false".split()],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(0.3)
+    writer = subprocess.Popen(
+        ["gst-launch-1.0", "-q", *(f"{upstream.format(n=n)} ! shmringsink ring={ring} "
+                                   f"sync=false wait-for-readers=true {sink_extra}").split()],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    usages = {}
+    for name, process in (("writer", writer), ("reader", reader)):
+        _, status, usage = os.wait4(process.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{name} failed: {process.stderr.read().decode()[-500:]}")
+        usages[name] = cpu_seconds(usage)
+    return usages
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--n", type=int, default=200000, help="64 B buffers (1080p: n/100)")
+    args = parser.parse_args()
+    serial = 0
+    print(f"# CPU per buffer (us), median of {args.runs}; writer includes its producer")
+    print(f"{'buffers':8} {'writer':>9} {'reader':>9}")
+    for label, (upstream, sink_extra, scale) in CASES.items():
+        big = max(20, int(args.n * scale))
+        small = big // 10
+        per = {"writer": [], "reader": []}
+        for _ in range(args.runs):
+            serial += 1
+            a = run_pair(upstream, sink_extra, big, serial)
+            serial += 1
+            b = run_pair(upstream, sink_extra, small, serial)
+            for side in per:
+                per[side].append((a[side] - b[side]) / (big - small) * 1e6)
+        print(f"{label:8} {statistics.median(per['writer']):9.2f} "
+              f"{statistics.median(per['reader']):9.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

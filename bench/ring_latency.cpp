@@ -1,9 +1,13 @@
 // One-way latency of the core ring itself: a writer process publishes one
 // small record at a time into an otherwise idle ring, stamped with
 // CLOCK_MONOTONIC; a reader process asleep in next() (futex) is woken and
-// reads the stamp. Prints samples=N median_us=M p99_us=P max_us=X.
+// reads the stamp. With SPIN_US, the reader busy-polls that long before it
+// sleeps (ReaderOptions::spin_time): no futex wake-up. Prints samples=N
+// median_us=M p99_us=P max_us=X reader_cpu=F, the last the share of one core
+// the reader used while it ran.
 //
-//   ring-latency COUNT INTERVAL_US
+//   ring-latency COUNT INTERVAL_US [SPIN_US]
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,12 +38,13 @@ std::uint64_t monotonic_ns() {
 }  // namespace
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s COUNT INTERVAL_US\n", argv[0]);
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: %s COUNT INTERVAL_US [SPIN_US]\n", argv[0]);
     return 2;
   }
   const int count = std::atoi(argv[1]);
   const int interval_us = std::atoi(argv[2]);
+  const int spin_us = argc == 4 ? std::atoi(argv[3]) : 0;
   const std::string name = "bench-latency-" + std::to_string(getpid());
   auto writer = shmring::Writer::create({name, 8, 64});
   int results[2];
@@ -47,7 +52,11 @@ int main(int argc, char **argv) {
     return 1;
   pid_t child = fork();
   if (child == 0) {
-    auto reader = shmring::Reader::open({name, false});
+    shmring::ReaderOptions options;
+    options.name = name;
+    options.spin_time = std::chrono::microseconds(spin_us);
+    auto reader = shmring::Reader::open(options);
+    const auto started = Clock::now();
     std::vector<double> latencies_us;
     for (;;) {
       shmring::Frame frame;
@@ -66,10 +75,15 @@ int main(int argc, char **argv) {
       return latencies_us[std::min(latencies_us.size() - 1,
                                    static_cast<std::size_t>(q * latencies_us.size()))];
     };
-    char line[160];
-    const int length =
-        std::snprintf(line, sizeof(line), "samples=%zu median_us=%.1f p99_us=%.1f max_us=%.1f\n",
-                      latencies_us.size(), at(0.5), at(0.99), latencies_us.back());
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    const double cpu = double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                       double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    const double wall = std::chrono::duration<double>(Clock::now() - started).count();
+    char line[200];
+    const int length = std::snprintf(
+        line, sizeof(line), "samples=%zu median_us=%.2f p99_us=%.2f max_us=%.1f reader_cpu=%.2f\n",
+        latencies_us.size(), at(0.5), at(0.99), latencies_us.back(), cpu / wall);
     (void)!write(results[1], line, static_cast<std::size_t>(length));
     _exit(0);
   }

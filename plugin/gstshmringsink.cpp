@@ -58,6 +58,7 @@ constexpr guint kDefaultSlots = 8;
 constexpr guint64 kDefaultSlotSize = 0;
 constexpr guint kDefaultPerms = 0600;
 constexpr gboolean kDefaultWaitForReaders = FALSE;
+constexpr guint64 kDefaultSpinTime = 0;
 constexpr guint64 kDefaultTimeout = GST_SECOND;
 constexpr GstShmringReaderTimeout kDefaultOnReaderTimeout = GST_SHMRING_READER_TIMEOUT_DROP;
 // Slot size when slot-size is 0 and the caps are not raw video, whose frame
@@ -79,6 +80,7 @@ enum {
   PROP_GROUP,
   PROP_WAIT_FOR_READERS,
   PROP_TIMEOUT,
+  PROP_SPIN_TIME,
   PROP_ON_READER_TIMEOUT,
   PROP_STATS,
 };
@@ -91,6 +93,7 @@ struct Settings {
   std::string group;  // a group name or gid; empty: the process's own
   bool wait_for_readers = kDefaultWaitForReaders;
   guint64 timeout = kDefaultTimeout;
+  guint64 spin_time = kDefaultSpinTime;  // ns
   GstShmringReaderTimeout on_reader_timeout = kDefaultOnReaderTimeout;
 
   shmring::AtDeadline at_deadline() const {
@@ -247,6 +250,7 @@ std::shared_ptr<shmring::Writer> make_writer(GstShmringSink *self, guint64 slot_
     options.slot_count = settings.slots;
     options.slot_size = slot_size;
     options.user = shmring::gst::kRecordSchema;
+    options.spin_time = std::chrono::nanoseconds(std::min<guint64>(settings.spin_time, G_MAXINT64));
     options.perms = static_cast<mode_t>(settings.perms);
     if (!settings.group.empty()) {
       options.group = group_id(settings.group);
@@ -588,6 +592,7 @@ static void gst_shmring_sink_set_property(GObject *object, guint prop_id, const 
     }
     case PROP_WAIT_FOR_READERS: settings.wait_for_readers = g_value_get_boolean(value); break;
     case PROP_TIMEOUT: settings.timeout = g_value_get_uint64(value); break;
+    case PROP_SPIN_TIME: settings.spin_time = g_value_get_uint64(value); break;
     case PROP_ON_READER_TIMEOUT:
       settings.on_reader_timeout = static_cast<GstShmringReaderTimeout>(g_value_get_enum(value));
       break;
@@ -617,6 +622,7 @@ static void gst_shmring_sink_get_property(GObject *object, guint prop_id, GValue
       break;
     case PROP_WAIT_FOR_READERS: g_value_set_boolean(value, settings.wait_for_readers); break;
     case PROP_TIMEOUT: g_value_set_uint64(value, settings.timeout); break;
+    case PROP_SPIN_TIME: g_value_set_uint64(value, settings.spin_time); break;
     case PROP_ON_READER_TIMEOUT: g_value_set_enum(value, settings.on_reader_timeout); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
@@ -989,6 +995,13 @@ static void gst_shmring_sink_class_init(GstShmringSinkClass *klass) {
       g_param_spec_boolean("wait-for-readers", "Wait for readers",
                            "Hold the stream while no reader is attached", kDefaultWaitForReaders,
                            rw));
+  g_object_class_install_property(
+      gobject_class, PROP_SPIN_TIME,
+      g_param_spec_uint64("spin-time", "Spin time",
+                          "Nanoseconds to busy-poll for a free slot before sleeping: about 1 us "
+                          "latency instead of a wake-up's 10-30 us, for up to a core's time "
+                          "while it polls (0 = sleep at once)",
+                          0, G_MAXUINT64, kDefaultSpinTime, rw));
   g_object_class_install_property(
       gobject_class, PROP_TIMEOUT,
       g_param_spec_uint64("timeout", "Timeout",

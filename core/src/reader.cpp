@@ -54,6 +54,7 @@ struct Reader::Impl {
   // Opened without write access (another user's ring shared read-only): no
   // participant entry, holds by shared locks, never holds the writer back.
   bool read_only = false;
+  std::chrono::nanoseconds spin_time{0};  // ReaderOptions::spin_time
 
   Impl(object::Handle handle_, Mapping data_, const Geometry &geometry)
       : handle(std::move(handle_)),
@@ -253,6 +254,7 @@ std::shared_ptr<Reader> Reader::open(const ReaderOptions &options) {
   const bool alive_at_open = object::owner_alive(handle.object);
   auto impl = std::make_unique<Impl>(std::move(handle), std::move(data), g);
   impl->read_only = read_only;
+  impl->spin_time = std::max(options.spin_time, std::chrono::nanoseconds(0));
   if (read_only)
     impl->join_read_only();
   else
@@ -265,6 +267,7 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
   Impl &r = *impl_;
   const std::uint64_t lost_at_start = r.counters.lost;
   int spins = 0;
+  Deadline spin_until{};  // set when the first poll past the fixed spins finds nothing
   for (;;) {
     if (r.interrupted.load())
       return ReadStatus::Interrupted;
@@ -306,6 +309,16 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     const Deadline now = Clock::now();
     if (now >= deadline)
       return ReadStatus::Timeout;
+    // The spin budget: poll on, unseen by the writer (no futex, no waiter
+    // count, so its publish makes no system call either).
+    if (r.spin_time.count() > 0) {
+      if (spin_until == Deadline{})
+        spin_until = now + r.spin_time;
+      if (now < spin_until) {
+        cpu_relax();
+        continue;
+      }
+    }
     // A read-only reader sleeps uncounted: a writer that has not noticed it
     // yet would not wake it, so it looks again sooner.
     const Deadline slice_end =

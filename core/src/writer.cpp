@@ -39,6 +39,7 @@ struct Writer::Impl {
   std::byte *payload = nullptr;
   WakeChannel data_channel;
   WakeChannel space_channel;
+  std::chrono::nanoseconds spin_time{0};  // WriterOptions::spin_time
 
   // Guards everything below that is not atomic. Never held across a wait.
   mutable std::mutex lock;
@@ -249,6 +250,16 @@ struct Writer::Impl {
   // liveness slice. Returns false once the deadline has passed.
   template <typename Ready>
   bool wait_for_space(Ready ready, Deadline deadline) {
+    // The spin budget first: readers free slots without a system call
+    // while nobody sleeps.
+    if (spin_time.count() > 0) {
+      const Deadline spin_end = std::min(deadline, Clock::now() + spin_time);
+      do {
+        if (interrupted.load() || ready())
+          return true;
+        cpu_relax();
+      } while (Clock::now() < spin_end);
+    }
     // Read-only readers cannot wake us when they let go of a slot: look
     // again soon while they are there.
     // (They hold a slot only for a copy: microseconds.)
@@ -289,7 +300,9 @@ std::unique_ptr<Writer> Writer::create(const WriterOptions &options) {
         init_control(ControlView{control, geometry});
       },
       0, options.group);
-  return std::unique_ptr<Writer>(new Writer(std::make_unique<Impl>(std::move(handle), geometry)));
+  auto impl = std::make_unique<Impl>(std::move(handle), geometry);
+  impl->spin_time = std::max(options.spin_time, std::chrono::nanoseconds(0));
+  return std::unique_ptr<Writer>(new Writer(std::move(impl)));
 }
 
 const std::string &Writer::name() const { return impl_->handle.name; }

@@ -623,6 +623,59 @@ TEST_F(RingTest, APublishWakesASleepingReaderAtOnce) {
   EXPECT_EQ(rounds_woken, 1) << "in 5 rounds, no sleeping reader was woken by the publish";
 }
 
+// With a spin budget the reader polls instead of sleeping: it never counts
+// itself among the sleepers (so the writer's publish makes no system call),
+// gets the record published meanwhile, and sleeps once its budget is spent.
+TEST_F(RingTest, ASpinningReaderPollsUnseenThenSleeps) {
+  const std::string name = ring("spin");
+  auto writer = Writer::create({name, 4, 64});
+  ControlMapping control(name, 4, 64);
+  ReaderOptions options;
+  options.name = name;
+  options.spin_time = std::chrono::seconds(30);
+  auto reader = Reader::open(options);
+  ReadStatus status = ReadStatus::Timeout;
+  std::atomic<bool> reading{false};
+  std::thread poller([&] {
+    Frame frame;
+    reading = true;
+    status = reader->next(frame, in_ms(60000));
+    if (status == ReadStatus::Frame)
+      reader->release(frame.slot);
+  });
+  while (!reading)
+    std::this_thread::yield();
+  std::uint32_t most_asleep = 0;
+  for (int i = 0; i < 100; ++i) {  // 100 ms of its polling
+    most_asleep = std::max(most_asleep, control.view.control()->data_waiters.load());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  RecordHeader info;
+  info.size = 8;
+  const std::uint64_t value = 7;
+  EXPECT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  poller.join();
+  EXPECT_EQ(most_asleep, 0u) << "a reader within its spin budget went to sleep";
+  EXPECT_EQ(status, ReadStatus::Frame);
+
+  options.spin_time = std::chrono::milliseconds(20);
+  auto brief = Reader::open(options);
+  std::thread sleeper([&] {
+    // A new reader starts at the newest record (7): read on to the next.
+    for (std::uint64_t got = 0; got != 8;) {
+      Frame frame;
+      if (brief->next(frame, in_ms(60000)) != ReadStatus::Frame)
+        return;
+      std::memcpy(&got, frame.data, sizeof got);
+      brief->release(frame.slot);
+    }
+  });
+  EXPECT_TRUE(readers_asleep(control, 1)) << "past its budget the reader sleeps";
+  const std::uint64_t next_value = 8;
+  EXPECT_EQ(writer->write(info, &next_value, in_ms(1000)), WaitStatus::Ok);
+  sleeper.join();
+}
+
 // README: "up to 64 readers per ring". 64 readers (separate handles, each
 // with its own participant entry and holder bit) all get the frame; a 65th,
 // in another process, is refused with a clear error; once one leaves,

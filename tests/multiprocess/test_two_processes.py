@@ -31,6 +31,22 @@ class TwoProcesses(ProcessTest):
         self.assertEqual(code, 0, "EOS ends the consumer cleanly: " + err)
         self.assertEqual(frames(out), self.reference_frames(90))
 
+    def test_spinning_sides_pass_every_frame_unchanged(self):
+        # spin-time on both sides: polling instead of sleeping changes when
+        # a frame is seen, never which frames or what they hold.
+        ring = self.ring("spin")
+        consumer = self.start(f"shmringsrc ring={ring} timestamp-mode=original "
+                              f"spin-time=1000000 ! checksumsink")
+        time.sleep(0.3)
+        producer = self.start(f"videotestsrc pattern=ball num-buffers=90 ! {CAPS} ! "
+                              f"shmringsink ring={ring} sync=false wait-for-readers=true "
+                              f"spin-time=1000000")
+        code, _, err = finish(producer)
+        self.assertEqual(code, 0, err)
+        code, out, err = finish(consumer)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(frames(out), self.reference_frames(90))
+
     def test_clock_mode_keeps_frames_and_their_spacing(self):
         ring = self.ring("clock")
         consumer = self.start(f"shmringsrc ring={ring} ! checksumsink")

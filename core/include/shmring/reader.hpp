@@ -30,6 +30,11 @@ struct ReaderOptions {
   // The user whose rings this reader trusts; unset: its own user or root.
   // A ring of anybody else is Error(PermissionDenied), naming its owner.
   std::optional<uid_t> trusted_owner{};
+  // How long next() busy-polls for a record before it sleeps on the futex:
+  // latency in the hundreds of nanoseconds instead of a wake-up's tens of
+  // microseconds, for a core's time while it polls. 0: sleep at once
+  // (after a few dozen polls).
+  std::chrono::nanoseconds spin_time{0};
 };
 
 enum class ReadStatus {

@@ -39,6 +39,9 @@ struct WriterOptions {
   mode_t perms = 0600;           // 0640 with `group`, or 0644: others may read, never write
   UserSchema user{};             // the user area every record carries (none by default)
   std::optional<gid_t> group{};  // the ring's group (unset: this process's)
+  // How long a wait for a free slot (or for readers) busy-polls before it
+  // sleeps on the futex; 0: sleep at once. See ReaderOptions::spin_time.
+  std::chrono::nanoseconds spin_time{0};
 };
 
 // A slot lent to the writer's caller between acquire() and publish()/abandon().

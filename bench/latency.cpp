@@ -9,7 +9,11 @@
 //     reads COUNT buffers (or until EOS) and prints
 //     samples=N median_us=M p99_us=P max_us=X
 //     leaving out the first twentieth (at least 10), while the pipelines
-//     settle and any backlog from connecting drains.
+//     settle and any backlog from connecting drains;
+//   latency both COUNT INTERVAL_US SIZE PIPELINE...      (has both)
+//     the two in one process and one pipeline (the in-process anchor, e.g.
+//     appsrc name=src ! queue ! appsink name=sink): pushes from this thread,
+//     reads in another, prints as consume does.
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -20,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -43,13 +48,9 @@ GstElement *launch(int argc, char **argv, int from) {
   return pipeline;
 }
 
-int produce(int argc, char **argv) {
-  const guint64 count = std::strtoull(argv[2], nullptr, 10);
-  const guint64 interval_us = std::strtoull(argv[3], nullptr, 10);
-  const gsize size = std::max<gsize>(8, std::strtoull(argv[4], nullptr, 10));
-  GstElement *pipeline = launch(argc, argv, 5);
-  GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
-  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+// Pushes COUNT stamped buffers, one every INTERVAL_US, then EOS; false if
+// the pipeline refused one.
+bool push_stamped(GstElement *src, guint64 count, guint64 interval_us, gsize size) {
   gint64 next = g_get_monotonic_time();
   for (guint64 n = 0; n < count; ++n) {
     next += static_cast<gint64>(interval_us);
@@ -61,26 +62,23 @@ int produce(int argc, char **argv) {
     const std::uint64_t stamp = monotonic_ns();
     gst_buffer_fill(buffer, 0, &stamp, sizeof(stamp));
     if (gst_app_src_push_buffer(GST_APP_SRC(src), buffer) != GST_FLOW_OK)
-      return 1;
+      return false;
   }
   gst_app_src_end_of_stream(GST_APP_SRC(src));
+  return true;
+}
+
+void wait_for_eos(GstElement *pipeline) {
   GstBus *bus = gst_element_get_bus(pipeline);
   GstMessage *message = gst_bus_timed_pop_filtered(
       bus, 30 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
   if (message)
     gst_message_unref(message);
   gst_object_unref(bus);
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(src);
-  gst_object_unref(pipeline);
-  return 0;
 }
 
-int consume(int argc, char **argv) {
-  const guint64 count = std::strtoull(argv[2], nullptr, 10);
-  GstElement *pipeline = launch(argc, argv, 3);
-  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+// Reads up to COUNT stamped buffers; the latencies after the settling ones.
+std::vector<double> pull_stamped(GstElement *sink, guint64 count) {
   const guint64 settle = std::max<guint64>(10, count / 20);
   std::vector<double> latencies_us;
   for (guint64 n = 0; n < count; ++n) {
@@ -94,9 +92,10 @@ int consume(int argc, char **argv) {
     if (n >= settle)
       latencies_us.push_back(double(now - stamp) / 1000.0);
   }
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(sink);
-  gst_object_unref(pipeline);
+  return latencies_us;
+}
+
+int report(std::vector<double> latencies_us) {
   if (latencies_us.empty()) {
     g_print("samples=0\n");
     return 3;
@@ -111,6 +110,53 @@ int consume(int argc, char **argv) {
   return 0;
 }
 
+int produce(int argc, char **argv) {
+  const guint64 count = std::strtoull(argv[2], nullptr, 10);
+  const guint64 interval_us = std::strtoull(argv[3], nullptr, 10);
+  const gsize size = std::max<gsize>(8, std::strtoull(argv[4], nullptr, 10));
+  GstElement *pipeline = launch(argc, argv, 5);
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  if (!push_stamped(src, count, interval_us, size))
+    return 1;
+  wait_for_eos(pipeline);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(src);
+  gst_object_unref(pipeline);
+  return 0;
+}
+
+int consume(int argc, char **argv) {
+  const guint64 count = std::strtoull(argv[2], nullptr, 10);
+  GstElement *pipeline = launch(argc, argv, 3);
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  std::vector<double> latencies_us = pull_stamped(sink, count);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+  return report(std::move(latencies_us));
+}
+
+int both(int argc, char **argv) {
+  const guint64 count = std::strtoull(argv[2], nullptr, 10);
+  const guint64 interval_us = std::strtoull(argv[3], nullptr, 10);
+  const gsize size = std::max<gsize>(8, std::strtoull(argv[4], nullptr, 10));
+  GstElement *pipeline = launch(argc, argv, 5);
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  std::vector<double> latencies_us;
+  std::thread reader([&] { latencies_us = pull_stamped(sink, count); });
+  const bool pushed = push_stamped(src, count, interval_us, size);
+  reader.join();
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(src);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+  return pushed ? report(std::move(latencies_us)) : 1;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -119,8 +165,11 @@ int main(int argc, char **argv) {
     return produce(argc, argv);
   if (argc > 3 && !std::strcmp(argv[1], "consume"))
     return consume(argc, argv);
+  if (argc > 5 && !std::strcmp(argv[1], "both"))
+    return both(argc, argv);
   g_printerr(
       "usage: latency produce COUNT INTERVAL_US SIZE PIPELINE...\n"
-      "       latency consume COUNT PIPELINE...\n");
+      "       latency consume COUNT PIPELINE...\n"
+      "       latency both COUNT INTERVAL_US SIZE PIPELINE...\n");
   return 2;
 }

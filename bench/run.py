@@ -152,12 +152,34 @@ class Harness:
                 return None, str(stalled)
         return statistics.median(rates), None
 
-    def memcpy_limit(self, size):
-        """Bytes/s of one core copying a warm buffer into two in turn: the
-        best case of one copy per buffer."""
-        out = subprocess.run([self.tool("memcpy-limit"), str(size), "0.5", "2"],
-                             capture_output=True, text=True, check=True).stdout
+    def memcpy_limit(self, size, slots=2, processes=1):
+        """Bytes/s of one core copying a warm buffer into `slots` in turn: the
+        best case of one copy per buffer. With processes=2, per process while
+        two copy at once: the limit of a copy in and a copy out in parallel."""
+        out = subprocess.run([self.tool("memcpy-limit"), str(size), "0.5", str(slots),
+                              str(processes)], capture_output=True, text=True,
+                             check=True).stdout
         return float(out)
+
+    def anchor_rate(self, pipeline, n, runs):
+        """Median items/s of one process running `pipeline` (its last element
+        fakesink name=sink): the producer alone, or the same pipeline with a
+        queue between two threads, counted as the transports are."""
+        rates = []
+        for _ in range(runs):
+            out = subprocess.run(
+                [self.tool("consumer-rate"), "--count", str(n), "--timeout", str(STALL_SECONDS)] +
+                pipeline.split(), capture_output=True, text=True, timeout=n / 20 + 60).stdout
+            m = re.search(r"frames=(\d+) seconds=([\d.]+)", out)
+            if not m or int(m.group(1)) != n:
+                return None
+            rates.append((n - 1) / float(m.group(2)))
+        return statistics.median(rates)
+
+    def anchors(self, upstream, n, runs):
+        return dict(alone=self.anchor_rate(f"{upstream} ! fakesink name=sink sync=false", n, runs),
+                    queue=self.anchor_rate(f"{upstream} ! queue ! fakesink name=sink sync=false",
+                                           n, runs))
 
     # -- the sections -------------------------------------------------------
 
@@ -176,7 +198,8 @@ class Harness:
                 shm, shm_note = self.median_rate(
                     lambda: self.shmsink("video", frame * 10), upstream, n, runs)
                 rows.append(dict(label=label, variant=variant, frame=frame, limit=limit,
-                                 ring=ring, shm=shm, notes=[x for x in (
+                                 ring=ring, shm=shm, **self.anchors(upstream, n, runs),
+                                 notes=[x for x in (
                                      ring_note and "shmring: " + ring_note,
                                      shm_note and "shmsink: " + shm_note) if x]))
         return rows
@@ -191,7 +214,8 @@ class Harness:
                 lambda: self.shmring("small", "slot-size=65536"), upstream, n, runs)
             shm, shm_note = self.median_rate(lambda: self.shmsink("small", 64 << 20), upstream,
                                              n, runs)
-            rows.append(dict(size=size, ring=ring, shm=shm, notes=[x for x in (
+            rows.append(dict(size=size, ring=ring, shm=shm, **self.anchors(upstream, n, runs),
+                             notes=[x for x in (
                 ring_note and "shmring: " + ring_note, shm_note and "shmsink: " + shm_note)
                 if x]))
         return rows
@@ -208,23 +232,39 @@ class Harness:
         out, _ = self.finish_pair(c, p, socket, timeout=count * interval_us / 1e6 + 60)
         return parse_latency(out)
 
+    def in_process_latency(self, count, interval_us, size):
+        """The anchor: appsrc ! queue ! appsink in one process."""
+        out = subprocess.run(
+            [self.tool("latency"), "both", str(count), str(interval_us), str(size)] +
+            "appsrc name=src caps=application/x-latency ! queue ! appsink name=sink "
+            "sync=false".split(), capture_output=True, text=True,
+            timeout=count * interval_us / 1e6 + 60).stdout
+        return parse_latency(out)
+
     def latency(self, quick):
         count = 100 if quick else 1000
-        ring_core = parse_latency(subprocess.run(
-            [self.tool("ring-latency"), str(count), "1000"], capture_output=True, text=True,
-            check=True).stdout)
+        core = lambda *spin: parse_latency(subprocess.run(
+            [self.tool("ring-latency"), str(count), "1000", *spin], capture_output=True,
+            text=True, check=True).stdout)
         frame = 1920 * 1080 * 3 // 2
-        rows = [dict(what="core ring, 8 B record, idle, futex wake", ring=ring_core, shm=None)]
-        for label, size in (("pipelines, 64 B buffers", 64), ("pipelines, 1080p frames", frame)):
-            ring = self.pipeline_latency(self.shmring("latency", "slot-size=%d" % max(size, 4096)),
+        rows = [dict(what="core ring, 8 B record, idle, futex wake", ring=core(), shm=None),
+                dict(what="core ring, 8 B record, spin 2 ms", ring=core("2000"), shm=None)]
+        for label, size, spin in (("pipelines, 64 B buffers", 64, 0),
+                                  ("pipelines, 64 B, spin-time 10 ms", 64, 10_000_000),
+                                  ("pipelines, 1080p frames", frame, 0)):
+            spin_prop = f"spin-time={spin}" if spin else ""
+            consumer, producer_tail, socket = self.shmring(
+                "latency", f"slot-size={max(size, 4096)} {spin_prop}")
+            ring = self.pipeline_latency((f"{consumer} {spin_prop}", producer_tail, socket),
                                          count, 5000, size)
             # The consumer leaves its first max(10, count / 20) samples out
             # (settling); fewer than the rest means it stopped receiving.
             if ring and ring["samples"] < count - max(10, count // 20):
                 ring = None  # a stall, not a figure
-            shm = self.pipeline_latency(self.shmsink("latency", max(size, 4096) * 16), count,
-                                        5000, size)
-            rows.append(dict(what=f"{label}, every 5 ms", ring=ring, shm=shm))
+            shm = None if spin else self.pipeline_latency(
+                self.shmsink("latency", max(size, 4096) * 16), count, 5000, size)
+            rows.append(dict(what=f"{label}, every 5 ms", ring=ring, shm=shm,
+                             queue=self.in_process_latency(count, 5000, size)))
         return rows
 
     def writer_cpu_per_frame(self, transport_kind, readers, n):
@@ -291,7 +331,7 @@ class Harness:
         return rows
 
     def ring_bandwidth(self, quick):
-        counts = (2, 10, 50) if quick else (2, 5, 10, 20, 30, 40, 50)
+        counts = (2, 20, 50) if quick else (2, 5, 10, 20, 30, 40, 50)
         seconds = "0.1" if quick else "0.5"
         rows = []
         for node in (1024, 1 << 20):
@@ -303,12 +343,50 @@ class Harness:
         return rows
 
 
+    def queue_bandwidth(self, node, nodes, seconds, writers, readers, mode):
+        out = subprocess.run([self.tool("queue-bandwidth"), str(node), str(nodes), seconds,
+                              str(writers), str(readers), mode], capture_output=True, text=True,
+                             check=True, timeout=120).stdout.split()
+        return float(out[6]), int(out[4]) / float(out[5])
+
+    def seed_chart(self, quick):
+        """The seed's class (CircularBuffer, queue mode) as the seed measured
+        it, beside the broadcast ring, against the parallel memcpy limit."""
+        counts = (2, 20, 50) if quick else (2, 5, 10, 20, 30, 40, 50)
+        seconds = "0.1" if quick else "0.5"
+        rows = []
+        for node in (1024, 1 << 20):
+            limit = self.memcpy_limit(node, slots=20, processes=2)
+            for count in counts:
+                for what, args in (("queue copy 1w1r", (1, 1, "copy")),
+                                   ("queue lease 1w1r", (1, 1, "lease")),
+                                   ("queue copy 2w2r", (2, 2, "copy"))):
+                    bandwidth, _ = self.queue_bandwidth(node, count, seconds, *args)
+                    rows.append(dict(node=node, nodes=count, what=what, bandwidth=bandwidth,
+                                     limit=limit))
+        return rows
+
+    def small_records(self, quick):
+        """Records/s between two processes at 64 B and 1 KiB: the core ring
+        (its reader touches two bytes) and the queue (copy in, copy out)."""
+        seconds = "0.2" if quick else "1"
+        rows = []
+        for size in (64, 1024):
+            out = subprocess.run([self.tool("ring-bandwidth"), str(size), "64", seconds],
+                                 capture_output=True, text=True, check=True).stdout.split()
+            ring = int(out[2]) / float(out[3])
+            _, queue = self.queue_bandwidth(size, 64, seconds, 1, 1, "copy")
+            rows.append(dict(size=size, ring=ring, queue=queue))
+        return rows
+
+
 def parse_latency(out):
     m = re.search(r"samples=(\d+) median_us=([\d.]+) p99_us=([\d.]+) max_us=([\d.]+)", out)
     if not m:
         return None
+    cpu = re.search(r"reader_cpu=([\d.]+)", out)
     return dict(samples=int(m.group(1)), median=float(m.group(2)), p99=float(m.group(3)),
-                max=float(m.group(4)))
+                max=float(m.group(4)), reader_cpu=float(cpu.group(1)) if cpu else None)
 
 
 def ratio(a, b):
@@ -321,30 +399,50 @@ def cell(value, fmt):
 
 def report(results, lines):
     out = lines.append
+    out("Anchors in every table: 'alone' is the producer into fakesink in one process, "
+        "'queue' the same")
+    out("pipeline with a queue between two threads; shmring should be >= 1.00x 'queue'.")
+    out("")
     out(f"## Raw video between two processes (frames/s; GB/s = payload bytes)")
-    out(f"{'frames':<16} {'shmring':>9} {'shmsink':>9} {'memcpy':>9} {'shmring GB/s':>13} "
-        f"{'ring/shmsink':>13} {'ring/memcpy':>12}")
+    out(f"{'frames':<16} {'shmring':>9} {'shmsink':>9} {'alone':>9} {'queue':>9} {'memcpy':>9} "
+        f"{'ring GB/s':>10} {'ring/shmsink':>13} {'ring/queue':>11} {'ring/memcpy':>12}")
     for r in results["throughput"]:
         gbs = f"{r['ring'] * r['frame'] / 1e9:.2f}" if r["ring"] else "-"
         out(f"{r['label'] + ' ' + r['variant']:<16} {cell(r['ring'], '9.0f'):>9} "
-            f"{cell(r['shm'], '9.0f'):>9} {r['limit']:9.0f} {gbs:>13} "
-            f"{ratio(r['ring'], r['shm']):>13} {ratio(r['ring'], r['limit']):>12}")
+            f"{cell(r['shm'], '9.0f'):>9} {cell(r['alone'], '9.0f'):>9} "
+            f"{cell(r['queue'], '9.0f'):>9} {r['limit']:9.0f} {gbs:>10} "
+            f"{ratio(r['ring'], r['shm']):>13} {ratio(r['ring'], r['queue']):>11} "
+            f"{ratio(r['ring'], r['limit']):>12}")
         for note in r["notes"]:
             out(f"    note: {note}")
     out("")
     out("## Small buffers between two processes (buffers/s)")
-    out(f"{'size':<8} {'shmring':>10} {'shmsink':>10} {'ring/shmsink':>13}")
+    out(f"{'size':<8} {'shmring':>10} {'shmsink':>10} {'alone':>10} {'queue':>10} "
+        f"{'ring/shmsink':>13} {'ring/queue':>11}")
     for r in results["small"]:
         out(f"{str(r['size']) + ' B':<8} {cell(r['ring'], '10.0f'):>10} "
-            f"{cell(r['shm'], '10.0f'):>10} {ratio(r['ring'], r['shm']):>13}")
+            f"{cell(r['shm'], '10.0f'):>10} {cell(r['alone'], '10.0f'):>10} "
+            f"{cell(r['queue'], '10.0f'):>10} {ratio(r['ring'], r['shm']):>13} "
+            f"{ratio(r['ring'], r['queue']):>11}")
         for note in r["notes"]:
             out(f"    note: {note}")
     out("")
+    out("## Small records between two processes, core library (M records/s; target 10)")
+    out(f"{'size':<8} {'ring':>8} {'queue':>8}")
+    for r in results["records"]:
+        out(f"{str(r['size']) + ' B':<8} {r['ring'] / 1e6:8.2f} {r['queue'] / 1e6:8.2f}")
+    out("")
     out("## One-way latency, CLOCK_MONOTONIC stamped by the writer, read by the reader (us)")
-    out(f"{'':<44} {'shmring median/p99/max':>24} {'shmsink median/p99/max':>24}")
+    out(f"{'':<44} {'shmring median/p99/max':>26} {'shmsink median/p99/max':>24} "
+        f"{'queue median/p99/max':>24}")
     for r in results["latency"]:
-        fmt = lambda x: f"{x['median']:.0f} / {x['p99']:.0f} / {x['max']:.0f}" if x else "-"
-        out(f"{r['what']:<44} {fmt(r['ring']):>24} {fmt(r['shm']):>24}")
+        digits = 2 if r["what"].startswith("core") else 0
+        fmt = lambda x: (f"{x['median']:.{digits}f} / {x['p99']:.{digits}f} / {x['max']:.0f}"
+                         if x else "-")
+        cpu = r["ring"] and r["ring"].get("reader_cpu")
+        note = f"   reader CPU {cpu:.2f} of a core" if cpu is not None else ""
+        out(f"{r['what']:<44} {fmt(r['ring']):>26} {fmt(r['shm']):>24} "
+            f"{fmt(r.get('queue')):>24}{note}")
     out("")
     out("## Fan-out: writer CPU time per 1080p frame (ms), frames drawn into the sink's memory")
     out(f"{'readers':<8} {'shmring':>9} {'shmsink':>9}")
@@ -355,16 +453,25 @@ def report(results, lines):
     out(f"8 readers / 1 reader: shmring {ratio(last['ring'], first['ring'])}, "
         f"shmsink {ratio(last['shm'], first['shm'])}")
     out("")
-    out("## The seed's chart: core ring bandwidth, 1 writer 1 reader (GB/s, payload once)")
-    nodes = sorted({r["nodes"] for r in results["bandwidth"]})
-    out(f"{'node size':<10} " + " ".join(f"{n:>7}" for n in nodes) + "   (nodes)")
+    out("## The seed's chart: the seed's class (CircularBuffer, queue mode) and the broadcast "
+        "ring (GB/s, payload once; the seed counts in and out: x2)")
+    nodes = sorted({r["nodes"] for r in results["seed"]})
+    out(f"{'':<24} " + " ".join(f"{n:>6}" for n in nodes) + "   (nodes)")
     for size, label in ((1024, "1 KiB"), (1 << 20, "1 MiB")):
-        rows = [r for r in results["bandwidth"] if r["node"] == size]
-        values = {r["nodes"]: r["bandwidth"] for r in rows}
-        best = max(values.values())
-        out(f"{label:<10} " + " ".join(f"{values[n] / 1e9:7.2f}" for n in nodes) +
-            f"   best/memcpy limit ({rows[0]['limit'] / 1e9:.1f} GB/s): "
-            f"{ratio(best, rows[0]['limit'])}")
+        rows = [r for r in results["seed"] if r["node"] == size]
+        limit = rows[0]["limit"]
+        for what in ("queue copy 1w1r", "queue lease 1w1r", "queue copy 2w2r"):
+            values = {r["nodes"]: r["bandwidth"] for r in rows if r["what"] == what}
+            out(f"{label + ' ' + what:<24} " +
+                " ".join(f"{values[n] / 1e9:6.2f}" for n in nodes) +
+                f"   best/parallel memcpy ({limit / 1e9:.1f} GB/s): "
+                f"{ratio(max(values.values()), limit)}")
+        ring_rows = [r for r in results["bandwidth"] if r["node"] == size]
+        values = {r["nodes"]: r["bandwidth"] for r in ring_rows}
+        out(f"{label + ' broadcast ring':<24} " +
+            " ".join(f"{values[n] / 1e9:6.2f}" if n in values else "     -" for n in nodes) +
+            f"   best/memcpy limit ({ring_rows[0]['limit'] / 1e9:.1f} GB/s): "
+            f"{ratio(max(values.values()), ring_rows[0]['limit'])}")
 
 
 def plot(results, folder):
@@ -381,9 +488,15 @@ def plot(results, folder):
                     f"{gb(r['limit']):.3f}\n")
     bw = os.path.join(folder, "ring-bandwidth.dat")
     with open(bw, "w") as f:
+        # Blocks: broadcast ring 1 KiB, 1 MiB; queue copy 1w1r 1 KiB, 1 MiB.
         for size in (1024, 1 << 20):
             for r in results["bandwidth"]:
                 if r["node"] == size:
+                    f.write(f"{r['nodes']} {r['bandwidth'] / 1e9:.3f}\n")
+            f.write("\n\n")
+        for size in (1024, 1 << 20):
+            for r in results["seed"]:
+                if r["node"] == size and r["what"] == "queue copy 1w1r":
                     f.write(f"{r['nodes']} {r['bandwidth'] / 1e9:.3f}\n")
             f.write("\n\n")
     script = f"""
@@ -400,14 +513,15 @@ set yrange [0:*]
 plot "{data}" using 2:xtic(1) title "shmring", "" using 3 title "shmsink/shmsrc", \\
      "" using 4 title "memcpy limit (1 core)"
 set output "{folder}/ring-bandwidth.png"
-set title "Core ring bandwidth, 1 writer + 1 reader process (payload counted once)"
+set title "The seed's chart: 1 writer + 1 reader process (payload counted once)"
 set style data linespoints
 set xlabel "nodes (slots)"
 set ylabel "GB/s"
 set logscale y
 set yrange [*:*]
 set xtics norotate
-plot "{bw}" index 0 title "1 KiB nodes", "" index 1 title "1 MiB nodes"
+plot "{bw}" index 0 title "broadcast ring, 1 KiB nodes", "" index 1 title "broadcast ring, 1 MiB nodes", \\
+     "" index 2 title "queue copy in/out, 1 KiB nodes", "" index 3 title "queue copy in/out, 1 MiB nodes"
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
@@ -450,7 +564,9 @@ def main():
             ("small", "small buffers", lambda: harness.small_buffers(args.quick, runs)),
             ("latency", "latency", lambda: harness.latency(args.quick)),
             ("fanout", "fan-out", lambda: harness.fan_out(args.quick)),
-            ("bandwidth", "ring bandwidth", lambda: harness.ring_bandwidth(args.quick))):
+            ("bandwidth", "ring bandwidth", lambda: harness.ring_bandwidth(args.quick)),
+            ("seed", "the seed's chart", lambda: harness.seed_chart(args.quick)),
+            ("records", "small records", lambda: harness.small_records(args.quick))):
         print(f"measuring {title} ...", file=sys.stderr, flush=True)
         results[key] = run()
     lines = [f"# shmring benchmark{' (--quick: not for quoting)' if args.quick else ''}: "

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <mutex>
 
+#include "coarse_clock.hpp"
 #include "futex.hpp"
 #include "log.hpp"
 #include "named_object.hpp"
@@ -64,6 +65,9 @@ struct Writer::Impl {
   // Slots a read-only reader was found holding during the acquire numbered
   // `acquire_round` (it holds them for a copy: microseconds).
   std::uint64_t acquire_round = 1;
+  // The slots of the two newest records, for find_free_slot's short cut.
+  long newest_slot_index = -1;
+  long second_newest_slot = -1;
   std::vector<std::uint64_t> read_only_held_in_round;
   std::vector<Deadline> read_only_held_since;  // first seen held; {} when not
   Deadline last_reclaim = Clock::now();
@@ -135,11 +139,17 @@ struct Writer::Impl {
   // kReadOnlyRecheck. A read-only reader waits longer than that after it
   // marks itself present before it holds anything, so a claim never misses
   // its holds.
+  //
+  // The tick-resolution clock is enough to keep that bound (it is read as
+  // if it were one tick late), and costs a fraction of a precise read, which
+  // would be paid for every record.
   bool read_only_readers() const {
-    const Deadline now = Clock::now();
-    const Clock::rep stamp = now.time_since_epoch().count();
-    if (stamp - read_only_checked.load(std::memory_order_relaxed) >=
-        std::chrono::duration_cast<Clock::duration>(kReadOnlyRecheck).count()) {
+    static const Clock::duration recheck_after =
+        kReadOnlyRecheck > coarse_resolution()
+            ? std::chrono::duration_cast<Clock::duration>(kReadOnlyRecheck) - coarse_resolution()
+            : Clock::duration(0);
+    const Clock::rep stamp = coarse_now().time_since_epoch().count();
+    if (stamp - read_only_checked.load(std::memory_order_relaxed) >= recheck_after.count()) {
       read_only_present.store(handle.object.byte_held_elsewhere(object::kReadOnlyReaderByte),
                               std::memory_order_relaxed);
       read_only_checked.store(stamp, std::memory_order_relaxed);
@@ -151,14 +161,33 @@ struct Writer::Impl {
     return read_only_readers() && handle.object.byte_held_elsewhere(object::kSlotHoldBytes + index);
   }
 
+  // Whether slot i is out of everybody's hands: not lent, held by no reader,
+  // not held by a read-only reader this round.
+  bool slot_unheld(std::uint32_t i) const {
+    return !slot_lent[i] && view.slot(i)->holders.load(std::memory_order_seq_cst) == 0 &&
+           read_only_held_in_round[i] != acquire_round;
+  }
+
+  // ... and not unread by a blocking reader either: it may be lent now.
+  bool slot_free(std::uint32_t i, std::uint64_t keep_from) const {
+    return slot_unheld(i) && (slot_sequence[i] == kNoSequence || slot_sequence[i] < keep_from);
+  }
+
   long find_free_slot(bool respect_unread) const {
     const std::uint64_t keep_from =
         respect_unread ? oldest_unread_by_blocking_readers() : next_sequence;
     const std::uint64_t newest = next_sequence == 0 ? kNoSequence : next_sequence - 1;
+    // The usual answer without looking at every slot (whose holder words
+    // readers write: each look is a cache line from another core): the
+    // slot of the record before the newest, which the scan below would pick
+    // when it is free, the readers having read it.
+    if (second_newest_slot >= 0 && next_sequence >= 2 &&
+        slot_sequence[second_newest_slot] == next_sequence - 2 &&
+        slot_free(static_cast<std::uint32_t>(second_newest_slot), keep_from))
+      return second_newest_slot;
     long recent = -1, never_written = -1, newest_slot = -1;
     for (std::uint32_t i = 0; i < view.geometry.slot_count; ++i) {
-      if (slot_lent[i] || view.slot(i)->holders.load(std::memory_order_seq_cst) != 0 ||
-          read_only_held_in_round[i] == acquire_round)
+      if (!slot_unheld(i))
         continue;
       const std::uint64_t held = slot_sequence[i];
       if (held == kNoSequence) {
@@ -227,7 +256,7 @@ struct Writer::Impl {
   }
 
   void maybe_reclaim_dead_readers() {
-    if (Clock::now() - last_reclaim >= kIdleReclaimPeriod)
+    if (coarse_now() - last_reclaim >= kIdleReclaimPeriod)
       reclaim_dead_readers();
   }
 
@@ -341,11 +370,7 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
     out = WritableSlot{static_cast<std::uint32_t>(index),
                        w.payload + index * w.view.geometry.slot_stride, w.view.geometry.slot_size};
   };
-  {
-    std::lock_guard<std::mutex> guard(w.lock);
-    w.maybe_reclaim_dead_readers();
-    ++w.acquire_round;
-  }
+  bool first_look = true;
   // When this acquire first had to wait, for its DEBUG line.
   Deadline waited_from{};
   auto log_wait = [&](const char *outcome) {
@@ -363,6 +388,11 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
     }
     {
       std::lock_guard<std::mutex> guard(w.lock);
+      if (first_look) {  // once per acquire, under the lock the look takes anyway
+        w.maybe_reclaim_dead_readers();
+        ++w.acquire_round;
+        first_look = false;
+      }
       const long index = w.find_free_slot(true);
       if (index >= 0) {
         if (w.claim(static_cast<std::uint32_t>(index))) {
@@ -434,6 +464,8 @@ void Writer::publish(const WritableSlot &slot, const RecordHeader &record, const
   meta->seq.store(sequence, std::memory_order_release);
   w.slot_lent[slot.index] = false;
   w.slot_sequence[slot.index] = sequence;
+  w.second_newest_slot = w.newest_slot_index;
+  w.newest_slot_index = slot.index;
 
   Descriptor *descriptor = w.view.descriptor(sequence);
   descriptor->seq.store(kNoSequence, std::memory_order_relaxed);

@@ -1,5 +1,6 @@
 #include "gstshmringdeviceprovider.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -15,6 +16,9 @@ namespace {
 // How often the monitor looks at /dev/shm: writers appear and vanish (and
 // die) without telling anyone, and a look costs a few system calls per ring.
 constexpr gint64 kMonitorPeriodUs = 500 * 1000;
+// How long a ring may be without its name (moving to bigger slots) before it
+// is called gone.
+constexpr gulong kSecondLookUs = 50 * 1000;
 
 // What identifies one device: a ring of one writer. A new writer on the
 // same name is another device (its caps may differ).
@@ -120,12 +124,48 @@ std::map<RingKey, GstDevice *> live_rings() {
   return found;
 }
 
+// Whether a device still describes its ring: same caps, same slots. A ring
+// its writer moved to bigger slots (new caps) is the same device, changed.
+bool same_description(GstDevice *shown, GstDevice *now) {
+  GstCaps *a = gst_device_get_caps(shown);
+  GstCaps *b = gst_device_get_caps(now);
+  const bool same_caps = a && b && gst_caps_is_equal(a, b);
+  if (a)
+    gst_caps_unref(a);
+  if (b)
+    gst_caps_unref(b);
+  GstStructure *pa = gst_device_get_properties(shown);
+  GstStructure *pb = gst_device_get_properties(now);
+  guint64 slot_a = 0, slot_b = 0;
+  const bool same_slots = pa && pb && gst_structure_get_uint64(pa, "slot-size", &slot_a) &&
+                          gst_structure_get_uint64(pb, "slot-size", &slot_b) && slot_a == slot_b;
+  if (pa)
+    gst_structure_free(pa);
+  if (pb)
+    gst_structure_free(pb);
+  return same_caps && same_slots;
+}
+
 gpointer monitor_loop(gpointer data) {
   auto *self = static_cast<GstShmringDeviceProvider *>(data);
   g_mutex_lock(&self->lock);
   while (!self->stopping) {
     g_mutex_unlock(&self->lock);
     std::map<RingKey, GstDevice *> now = live_rings();
+    // A ring that moves to bigger slots is briefly without its name: look
+    // again before calling a ring gone.
+    const bool one_missing =
+        std::any_of(self->shown->begin(), self->shown->end(),
+                    [&now](const auto &shown) { return !now.count(shown.first); });
+    if (one_missing) {
+      g_usleep(kSecondLookUs);
+      for (auto &[key, device] : live_rings()) {
+        if (now.count(key))
+          gst_object_unref(gst_object_ref_sink(device));
+        else
+          now[key] = device;
+      }
+    }
     for (auto it = self->shown->begin(); it != self->shown->end();) {
       if (now.count(it->first)) {
         ++it;
@@ -138,8 +178,18 @@ gpointer monitor_loop(gpointer data) {
       it = self->shown->erase(it);
     }
     for (auto &[key, device] : now) {
-      if (self->shown->count(key)) {
-        gst_object_unref(gst_object_ref_sink(device));
+      auto shown = self->shown->find(key);
+      if (shown != self->shown->end()) {
+        GstDevice *fresh = GST_DEVICE(gst_object_ref_sink(device));
+        if (same_description(shown->second, fresh)) {
+          gst_object_unref(fresh);
+          continue;
+        }
+        GST_INFO_OBJECT(self, "ring '%s' of writer %d changed (new caps or slots)",
+                        key.name.c_str(), static_cast<int>(key.writer));
+        gst_device_provider_device_changed(GST_DEVICE_PROVIDER(self), fresh, shown->second);
+        gst_object_unref(shown->second);
+        shown->second = fresh;
         continue;
       }
       GST_INFO_OBJECT(self, "ring '%s' of writer %d appeared", key.name.c_str(),

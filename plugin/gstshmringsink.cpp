@@ -161,6 +161,7 @@ struct SinkState {
   shmring::gst::ClockMapping clock;
   std::mutex writer_lock;
   std::shared_ptr<shmring::Writer> writer;  // shared with pools lent upstream
+  shmring::WriterStats earlier_rings;       // of rings left for bigger ones; writer_lock
   bool unlocked = false;                    // guarded by writer_lock
   guint64 caps_id = 0;
   std::string caps_text;        // the current caps, for a grown ring; streaming thread only
@@ -221,7 +222,9 @@ std::optional<gid_t> group_id(const std::string &group) {
 }
 
 // Why the ring could not be created, as an element error of the fitting kind.
-void report_create_error(GstShmringSink *self, const shmring::Error &error) {
+// `hint`, when given, is said with a NoSpace error (why it did not fit).
+void report_create_error(GstShmringSink *self, const shmring::Error &error,
+                         const char *hint = nullptr) {
   switch (error.code()) {
     case shmring::ErrorCode::InvalidName:
     case shmring::ErrorCode::InvalidArgument:
@@ -234,7 +237,8 @@ void report_create_error(GstShmringSink *self, const shmring::Error &error) {
       GST_ELEMENT_ERROR(self, RESOURCE, BUSY, ("%s", error.what()), (nullptr));
       break;
     case shmring::ErrorCode::NoSpace:
-      GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("%s", error.what()), (nullptr));
+      GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("%s", error.what()),
+                        ("%s", hint ? hint : ""));
       break;
     default: GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", error.what()), (nullptr)); break;
   }
@@ -242,7 +246,8 @@ void report_create_error(GstShmringSink *self, const shmring::Error &error) {
 
 // Creates a ring of `slot_size` bytes per slot under the ring's name; posts
 // an element error and returns null on failure.
-std::shared_ptr<shmring::Writer> make_writer(GstShmringSink *self, guint64 slot_size) {
+std::shared_ptr<shmring::Writer> make_writer(GstShmringSink *self, guint64 slot_size,
+                                             const char *space_hint = nullptr) {
   const Settings settings = settings_of(self);
   try {
     shmring::WriterOptions options;
@@ -266,16 +271,23 @@ std::shared_ptr<shmring::Writer> make_writer(GstShmringSink *self, guint64 slot_
                     settings.ring.c_str(), settings.slots, slot_size);
     return writer;
   } catch (const shmring::Error &error) {
-    report_create_error(self, error);
+    report_create_error(self, error, space_hint);
     return nullptr;
   }
 }
 
 // Makes `writer` the sink's, interrupted at once if unlock() came first.
+// The stats of a ring the sink leaves for a bigger one are kept, so that
+// `stats` counts for the whole stream.
 void install_writer(GstShmringSink *self, std::shared_ptr<shmring::Writer> writer) {
   SinkState &s = *self->state;
   std::lock_guard<std::mutex> guard(s.writer_lock);
-  if (s.unlocked)
+  if (s.writer) {
+    const shmring::WriterStats left = s.writer->stats();
+    s.earlier_rings.overruns += left.overruns;
+    s.earlier_rings.readers_reclaimed += left.readers_reclaimed;
+  }
+  if (writer && s.unlocked)
     writer->interrupt();
   s.writer = std::move(writer);
   s.latency_changed.store(true);  // a new ring knows nothing of it yet
@@ -458,58 +470,124 @@ void announce_move(GstShmringSink *self) {
   s.readers_unknown = true;  // a new ring: look at its table again
 }
 
+// Waits until the blocking readers of the old ring have attached to the
+// grown one. A follower still draining the old ring is waited for as long
+// as it reads, each read within `timeout` (as a blocking reader holds the
+// writer back anyway); one in neither ring has died or left (a follower
+// opens the new ring before it lets go of the old), and is not waited for.
+shmring::WaitStatus wait_for_followers(GstShmringSink *self, shmring::Writer &old,
+                                       shmring::Writer &grown,
+                                       std::vector<shmring::gst::Follower> expected) {
+  SinkState &s = *self->state;
+  const guint64 timeout = s.live.timeout.load(std::memory_order_relaxed);
+  shmring::Deadline deadline = shmring::deadline_after_ns(timeout);
+  std::uint64_t progress = shmring::gst::records_read(old.readers());
+  for (;;) {
+    old.reclaim_dead_readers();
+    const std::vector<shmring::ReaderInfo> in_old = old.readers();
+    expected = shmring::gst::followers_missing(expected, grown.readers());
+    // Those no longer in the old ring either are gone.
+    const std::vector<shmring::gst::Follower> gone =
+        shmring::gst::followers_missing(expected, in_old);
+    expected.erase(std::remove_if(expected.begin(), expected.end(),
+                                  [&gone](const shmring::gst::Follower &f) {
+                                    return std::any_of(gone.begin(), gone.end(),
+                                                       [&f](const shmring::gst::Follower &g) {
+                                                         return g.identity == f.identity &&
+                                                                g.pid == f.pid;
+                                                       });
+                                  }),
+                   expected.end());
+    if (expected.empty())
+      return shmring::WaitStatus::Ok;
+    const std::uint64_t now_read = shmring::gst::records_read(in_old);
+    if (now_read != progress) {
+      progress = now_read;
+      deadline = shmring::deadline_after_ns(timeout);
+    } else if (shmring::Clock::now() >= deadline) {
+      return shmring::WaitStatus::Timeout;
+    }
+    // Woken when a reader attaches; looks at the old ring every 50 ms.
+    const shmring::Deadline slice =
+        std::min(deadline, shmring::Clock::now() + std::chrono::milliseconds(50));
+    const shmring::WaitStatus status = grown.wait_for_readers(
+        [&expected](const std::vector<shmring::ReaderInfo> &readers) {
+          return shmring::gst::followers_missing(expected, readers).empty();
+        },
+        slice);
+    if (status == shmring::WaitStatus::Interrupted)
+      return status;
+  }
+}
+
 // The stream outgrew the ring (ring_growth.h): moves to a ring of slots of
-// `needed` bytes or more under the same name. Blocking readers are waited
-// for within `timeout`; one that comes later misses what is published
-// before it attaches. Upstream is asked to reconfigure, so that its pool
-// is one of the new ring's.
+// `needed` bytes or more under the same name, and waits for the blocking
+// readers to follow (wait_for_followers). Upstream is asked to reconfigure,
+// so that its pool is one of the new ring's.
 GstFlowReturn grow_ring(GstShmringSink *self, guint64 needed, bool sized_by_caps, const char *why) {
   SinkState &s = *self->state;
-  const Settings settings = settings_of(self);
-  const std::shared_ptr<shmring::Writer> old = s.writer;
+  std::shared_ptr<shmring::Writer> old = s.writer;
   const guint64 slot_size = shmring::gst::grown_slot_size(old->slot_size(), needed, sized_by_caps);
   GST_INFO_OBJECT(self,
                   "%s: %" G_GUINT64_FORMAT
                   " bytes do not fit ring '%s' (slots of %" G_GUINT64_FORMAT
                   " bytes): moving to slots of %" G_GUINT64_FORMAT " bytes",
                   why, needed, old->name().c_str(), old->slot_size(), slot_size);
+  const bool nobody_attached = old->wait_for_reader(shmring::Deadline{}) != shmring::WaitStatus::Ok;
   // The name first: a reader told to move must not reopen the old ring.
   old->release_name();
-  std::shared_ptr<shmring::Writer> grown = make_writer(self, slot_size);
-  if (!grown) {
+  const std::vector<shmring::gst::Follower> expected =
+      shmring::gst::followers_expected(old->readers());
+  // Nobody reads the old ring (a decoder's first padded frame): it goes
+  // before the new one is made, so that /dev/shm needs room for one ring
+  // only. (The Moved record is for a reader that opened it meanwhile.)
+  GstFlowReturn ret = GST_FLOW_OK;
+  if (nobody_attached) {
+    shmring::gst::RecordInfo moved;
+    moved.kind = shmring::gst::RecordKind::Moved;
+    ret = publish_record(self, moved, nullptr);
     old->close();
+    install_writer(self, nullptr);
+    old.reset();
+  }
+  std::shared_ptr<shmring::Writer> grown = make_writer(
+      self, slot_size,
+      nobody_attached ? nullptr
+                      : "While the stream moves to bigger slots, the old ring is still read: "
+                        "both must fit in /dev/shm");
+  if (!grown) {
+    if (old)
+      old->close();
     return GST_FLOW_ERROR;
   }
   if (!s.caps_text.empty())
     s.caps_id = grown->set_caps(s.caps_text);  // fitted the old ring's table: fits this one
-  const std::vector<pid_t> expected = shmring::gst::followers_expected(old->readers());
-  shmring::gst::RecordInfo moved;
-  moved.kind = shmring::gst::RecordKind::Moved;
-  const GstFlowReturn ret = publish_record(self, moved, nullptr);
+  if (!nobody_attached) {
+    shmring::gst::RecordInfo moved;
+    moved.kind = shmring::gst::RecordKind::Moved;
+    ret = publish_record(self, moved, nullptr);
+  }
   install_writer(self, grown);
-  old->close();
+  if (old)
+    old->close();
   Counters::add(s.counters.moves);
   if (ret != GST_FLOW_OK)
     return ret;
-  if (!expected.empty()) {
+  if (old && !expected.empty()) {
     const shmring::Deadline since = shmring::Clock::now();
-    const shmring::WaitStatus status = grown->wait_for_readers(
-        [&expected](const std::vector<shmring::ReaderInfo> &readers) {
-          return shmring::gst::followers_attached(expected, readers);
-        },
-        shmring::deadline_after_ns(settings.timeout));
+    const shmring::WaitStatus status = wait_for_followers(self, *old, *grown, expected);
     const auto waited =
         std::chrono::duration_cast<std::chrono::microseconds>(shmring::Clock::now() - since)
             .count();
     if (status == shmring::WaitStatus::Timeout)
       GST_WARNING_OBJECT(self,
-                         "not every blocking reader followed ring '%s' within %" GST_TIME_FORMAT
-                         ": those that come later miss what is published before",
-                         settings.ring.c_str(), GST_TIME_ARGS(settings.timeout));
+                         "a blocking reader of ring '%s' neither read nor followed it within "
+                         "the timeout: it misses what is published before it comes",
+                         old->name().c_str());
     else
       GST_DEBUG_OBJECT(self, "waited %" G_GINT64_FORMAT " us for %zu reader(s) to follow: %s",
                        static_cast<gint64>(waited), expected.size(),
-                       status == shmring::WaitStatus::Ok ? "all came" : "interrupted");
+                       status == shmring::WaitStatus::Ok ? "all came or left" : "interrupted");
   }
   announce_move(self);
   gst_pad_push_event(GST_BASE_SINK_PAD(self), gst_event_new_reconfigure());
@@ -561,6 +639,8 @@ static GstStructure *build_stats(GstShmringSink *self) {
       slot_size = s.writer->slot_size();
       writer_stats = s.writer->stats();
     }
+    writer_stats.overruns += s.earlier_rings.overruns;
+    writer_stats.readers_reclaimed += s.earlier_rings.readers_reclaimed;
   }
   return gst_structure_new(
       "application/x-shmringsink-stats", "published", G_TYPE_UINT64, counters.published.load(),
@@ -656,6 +736,10 @@ static gboolean gst_shmring_sink_start(GstBaseSink *base) {
     return FALSE;
   }
   s.counters.reset();
+  {
+    std::lock_guard<std::mutex> guard(s.writer_lock);
+    s.earlier_rings = shmring::WriterStats{};
+  }
   s.caps_id = 0;
   s.caps_text.clear();
   s.caps_are_video = false;
@@ -722,7 +806,10 @@ static gboolean gst_shmring_sink_set_caps(GstBaseSink *base, GstCaps *caps) {
       GST_VIDEO_INFO_SIZE(&info) > s.writer->slot_size())
     return grow_ring(self, GST_VIDEO_INFO_SIZE(&info), true, "new caps") == GST_FLOW_OK;
   try {
-    s.caps_id = s.writer->set_caps(s.caps_text);
+    // Readers still behind on records of the caps entry this takes over
+    // get as long as a blocking reader does.
+    s.caps_id = s.writer->set_caps(
+        s.caps_text, shmring::deadline_after_ns(s.live.timeout.load(std::memory_order_relaxed)));
   } catch (const shmring::Error &error) {
     GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("%s", error.what()), (nullptr));
     return FALSE;

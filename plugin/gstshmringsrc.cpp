@@ -36,6 +36,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "buffer_record.h"
 #include "clock_mapping.h"
@@ -103,7 +104,8 @@ struct Counters {
   guint64 copied = 0;   // copies: downstream held too many slots, or needed packed video
 };
 
-enum class Outcome { Ok, Flushing, Error, WriterGone };
+// Skip: this record cannot be pushed (its caps were replaced since).
+enum class Outcome { Ok, Flushing, Error, WriterGone, Skip };
 
 }  // namespace
 
@@ -153,6 +155,12 @@ struct SrcState {
   bool writer_lost = false;
   // The writer moved the ring (RecordKind::Moved): the new one is due.
   bool following_move = false;
+  // The first record of a ring we moved to is not yet read: the records
+  // before it there were published before we came, and are lost to us.
+  bool first_of_moved_ring = false;
+  // Names this source to writers across the rings it reads (ReaderOptions::
+  // identity): a writer moving to a bigger ring waits for it by this.
+  std::uint64_t identity = 0;
   // `trusted-owner` as a uid, resolved once in start() (the properties
   // cannot change after READY).
   std::optional<uid_t> trusted_owner;
@@ -270,6 +278,7 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
     options.user = shmring::gst::kRecordSchema;
     options.trusted_owner = self->state->trusted_owner;
     options.spin_time = std::chrono::nanoseconds(std::min<guint64>(settings.spin_time, G_MAXINT64));
+    options.identity = self->state->identity;
     out = shmring::Reader::open(options);
   } catch (const shmring::Error &error) {
     if (creating)
@@ -386,11 +395,18 @@ Outcome update_caps(GstShmringSrc *self, shmring::Reader &reader, guint64 caps_i
   if (caps_id == s.caps_id || caps_id == 0)
     return Outcome::Ok;
   std::optional<std::string> text = reader.caps(caps_id);
-  GstCaps *caps = text ? shmring::gst::caps_from_ring_text(*text) : nullptr;
+  if (!text) {
+    // The writer has reused its entry: this reader is further behind than
+    // the caps table reaches (the writer waited for it as long as its
+    // timeout allows). The record is dropped, not the stream.
+    GST_WARNING_OBJECT(self, "caps id %" G_GUINT64_FORMAT " is no longer in the ring", caps_id);
+    return Outcome::Skip;
+  }
+  GstCaps *caps = shmring::gst::caps_from_ring_text(*text);
   if (!caps) {
     GST_ELEMENT_ERROR(self, STREAM, FORMAT,
                       ("Ring carries unusable caps (id %" G_GUINT64_FORMAT ")", caps_id),
-                      ("caps text: %s", text ? text->c_str() : "(gone)"));
+                      ("caps text: %s", text->c_str()));
     return Outcome::Error;
   }
   GST_INFO_OBJECT(self, "caps id %" G_GUINT64_FORMAT ": %" GST_PTR_FORMAT, caps_id, caps);
@@ -732,6 +748,9 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
   s.segment_sent = false;
   s.writer_lost = false;
   s.following_move = false;
+  s.first_of_moved_ring = false;
+  // Random, once per start: kept across the rings this source reads.
+  s.identity = (guint64(g_random_int()) << 32 | g_random_int()) | 1;
   {
     auto watch = std::make_shared<shmring::NameWatch>(settings.ring);
     g_mutex_lock(&s.wait_mutex);
@@ -893,13 +912,33 @@ Step read_next(GstShmringSrc *self, std::shared_ptr<shmring::gst::ReaderLink> &l
 // pushed afresh and its first buffer is DISCONT. A blocking reader loses
 // nothing (the writer publishes nothing there before it has attached); a
 // leaky one may, and waits for a keyframe as after any loss.
+//
+// The new ring is opened before the old one is let go, so that the writer,
+// which waits for its blocking readers to come over, always finds this one
+// in one ring or the other: a reader in neither has died or left.
 Step follow_moved_ring(GstShmringSrc *self) {
   SrcState &s = *self->state;
   const Settings settings = settings_of(self);
   GST_INFO_OBJECT(self, "the writer moved ring '%s' to bigger slots: following it",
                   settings.ring.c_str());
-  drop_reader(self);
-  s.following_move = true;
+  std::shared_ptr<shmring::Reader> reader;
+  if (try_open(self, settings, reader) == Outcome::Error)
+    return Step::flow_of(GST_FLOW_ERROR);
+  if (reader) {
+    auto link = std::make_shared<shmring::gst::ReaderLink>();
+    link->reader = std::move(reader);
+    std::shared_ptr<shmring::gst::ReaderLink> old;
+    {
+      std::lock_guard<std::mutex> guard(s.lock);
+      old = std::exchange(s.link, std::move(link));
+    }
+    if (old)
+      old->reader->detach();  // buffers downstream keep its mapping
+  } else {
+    drop_reader(self);  // not there (yet): wait for it as for any writer
+    s.following_move = true;
+  }
+  s.first_of_moved_ring = true;
   s.caps_id = 0;
   s.discont_pending = true;
   if (settings.policy == GST_SHMRING_POLICY_LEAKY)
@@ -917,7 +956,10 @@ Step take_event(GstShmringSrc *self, shmring::Reader &reader, const shmring::Fra
   if (info.kind == shmring::gst::RecordKind::Moved)
     return follow_moved_ring(self);
   // Caps first, so that a tag list never precedes them downstream.
-  if (update_caps(self, reader, info.caps_id) != Outcome::Ok)
+  const Outcome caps = update_caps(self, reader, info.caps_id);
+  if (caps == Outcome::Skip)
+    return Step::next();
+  if (caps != Outcome::Ok)
     return Step::flow_of(GST_FLOW_NOT_NEGOTIATED);
   push_ring_event(self, frame, info);
   return Step::next();
@@ -989,8 +1031,12 @@ void finish_buffer(GstShmringSrc *self, shmring::Reader &reader, GstBuffer *buff
 Step take_frame(GstShmringSrc *self, const shmring::gst::ReaderLink &link,
                 const shmring::Frame &frame, shmring::gst::SlotHold &hold) {
   SrcState &s = *self->state;
-  if (frame.lost_before > 0) {
-    report_loss(self, frame.lost_before);
+  // Came to a moved ring late (the writer waited for us no longer than its
+  // timeout): what it published there before counts as lost.
+  const guint64 missed_in_move = s.first_of_moved_ring ? frame.sequence : 0;
+  s.first_of_moved_ring = false;
+  if (frame.lost_before + missed_in_move > 0) {
+    report_loss(self, frame.lost_before + missed_in_move);
     s.waiting_for_keyframe = true;
     s.discont_pending = true;
   }
@@ -1015,7 +1061,10 @@ Step take_frame(GstShmringSrc *self, const shmring::gst::ReaderLink &link,
     return Step::next();
   }
   s.waiting_for_keyframe = false;
-  if (update_caps(self, *link.reader, info.caps_id) != Outcome::Ok)
+  const Outcome caps = update_caps(self, *link.reader, info.caps_id);
+  if (caps == Outcome::Skip)
+    return drop(self, "whose caps the writer has replaced since");
+  if (caps != Outcome::Ok)
     return Step::flow_of(GST_FLOW_NOT_NEGOTIATED);
   const char *why_not = nullptr;
   GstBuffer *buffer = make_buffer(self, link, frame, info, hold, why_not);

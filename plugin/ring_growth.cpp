@@ -14,24 +14,37 @@ std::uint64_t grown_slot_size(std::uint64_t current, std::uint64_t needed, bool 
   return std::max(std::min(size, kMaxSlotSize), needed);
 }
 
-std::vector<pid_t> followers_expected(const std::vector<ReaderInfo> &old_readers) {
-  std::vector<pid_t> pids;
+std::vector<Follower> followers_expected(const std::vector<ReaderInfo> &old_readers) {
+  std::vector<Follower> followers;
   for (const ReaderInfo &reader : old_readers)
     if (!reader.leaky)
-      pids.push_back(reader.pid);
-  return pids;
+      followers.push_back({reader.identity, reader.pid});
+  return followers;
 }
 
-bool followers_attached(const std::vector<pid_t> &expected,
-                        const std::vector<ReaderInfo> &new_readers) {
-  for (pid_t pid : expected) {
-    const auto wanted = std::count(expected.begin(), expected.end(), pid);
-    const auto there = std::count_if(new_readers.begin(), new_readers.end(),
-                                     [pid](const ReaderInfo &r) { return r.pid == pid; });
-    if (there < wanted)
-      return false;
+std::vector<Follower> followers_missing(const std::vector<Follower> &expected,
+                                        const std::vector<ReaderInfo> &readers) {
+  std::vector<bool> taken(readers.size(), false);
+  std::vector<Follower> missing;
+  for (const Follower &follower : expected) {
+    bool found = false;
+    for (std::size_t i = 0; i < readers.size() && !found; ++i) {
+      const bool same = follower.identity != 0 ? readers[i].identity == follower.identity
+                                               : readers[i].pid == follower.pid;
+      if (same && !taken[i])
+        taken[i] = found = true;
+    }
+    if (!found)
+      missing.push_back(follower);
   }
-  return true;
+  return missing;
+}
+
+std::uint64_t records_read(const std::vector<ReaderInfo> &readers) {
+  std::uint64_t sum = 0;
+  for (const ReaderInfo &reader : readers)
+    sum += reader.received;
+  return sum;
 }
 
 }  // namespace shmring::gst

@@ -2,8 +2,8 @@
 // decoder output, caps that change to bigger frames), with `slot-size` left
 // at 0. The writer gives up the name, creates a ring of bigger slots under
 // it, publishes a RecordKind::Moved record as the old ring's last, and waits
-// (bounded by its timeout) until every blocking reader of the old ring has
-// attached to the new one before publishing there: they lose nothing.
+// until every blocking reader of the old ring has attached to the new one
+// before publishing there: they lose nothing. (The sink's grow_ring.)
 #pragma once
 
 #include <sys/types.h>
@@ -21,15 +21,24 @@ namespace shmring::gst {
 // times, not once per frame. Never above the core's largest slot.
 std::uint64_t grown_slot_size(std::uint64_t current, std::uint64_t needed, bool sized_by_caps);
 
-// The readers a move waits for: the blocking ones, by process (leaky readers
-// never hold the writer up, and catch up at the newest frame).
-std::vector<pid_t> followers_expected(const std::vector<ReaderInfo> &old_readers);
+// A reader the move waits for: known by its identity (ReaderOptions::
+// identity, the same in both rings), or by pid for a reader that gave none.
+struct Follower {
+  std::uint64_t identity = 0;
+  pid_t pid = 0;
+};
 
-// Whether every expected follower has attached to the new ring: each
-// process has at least as many readers there as it had blocking ones in the
-// old ring. (Pids are only matched here, never trusted for liveness: a
-// clash can only end the wait early.)
-bool followers_attached(const std::vector<pid_t> &expected,
-                        const std::vector<ReaderInfo> &new_readers);
+// The readers a move waits for: the blocking ones (leaky readers never hold
+// the writer up, and catch up at the newest frame).
+std::vector<Follower> followers_expected(const std::vector<ReaderInfo> &old_readers);
+
+// Those of `expected` not (yet) among `readers`. Readers without an identity
+// are matched by pid, one for one (a clash can only end a wait early).
+std::vector<Follower> followers_missing(const std::vector<Follower> &expected,
+                                        const std::vector<ReaderInfo> &readers);
+
+// Sum of the records the readers have read: while it grows, the readers
+// still draining the old ring are moving, and are waited for.
+std::uint64_t records_read(const std::vector<ReaderInfo> &readers);
 
 }  // namespace shmring::gst

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <random>
 #include <thread>
 #include <utility>
 
@@ -19,6 +20,12 @@ using namespace ring;
 using object::kLivenessSlice;
 
 namespace {
+
+std::uint64_t random_identity() {
+  std::random_device device;
+  const std::uint64_t identity = std::uint64_t{device()} << 32 | device();
+  return identity != 0 ? identity : 1;
+}
 
 // Spins before sleeping: a frame that is about to arrive costs no syscall.
 constexpr int kSpinsBeforeSleep = 64;
@@ -87,10 +94,11 @@ struct Reader::Impl {
     cursor = written > 0 ? written - 1 : 0;
   }
 
-  void join(bool leaky) {
+  void join(bool leaky, std::uint64_t identity) {
     entry_index = participants.join(
         [&](std::uint32_t i) {
           RingReader *candidate = view.reader(i);
+          candidate->identity.store(identity, std::memory_order_relaxed);
           candidate->mode.store(static_cast<std::uint32_t>(ReaderMode::Reading),
                                 std::memory_order_relaxed);
           candidate->policy.store(
@@ -258,7 +266,7 @@ std::shared_ptr<Reader> Reader::open(const ReaderOptions &options) {
   if (read_only)
     impl->join_read_only();
   else
-    impl->join(options.leaky);
+    impl->join(options.leaky, options.identity != 0 ? options.identity : random_identity());
   impl->joined_live = impl->joined_live && alive_at_open;
   return std::shared_ptr<Reader>(new Reader(std::move(impl)));
 }

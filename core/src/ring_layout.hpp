@@ -53,6 +53,9 @@ struct alignas(kCacheLine) RingReader {
   std::atomic<std::uint64_t> cursor;  // next sequence this reader will read
   std::atomic<std::uint64_t> received;
   std::atomic<std::uint64_t> lost;
+  // ReaderOptions::identity. Added in the entry's spare bytes: a reader of
+  // an earlier build leaves it 0 (no identity), which writers allow for.
+  std::atomic<std::uint64_t> identity;
 };
 
 struct alignas(kCacheLine) RingControl {

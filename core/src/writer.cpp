@@ -48,6 +48,7 @@ struct Writer::Impl {
   // what a slot holds or whether it lent it out.
   std::vector<std::uint64_t> slot_sequence;  // kNoSequence: never written
   std::vector<bool> slot_lent;
+  std::vector<std::uint64_t> slot_caps;  // the caps id of the record in each slot
   // Cursor at which a blocking reader was overrun: the writer stops waiting
   // for it until that cursor moves, so a paused reader costs one timeout,
   // not one per frame.
@@ -82,6 +83,7 @@ struct Writer::Impl {
         space_channel(control->space_word, control->space_waiters),
         slot_sequence(geometry.slot_count, kNoSequence),
         slot_lent(geometry.slot_count, false),
+        slot_caps(geometry.slot_count, 0),
         read_only_held_in_round(geometry.slot_count, 0),
         read_only_held_since(geometry.slot_count) {
     std::fill(std::begin(stalled_cursor), std::end(stalled_cursor), kNoSequence);
@@ -159,6 +161,19 @@ struct Writer::Impl {
 
   bool held_read_only(std::uint32_t index) const {
     return read_only_readers() && handle.object.byte_held_elsewhere(object::kSlotHoldBytes + index);
+  }
+
+  // Whether a record naming caps `id` may still be read: unread by a
+  // blocking reader, or held by a reader (which looks its caps up next).
+  bool caps_in_use(std::uint64_t id) const {
+    const std::uint64_t keep_from = oldest_unread_by_blocking_readers();
+    for (std::uint32_t i = 0; i < view.geometry.slot_count; ++i) {
+      if (slot_caps[i] != id || slot_sequence[i] == kNoSequence)
+        continue;
+      if (slot_sequence[i] >= keep_from || view.slot(i)->holders.load(std::memory_order_seq_cst))
+        return true;
+    }
+    return false;
   }
 
   // Whether slot i is out of everybody's hands: not lent, held by no reader,
@@ -343,13 +358,19 @@ std::uint32_t Writer::slot_count() const { return impl_->view.geometry.slot_coun
 std::uint64_t Writer::slot_size() const { return impl_->view.geometry.slot_size; }
 UserSchema Writer::user_schema() const { return impl_->view.geometry.user; }
 
-std::uint64_t Writer::set_caps(std::string_view caps_text) {
-  std::lock_guard<std::mutex> guard(impl_->lock);
+std::uint64_t Writer::set_caps(std::string_view caps_text, Deadline deadline) {
   if (caps_text.size() > kCapsCapacity)
     throw Error(ErrorCode::InvalidArgument, "caps of " + std::to_string(caps_text.size()) +
                                                 " characters do not fit a caps entry of " +
                                                 std::to_string(kCapsCapacity));
   Impl &w = *impl_;
+  const auto displaced_in_use = [&w] {
+    std::lock_guard<std::mutex> guard(w.lock);
+    return w.caps_counter + 1 > kCapsEntries && w.caps_in_use(w.caps_counter + 1 - kCapsEntries);
+  };
+  while (!w.interrupted.load() && Clock::now() < deadline && displaced_in_use())
+    w.wait_for_space([&] { return w.interrupted.load() || !displaced_in_use(); }, deadline);
+  std::lock_guard<std::mutex> guard(impl_->lock);
   const std::uint64_t id = ++w.caps_counter;
   CapsEntry *entry = w.view.caps(id);
   // Seqlock: readers copy, then check that the id did not change meanwhile.
@@ -464,6 +485,7 @@ void Writer::publish(const WritableSlot &slot, const RecordHeader &record, const
   meta->seq.store(sequence, std::memory_order_release);
   w.slot_lent[slot.index] = false;
   w.slot_sequence[slot.index] = sequence;
+  w.slot_caps[slot.index] = record.caps_id;
   w.second_newest_slot = w.newest_slot_index;
   w.newest_slot_index = slot.index;
 
@@ -545,6 +567,7 @@ std::vector<ReaderInfo> Writer::readers() const {
                  static_cast<std::uint32_t>(ReaderPolicy::Leaky);
     info.received = entry->received.load(std::memory_order_relaxed);
     info.lost = entry->lost.load(std::memory_order_relaxed);
+    info.identity = entry->identity.load(std::memory_order_relaxed);
     result.push_back(info);
   });
   return result;

@@ -4,7 +4,9 @@ that gst-launch-1.0 writers fill in other processes, as Video/Source or
 Audio/Source by their caps, with ring, writer pid and readers; writers that
 start, stop (EOS) or are killed while it runs are added and removed; and a
 device's element reads its ring. Runs on Debian's python3 (python3-gst-1.0)."""
+import os
 import signal
+import subprocess
 import time
 import unittest
 
@@ -58,13 +60,16 @@ class Devices(ProcessTest):
                 self.fail(f"no {kind.first_value_nick} for ring {ring} in {timeout} s")
             message = self.bus.timed_pop_filtered(100 * Gst.MSECOND,
                                                   Gst.MessageType.DEVICE_ADDED |
-                                                  Gst.MessageType.DEVICE_REMOVED)
+                                                  Gst.MessageType.DEVICE_REMOVED |
+                                                  Gst.MessageType.DEVICE_CHANGED)
             if message is None:
                 continue
             if message.type == Gst.MessageType.DEVICE_ADDED:
                 self.events.append((message.type, message.parse_device_added()))
             elif message.type == Gst.MessageType.DEVICE_REMOVED:
                 self.events.append((message.type, message.parse_device_removed()))
+            elif message.type == Gst.MessageType.DEVICE_CHANGED:
+                self.events.append((message.type, message.parse_device_changed()[0]))
 
     def test_live_rings_are_listed_as_sources_by_their_caps(self):
         video, audio = self.ring("dev-video"), self.ring("dev-audio")
@@ -125,6 +130,28 @@ class Devices(ProcessTest):
         self.assertEqual(device.get_properties().get_int("writer-pid")[1], third.pid)
         third.send_signal(signal.SIGINT)
         finish(third)
+
+    def test_a_ring_that_grows_is_the_same_device_changed(self):
+        # The writer moves to bigger slots when its caps grow: the monitor
+        # tells a change (new caps and slot size), not a removal.
+        self.assertTrue(self.monitor.start())
+        ring = self.ring("dev-grows")
+        reader = gst_launch(f"shmringsrc ring={ring} ! fakesink")
+        self.processes.append(reader)
+        time.sleep(0.3)
+        writer = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                              "resizing_writer.py"), "--pause=2",
+             ring, "5", "160x120", "640x480"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.processes.append(writer)
+        added = self.wait_for_event(Gst.MessageType.DEVICE_ADDED, ring)
+        self.assertIn("width=(int)160", added.get_caps().to_string())
+        changed = self.wait_for_event(Gst.MessageType.DEVICE_CHANGED, ring)
+        self.assertIn("width=(int)640", changed.get_caps().to_string())
+        self.assertGreaterEqual(changed.get_properties().get_uint64("slot-size")[1], 640 * 480)
+        self.assertEqual(finish(writer)[0], 0)
+        self.assertEqual(finish(reader)[0], 0)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import unittest
 
 from support import (ProcessTest, finish, frames, gst_launch, ring_path, run_pipeline, stats_of,
                      wait_for)
+from test_small_shm import in_small_shm
 from test_time_and_events import identity_log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -174,6 +175,117 @@ class RingGrowth(ProcessTest):
         code, got, err = finish(stopped)
         self.assertEqual(code, 0, err)
         self.assertEqual([sha for _, sha in frames(got)], expected_frames()[:PER_SIZE])
+
+    def test_a_slow_blocking_reader_draining_longer_than_the_timeout_still_follows(self):
+        # The writer's timeout (250 ms) is shorter than the slow reader's
+        # backlog at each move (8 slots x 60 ms): it is reading, so it is
+        # waited for, and loses nothing.
+        ring = self.ring("slow-drain")
+        slow = self.start(f"shmringsrc ring={ring} ! identity sleep-time=60000 ! checksumsink")
+        time.sleep(0.5)
+        code, out, err = finish(self.resizing_writer(ring, "timeout=250000000"))
+        self.assertEqual(code, 0, err)
+        self.assertEqual(stats_of(out, "sink")["overruns"], 0)
+        code, got, err = finish(slow)
+        self.assertEqual(code, 0, err)
+        self.assertEqual([sha for _, sha in frames(got)], expected_frames())
+
+    def test_a_late_follower_counts_what_it_missed_as_lost(self):
+        # A blocking reader stopped across a move comes back while the writer
+        # still writes to the new ring: it follows, and the records published
+        # there before it came are counted lost (with DISCONT), not hidden.
+        ring = self.ring("late")
+        late = run_pipeline(f"shmringsrc ring={ring} ! fakesink")
+        self.processes.append(late)
+        running = self.start(f"shmringsrc ring={ring} ! fakesink")
+        time.sleep(0.5)
+        writer = self.resizing_writer(ring, "timeout=200000000", pause=1.5)
+        wait_for(lambda: os.path.exists(ring_path(ring)), "the ring", timeout=20)
+        time.sleep(0.75)  # the first size is read; the writer pauses
+        os.kill(late.pid, signal.SIGSTOP)
+        time.sleep(1.75)  # past the first move and the 10 frames after it
+        os.kill(late.pid, signal.SIGCONT)
+        code, _, err = finish(writer)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(finish(running)[0], 0)
+        code, out, err = finish(late)
+        self.assertEqual(code, 0, err)
+        stats = stats_of(out, "shmringsrc0")
+        self.assertGreater(stats["lost"], 0, out)
+        self.assertEqual(stats["received"] + stats["lost"], 3 * PER_SIZE, out)
+
+    def test_readers_in_separate_pid_namespaces_are_told_apart(self):
+        # Both readers are pid 1, each in a PID namespace of its own: the
+        # writer knows them by identity, not pid, and waits for the slow
+        # blocking one though the leaky one comes over first. (The leaky one
+        # joins while the writer pauses after its first size: the writer
+        # waits for its first reader only.)
+        ring = self.ring("namespaces")
+        unshare = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"]
+        namespaced = lambda *argv: subprocess.Popen(
+            unshare + ["gst-launch-1.0", "-q", "shmringsrc", f"ring={ring}", *argv],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        slow = namespaced("!", "identity", "sleep-time=80000", "!", "checksumsink")
+        self.processes.append(slow)
+        time.sleep(0.5)
+        writer = self.resizing_writer(ring, pause=1.5)
+        wait_for(lambda: os.path.exists(ring_path(ring)), "the ring", timeout=20)
+        leaky = namespaced("policy=leaky", "!", "fakesink")
+        self.processes.append(leaky)
+        code, _, err = finish(writer)
+        self.assertEqual(code, 0, err)
+        code, got, err = finish(slow)
+        self.assertEqual(code, 0, err)
+        self.assertEqual([sha for _, sha in frames(got)], expected_frames())
+        self.assertEqual(finish(leaky)[0], 0)
+
+    def test_a_blocking_reader_killed_before_a_move_does_not_hold_the_writer(self):
+        # With a 30 s timeout, a writer that waited for a dead reader to
+        # follow would overstay finish()'s 20 s; the live reader loses nothing.
+        ring = self.ring("killed")
+        doomed = self.start(f"shmringsrc ring={ring} ! fakesink")
+        live = self.start(f"shmringsrc ring={ring} ! checksumsink")
+        time.sleep(0.5)
+        writer = self.resizing_writer(ring, "timeout=30000000000", pause=1.0)
+        wait_for(lambda: os.path.exists(ring_path(ring)), "the ring", timeout=20)
+        time.sleep(0.5)
+        doomed.kill()
+        code, _, err = finish(writer, timeout=20)
+        self.assertEqual(code, 0, err)
+        code, got, err = finish(live)
+        self.assertEqual(code, 0, err)
+        self.assertEqual([sha for _, sha in frames(got)], expected_frames())
+
+    def test_caps_that_change_faster_than_a_reader_reads_lose_nothing(self):
+        # 30 caps, one frame each (shrinking: no move), to a reader slower
+        # than the writer: more caps are in flight than the caps table holds,
+        # and the writer waits before it reuses an entry still needed.
+        ring = self.ring("caps-churn")
+        reader = self.start(f"shmringsrc ring={ring} ! identity sleep-time=30000 ! checksumsink")
+        time.sleep(0.5)
+        sizes = [f"{640 - 8 * i}x{480 - 8 * i}" for i in range(30)]
+        writer = subprocess.Popen(
+            [SYSTEM_PYTHON, os.path.join(HERE, "resizing_writer.py"), ring, "1", *sizes],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.processes.append(writer)
+        code, _, err = finish(writer)
+        self.assertEqual(code, 0, err)
+        code, got, err = finish(reader)
+        self.assertEqual(code, 0, err)
+        want = [hashlib.sha1(bytes([n]) * ((640 - 8 * n) * (480 - 8 * n))).hexdigest()
+                for n in range(30)]
+        self.assertEqual([sha for _, sha in frames(got)], want)
+
+    def test_a_first_padded_frame_with_no_reader_needs_room_for_one_ring_only(self):
+        # A 15 MB /dev/shm holds the 720p decoder's ring (8 x 1.4 MB) but not
+        # two: with no reader yet, the old ring goes before the new one comes.
+        code, out, err = in_small_shm(
+            f"GST_PLUGIN_PATH={os.environ['GST_PLUGIN_PATH']} gst-launch-1.0 -q filesrc "
+            f"location={self.files['i420']} ! decodebin ! shmringsink ring=small-decode; "
+            f"echo exit=$?; echo left=$(ls /dev/shm | grep '^shmring\\.' | tr '\\n' ' ')",
+            size="15m")
+        self.assertIn("exit=0", out, err)
+        self.assertIn("left=\n", out + "\n")
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

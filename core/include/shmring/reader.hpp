@@ -35,6 +35,11 @@ struct ReaderOptions {
   // microseconds, for a core's time while it polls. 0: sleep at once
   // (after a few dozen polls).
   std::chrono::nanoseconds spin_time{0};
+  // A number that names this reader across rings: a writer that moves its
+  // stream to a ring of bigger slots waits for its readers to reattach, and
+  // knows them by it (pids are not unique across PID namespaces). A reader
+  // that reopens a ring passes the same number again; 0: a random one.
+  std::uint64_t identity = 0;
 };
 
 enum class ReadStatus {

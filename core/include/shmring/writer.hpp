@@ -57,6 +57,7 @@ struct ReaderInfo {
   bool leaky = false;
   std::uint64_t received = 0;
   std::uint64_t lost = 0;
+  std::uint64_t identity = 0;  // ReaderOptions::identity (0: a reader that gave none)
 };
 
 struct WriterStats {
@@ -88,8 +89,12 @@ class Writer {
   UserSchema user_schema() const;
 
   // Stores caps text in the caps table; returns the id records refer to.
-  // Throws Error(InvalidArgument) if the text does not fit an entry.
-  std::uint64_t set_caps(std::string_view caps_text);
+  // Throws Error(InvalidArgument) if the text does not fit an entry. The
+  // table holds the newest few caps; the entry this one takes over may still
+  // be needed by a record a blocking reader has not read yet, or one a
+  // reader holds: until `deadline` it waits for them (then takes it anyway,
+  // and such a reader drops that record for want of its caps).
+  std::uint64_t set_caps(std::string_view caps_text, Deadline deadline = Deadline{});
 
   // Lends a free slot: not held by any reader, not unread by a blocking
   // reader. Waits until the deadline; then, by default, stalled blocking

@@ -55,13 +55,23 @@ class RingGrowth(ProcessTest):
     def tearDownClass(cls):
         shutil.rmtree(cls.media, ignore_errors=True)
 
-    def resizing_writer(self, ring, *sink_properties, pause=0.0):
+    def resizing_writer(self, ring, *sink_properties, pause=0.0, readers=1):
+        """The writer of SIZES; with `readers`, it waits for that many readers
+        after its first frame (so that no reader starts late)."""
         args = [SYSTEM_PYTHON, os.path.join(HERE, "resizing_writer.py"), f"--pause={pause}",
-                ring, str(PER_SIZE), *SIZES]
+                f"--readers={readers}", ring, str(PER_SIZE), *SIZES]
         if sink_properties:
             args += ["--", *sink_properties]
         writer = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.processes.append(writer)
+        return writer
+
+    def pausing_writer(self, ring, *sink_properties):
+        """A resizing writer for two readers that pauses 1.5 s after each
+        size, returned once its first size has been read."""
+        writer = self.resizing_writer(ring, *sink_properties, pause=1.5, readers=2)
+        wait_for(lambda: os.path.exists(ring_path(ring)), "the ring", timeout=20)
+        time.sleep(0.75)
         return writer
 
     def test_caps_that_grow_mid_stream_lose_nothing_in_block_mode(self):
@@ -71,7 +81,7 @@ class RingGrowth(ProcessTest):
         slow = self.start(f"shmringsrc ring={ring} ! identity sleep-time=3000 ! checksumsink")
         leaky = self.start(f"shmringsrc ring={ring} policy=leaky ! fakesink")
         time.sleep(0.5)
-        writer = self.resizing_writer(ring)
+        writer = self.resizing_writer(ring, readers=2)
         code, out, err = finish(writer)
         self.assertEqual(code, 0, err)
         stats = stats_of(out, "sink")
@@ -159,9 +169,7 @@ class RingGrowth(ProcessTest):
         stopped = self.start(f"shmringsrc ring={ring} ! checksumsink")
         running = self.start(f"shmringsrc ring={ring} ! checksumsink")
         time.sleep(0.5)
-        writer = self.resizing_writer(ring, "timeout=200000000", pause=1.5)
-        wait_for(lambda: os.path.exists(ring_path(ring)), "the ring", timeout=20)
-        time.sleep(0.75)  # the first size is read; the writer pauses
+        writer = self.pausing_writer(ring, "timeout=200000000")
         os.kill(stopped.pid, signal.SIGSTOP)
         try:
             code, out, err = finish(writer, timeout=40)
@@ -199,9 +207,7 @@ class RingGrowth(ProcessTest):
         self.processes.append(late)
         running = self.start(f"shmringsrc ring={ring} ! fakesink")
         time.sleep(0.5)
-        writer = self.resizing_writer(ring, "timeout=200000000", pause=1.5)
-        wait_for(lambda: os.path.exists(ring_path(ring)), "the ring", timeout=20)
-        time.sleep(0.75)  # the first size is read; the writer pauses
+        writer = self.pausing_writer(ring, "timeout=200000000")
         os.kill(late.pid, signal.SIGSTOP)
         time.sleep(1.75)  # past the first move and the 10 frames after it
         os.kill(late.pid, signal.SIGCONT)
@@ -246,9 +252,7 @@ class RingGrowth(ProcessTest):
         doomed = self.start(f"shmringsrc ring={ring} ! fakesink")
         live = self.start(f"shmringsrc ring={ring} ! checksumsink")
         time.sleep(0.5)
-        writer = self.resizing_writer(ring, "timeout=30000000000", pause=1.0)
-        wait_for(lambda: os.path.exists(ring_path(ring)), "the ring", timeout=20)
-        time.sleep(0.5)
+        writer = self.pausing_writer(ring, "timeout=30000000000")
         doomed.kill()
         code, _, err = finish(writer, timeout=20)
         self.assertEqual(code, 0, err)

@@ -19,33 +19,27 @@ from support import (CAPS, ProcessTest, finish, frames, ring_path, run_pipeline,
 class TwoProcesses(ProcessTest):
     """1080p between two gst-launch-1.0 processes."""
 
-    def test_consumer_started_first_receives_every_frame_unchanged(self):
-        ring = self.ring("first")
-        consumer = self.start(f"shmringsrc ring={ring} timestamp-mode=original ! checksumsink")
+    def every_frame_unchanged(self, what, src_extra="", sink_extra=""):
+        ring = self.ring(what)
+        consumer = self.start(f"shmringsrc ring={ring} timestamp-mode=original {src_extra} ! "
+                              f"checksumsink")
         time.sleep(0.3)  # the consumer is waiting for a writer that does not exist yet
         producer = self.start(f"videotestsrc pattern=ball num-buffers=90 ! {CAPS} ! "
-                              f"shmringsink ring={ring} sync=false wait-for-readers=true")
+                              f"shmringsink ring={ring} sync=false wait-for-readers=true "
+                              f"{sink_extra}")
         code, _, err = finish(producer)
         self.assertEqual(code, 0, err)
         code, out, err = finish(consumer)
         self.assertEqual(code, 0, "EOS ends the consumer cleanly: " + err)
         self.assertEqual(frames(out), self.reference_frames(90))
 
+    def test_consumer_started_first_receives_every_frame_unchanged(self):
+        self.every_frame_unchanged("first")
+
     def test_spinning_sides_pass_every_frame_unchanged(self):
         # spin-time on both sides: polling instead of sleeping changes when
         # a frame is seen, never which frames or what they hold.
-        ring = self.ring("spin")
-        consumer = self.start(f"shmringsrc ring={ring} timestamp-mode=original "
-                              f"spin-time=1000000 ! checksumsink")
-        time.sleep(0.3)
-        producer = self.start(f"videotestsrc pattern=ball num-buffers=90 ! {CAPS} ! "
-                              f"shmringsink ring={ring} sync=false wait-for-readers=true "
-                              f"spin-time=1000000")
-        code, _, err = finish(producer)
-        self.assertEqual(code, 0, err)
-        code, out, err = finish(consumer)
-        self.assertEqual(code, 0, err)
-        self.assertEqual(frames(out), self.reference_frames(90))
+        self.every_frame_unchanged("spin", "spin-time=1000000", "spin-time=1000000")
 
     def test_clock_mode_keeps_frames_and_their_spacing(self):
         ring = self.ring("clock")

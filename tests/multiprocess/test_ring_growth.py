@@ -262,14 +262,16 @@ class RingGrowth(ProcessTest):
 
     def test_caps_that_change_faster_than_a_reader_reads_lose_nothing(self):
         # 30 caps, one frame each (shrinking: no move), to a reader slower
-        # than the writer: more caps are in flight than the caps table holds,
-        # and the writer waits before it reuses an entry still needed.
+        # than the writer, in a ring of 16 slots: more caps are in flight
+        # than the caps table holds (8), and the writer waits before it
+        # reuses an entry still needed.
         ring = self.ring("caps-churn")
         reader = self.start(f"shmringsrc ring={ring} ! identity sleep-time=30000 ! checksumsink")
         time.sleep(0.5)
         sizes = [f"{640 - 8 * i}x{480 - 8 * i}" for i in range(30)]
         writer = subprocess.Popen(
-            [SYSTEM_PYTHON, os.path.join(HERE, "resizing_writer.py"), ring, "1", *sizes],
+            [SYSTEM_PYTHON, os.path.join(HERE, "resizing_writer.py"), ring, "1", *sizes, "--",
+             "slots=16"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.processes.append(writer)
         code, _, err = finish(writer)

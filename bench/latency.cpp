@@ -110,14 +110,23 @@ int report(std::vector<double> latencies_us) {
   return 0;
 }
 
+// COUNT INTERVAL_US SIZE, as produce and both take them.
+struct Pushes {
+  guint64 count;
+  guint64 interval_us;
+  gsize size;
+};
+Pushes pushes_of(char **argv) {
+  return {std::strtoull(argv[2], nullptr, 10), std::strtoull(argv[3], nullptr, 10),
+          std::max<gsize>(8, std::strtoull(argv[4], nullptr, 10))};
+}
+
 int produce(int argc, char **argv) {
-  const guint64 count = std::strtoull(argv[2], nullptr, 10);
-  const guint64 interval_us = std::strtoull(argv[3], nullptr, 10);
-  const gsize size = std::max<gsize>(8, std::strtoull(argv[4], nullptr, 10));
+  const Pushes pushes = pushes_of(argv);
   GstElement *pipeline = launch(argc, argv, 5);
   GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  if (!push_stamped(src, count, interval_us, size))
+  if (!push_stamped(src, pushes.count, pushes.interval_us, pushes.size))
     return 1;
   wait_for_eos(pipeline);
   gst_element_set_state(pipeline, GST_STATE_NULL);
@@ -139,16 +148,14 @@ int consume(int argc, char **argv) {
 }
 
 int both(int argc, char **argv) {
-  const guint64 count = std::strtoull(argv[2], nullptr, 10);
-  const guint64 interval_us = std::strtoull(argv[3], nullptr, 10);
-  const gsize size = std::max<gsize>(8, std::strtoull(argv[4], nullptr, 10));
+  const Pushes pushes = pushes_of(argv);
   GstElement *pipeline = launch(argc, argv, 5);
   GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   std::vector<double> latencies_us;
-  std::thread reader([&] { latencies_us = pull_stamped(sink, count); });
-  const bool pushed = push_stamped(src, count, interval_us, size);
+  std::thread reader([&] { latencies_us = pull_stamped(sink, pushes.count); });
+  const bool pushed = push_stamped(src, pushes.count, pushes.interval_us, pushes.size);
   reader.join();
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(src);

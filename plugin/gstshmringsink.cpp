@@ -246,8 +246,11 @@ void report_create_error(GstShmringSink *self, const shmring::Error &error,
 
 // Creates a ring of `slot_size` bytes per slot under the ring's name; posts
 // an element error and returns null on failure.
+// `first_sequence`: where a ring that carries on another's stream goes on
+// numbering its records (WriterOptions::first_sequence).
 std::shared_ptr<shmring::Writer> make_writer(GstShmringSink *self, guint64 slot_size,
-                                             const char *space_hint = nullptr) {
+                                             const char *space_hint = nullptr,
+                                             guint64 first_sequence = 0) {
   const Settings settings = settings_of(self);
   try {
     shmring::WriterOptions options;
@@ -255,6 +258,7 @@ std::shared_ptr<shmring::Writer> make_writer(GstShmringSink *self, guint64 slot_
     options.slot_count = settings.slots;
     options.slot_size = slot_size;
     options.user = shmring::gst::kRecordSchema;
+    options.first_sequence = first_sequence;
     options.spin_time = std::chrono::nanoseconds(std::min<guint64>(settings.spin_time, G_MAXINT64));
     options.perms = static_cast<mode_t>(settings.perms);
     if (!settings.group.empty()) {
@@ -533,6 +537,7 @@ GstFlowReturn grow_ring(GstShmringSink *self, guint64 needed, bool sized_by_caps
                   " bytes do not fit ring '%s' (slots of %" G_GUINT64_FORMAT
                   " bytes): moving to slots of %" G_GUINT64_FORMAT " bytes",
                   why, needed, old->name().c_str(), old->slot_size(), slot_size);
+  old->reclaim_dead_readers();  // a reader that died is nobody
   const bool nobody_attached = old->wait_for_reader(shmring::Deadline{}) != shmring::WaitStatus::Ok;
   // The name first: a reader told to move must not reopen the old ring.
   old->release_name();
@@ -541,6 +546,12 @@ GstFlowReturn grow_ring(GstShmringSink *self, guint64 needed, bool sized_by_caps
   // Nobody reads the old ring (a decoder's first padded frame): it goes
   // before the new one is made, so that /dev/shm needs room for one ring
   // only. (The Moved record is for a reader that opened it meanwhile.)
+  //
+  // The new ring numbers on from the old one, its first record taking the
+  // number of the old ring's Moved record: buffers keep consecutive numbers
+  // across moves, so a reader that comes late or skips rings counts exactly
+  // what it missed.
+  const guint64 first_sequence = old->next_sequence();
   GstFlowReturn ret = GST_FLOW_OK;
   if (nobody_attached) {
     shmring::gst::RecordInfo moved;
@@ -554,7 +565,8 @@ GstFlowReturn grow_ring(GstShmringSink *self, guint64 needed, bool sized_by_caps
       self, slot_size,
       nobody_attached ? nullptr
                       : "While the stream moves to bigger slots, the old ring is still read: "
-                        "both must fit in /dev/shm");
+                        "both must fit in /dev/shm",
+      first_sequence);
   if (!grown) {
     if (old)
       old->close();

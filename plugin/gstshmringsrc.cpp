@@ -155,9 +155,13 @@ struct SrcState {
   bool writer_lost = false;
   // The writer moved the ring (RecordKind::Moved): the new one is due.
   bool following_move = false;
-  // The first record of a ring we moved to is not yet read: the records
-  // before it there were published before we came, and are lost to us.
+  bool moved_ring_gone = false;  // ... and it was gone: handle_writer_lost says so
+  // The first record of a ring we moved to is not yet read. Rings carry on
+  // their predecessor's numbering, the first record taking the Moved
+  // record's number: anything between that and what we read first is lost
+  // to us (published before we came, or in rings we skipped).
   bool first_of_moved_ring = false;
+  guint64 sequence_after_move = 0;
   // Names this source to writers across the rings it reads (ReaderOptions::
   // identity): a writer moving to a bigger ring waits for it by this.
   std::uint64_t identity = 0;
@@ -354,6 +358,7 @@ Outcome attach_to_writer(GstShmringSrc *self) {
       GST_INFO_OBJECT(self, "the moved ring '%s' is gone: its writer stopped meanwhile",
                       settings.ring.c_str());
       s.following_move = false;
+      s.moved_ring_gone = true;
       return Outcome::WriterGone;
     }
     if (settings.timeout > 0 && guint64(now - start) * GST_USECOND >= settings.timeout) {
@@ -555,7 +560,13 @@ void report_loss(GstShmringSrc *self, guint64 lost) {
 GstFlowReturn handle_writer_lost(GstShmringSrc *self, shmring::ReadStatus status,
                                  GstShmringWriterLost policy) {
   const Settings settings = settings_of(self);
-  const char *how = status == shmring::ReadStatus::WriterDead ? "died" : "stopped";
+  // A reader that followed a move to a ring already gone was behind by more
+  // than the writer waits for: whether the stream ended with EOS meanwhile
+  // it cannot know, only that it lost the rest.
+  const bool moved_away = std::exchange(self->state->moved_ring_gone, false);
+  const char *how = moved_away                                  ? "moved the stream on"
+                    : status == shmring::ReadStatus::WriterDead ? "died"
+                                                                : "stopped";
   GST_INFO_OBJECT(self, "writer of ring '%s' %s: %s", settings.ring.c_str(), how,
                   policy == GST_SHMRING_WRITER_LOST_WAIT  ? "waiting for a new one"
                   : policy == GST_SHMRING_WRITER_LOST_EOS ? "ending the stream"
@@ -567,10 +578,19 @@ GstFlowReturn handle_writer_lost(GstShmringSrc *self, shmring::ReadStatus status
   self->state->writer_lost = true;
   switch (policy) {
     case GST_SHMRING_WRITER_LOST_ERROR:
-      GST_ELEMENT_ERROR(
-          self, RESOURCE, READ,
-          ("The writer of ring '%s' %s without sending EOS", settings.ring.c_str(), how),
-          ("Set on-writer-lost=eos or wait to handle this without an error"));
+      if (moved_away)
+        GST_ELEMENT_ERROR(self, RESOURCE, READ,
+                          ("The writer of ring '%s' moved the stream to bigger slots, and that "
+                           "ring was gone before this reader followed: the rest of the stream "
+                           "is lost to it",
+                           settings.ring.c_str()),
+                          ("It was behind by more than the writer waits for (the sink's "
+                           "timeout); set on-writer-lost=eos or wait to go on without an error"));
+      else
+        GST_ELEMENT_ERROR(
+            self, RESOURCE, READ,
+            ("The writer of ring '%s' %s without sending EOS", settings.ring.c_str(), how),
+            ("Set on-writer-lost=eos or wait to handle this without an error"));
       return GST_FLOW_ERROR;
     case GST_SHMRING_WRITER_LOST_EOS:
       GST_INFO_OBJECT(self, "writer %s: ending the stream", how);
@@ -916,8 +936,9 @@ Step read_next(GstShmringSrc *self, std::shared_ptr<shmring::gst::ReaderLink> &l
 // The new ring is opened before the old one is let go, so that the writer,
 // which waits for its blocking readers to come over, always finds this one
 // in one ring or the other: a reader in neither has died or left.
-Step follow_moved_ring(GstShmringSrc *self) {
+Step follow_moved_ring(GstShmringSrc *self, guint64 moved_sequence) {
   SrcState &s = *self->state;
+  s.sequence_after_move = moved_sequence;  // the new ring's first record has it
   const Settings settings = settings_of(self);
   GST_INFO_OBJECT(self, "the writer moved ring '%s' to bigger slots: following it",
                   settings.ring.c_str());
@@ -954,7 +975,7 @@ Step take_event(GstShmringSrc *self, shmring::Reader &reader, const shmring::Fra
     return Step::flow_of(GST_FLOW_EOS);
   }
   if (info.kind == shmring::gst::RecordKind::Moved)
-    return follow_moved_ring(self);
+    return follow_moved_ring(self, frame.sequence);
   // Caps first, so that a tag list never precedes them downstream.
   const Outcome caps = update_caps(self, reader, info.caps_id);
   if (caps == Outcome::Skip)
@@ -1033,7 +1054,9 @@ Step take_frame(GstShmringSrc *self, const shmring::gst::ReaderLink &link,
   SrcState &s = *self->state;
   // Came to a moved ring late (the writer waited for us no longer than its
   // timeout): what it published there before counts as lost.
-  const guint64 missed_in_move = s.first_of_moved_ring ? frame.sequence : 0;
+  const guint64 missed_in_move = s.first_of_moved_ring && frame.sequence > s.sequence_after_move
+                                     ? frame.sequence - s.sequence_after_move
+                                     : 0;
   s.first_of_moved_ring = false;
   if (frame.lost_before + missed_in_move > 0) {
     report_loss(self, frame.lost_before + missed_in_move);

@@ -62,6 +62,8 @@ struct Reader::Impl {
   // participant entry, holds by shared locks, never holds the writer back.
   bool read_only = false;
   std::chrono::nanoseconds spin_time{0};  // ReaderOptions::spin_time
+  Deadline waiting_since{};               // of the wait for the next record, while spinning
+  Deadline last_liveness_check{};
 
   Impl(object::Handle handle_, Mapping data_, const Geometry &geometry)
       : handle(std::move(handle_)),
@@ -91,7 +93,9 @@ struct Reader::Impl {
   void start_at_newest() {
     joined_live = !writer_closed();
     const std::uint64_t written = control->write_seq.load(std::memory_order_acquire);
-    cursor = written > 0 ? written - 1 : 0;
+    // The newest record, if there is one: a ring may number its records
+    // from any sequence (WriterOptions::first_sequence).
+    cursor = written > 0 && published(written - 1) ? written - 1 : written;
   }
 
   void join(bool leaky, std::uint64_t identity) {
@@ -275,7 +279,6 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
   Impl &r = *impl_;
   const std::uint64_t lost_at_start = r.counters.lost;
   int spins = 0;
-  Deadline spin_until{};  // set when the first poll past the fixed spins finds nothing
   for (;;) {
     if (r.interrupted.load())
       return ReadStatus::Interrupted;
@@ -293,6 +296,7 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
         out.lost_before = r.counters.lost - lost_at_start;
         out.resyncs_before = std::exchange(r.resyncs_pending, 0);
         r.started = true;
+        r.waiting_since = Deadline{};
         ++r.cursor;
         ++r.counters.received;
         r.publish_progress();
@@ -319,10 +323,19 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
       return ReadStatus::Timeout;
     // The spin budget: poll on, unseen by the writer (no futex, no waiter
     // count, so its publish makes no system call either).
+    // The budget runs from when this reader began to wait for its next
+    // record, across calls (a caller that waits in slices must not restart
+    // it), and the writer's liveness is looked at as often as a sleeping
+    // reader would.
     if (r.spin_time.count() > 0) {
-      if (spin_until == Deadline{})
-        spin_until = now + r.spin_time;
-      if (now < spin_until) {
+      if (r.waiting_since == Deadline{})
+        r.waiting_since = r.last_liveness_check = now;
+      if (now < r.waiting_since + r.spin_time) {
+        if (now - r.last_liveness_check >= kLivenessSlice) {
+          r.last_liveness_check = now;
+          if (!writer_alive())
+            return ReadStatus::WriterDead;
+        }
         cpu_relax();
         continue;
       }

@@ -292,17 +292,26 @@ struct Writer::Impl {
 
   // Sleeps on the space channel until `ready`, the deadline, or the next
   // liveness slice. Returns false once the deadline has passed.
+  //
+  // Until `spin_until` it polls instead (the spin budget of one acquire:
+  // readers free slots without a system call while nobody sleeps), and
+  // reclaims dead readers as often as a sleeping writer would.
   template <typename Ready>
-  bool wait_for_space(Ready ready, Deadline deadline) {
-    // The spin budget first: readers free slots without a system call
-    // while nobody sleeps.
-    if (spin_time.count() > 0) {
-      const Deadline spin_end = std::min(deadline, Clock::now() + spin_time);
+  bool wait_for_space(Ready ready, Deadline deadline, Deadline spin_until = Deadline{}) {
+    if (Clock::now() < spin_until) {
+      Deadline last_reclaim_look = Clock::now();
+      const Deadline spin_end = std::min(deadline, spin_until);
       do {
         if (interrupted.load() || ready())
           return true;
         cpu_relax();
+        if (Clock::now() - last_reclaim_look >= kLivenessSlice) {
+          std::lock_guard<std::mutex> guard(lock);
+          reclaim_dead_readers();
+          last_reclaim_look = Clock::now();
+        }
       } while (Clock::now() < spin_end);
+      return Clock::now() < deadline;
     }
     // Read-only readers cannot wake us when they let go of a slot: look
     // again soon while they are there.
@@ -340,11 +349,14 @@ std::unique_ptr<Writer> Writer::create(const WriterOptions &options) {
                     ", user area 0.." + std::to_string(kMaxUserArea) + " bytes)");
   object::Handle handle = object::create(
       options.name, ObjectKind::Ring, params, options.perms,
-      [&geometry](std::byte *control, const object::Layout &) {
+      [&geometry, &options](std::byte *control, const object::Layout &) {
         init_control(ControlView{control, geometry});
+        ControlView{control, geometry}.control()->write_seq.store(options.first_sequence,
+                                                                  std::memory_order_relaxed);
       },
       0, options.group);
   auto impl = std::make_unique<Impl>(std::move(handle), geometry);
+  impl->next_sequence = options.first_sequence;
   impl->spin_time = std::max(options.spin_time, std::chrono::nanoseconds(0));
   return std::unique_ptr<Writer>(new Writer(std::move(impl)));
 }
@@ -353,6 +365,10 @@ const std::string &Writer::name() const { return impl_->handle.name; }
 
 void Writer::set_latency(std::uint64_t nanoseconds) {
   impl_->control->writer_latency.store(nanoseconds, std::memory_order_relaxed);
+}
+std::uint64_t Writer::next_sequence() const {
+  std::lock_guard<std::mutex> guard(impl_->lock);
+  return impl_->next_sequence;
 }
 std::uint32_t Writer::slot_count() const { return impl_->view.geometry.slot_count; }
 std::uint64_t Writer::slot_size() const { return impl_->view.geometry.slot_size; }
@@ -461,7 +477,7 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
           std::lock_guard<std::mutex> guard(w.lock);
           return w.find_free_slot(true) >= 0;
         },
-        deadline);
+        deadline, w.spin_time.count() > 0 ? waited_from + w.spin_time : Deadline{});
   }
 }
 

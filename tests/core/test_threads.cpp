@@ -238,4 +238,36 @@ TEST_F(RingTest, ASuccessorTakesTheNameWhileTheOldRingGoesOn) {
   successor->close();
 }
 
+// A ring that carries on another's stream numbers its records from where
+// that one stopped: a reader that joined before the first record reads it
+// with that sequence and no loss; one that joins later starts at the newest.
+TEST_F(RingTest, ARingNumbersItsRecordsFromItsFirstSequence) {
+  const std::string name = ring("first-sequence");
+  WriterOptions options;
+  options.name = name;
+  options.slot_count = 4;
+  options.slot_size = 64;
+  options.first_sequence = 1000;
+  auto writer = Writer::create(options);
+  EXPECT_EQ(writer->next_sequence(), 1000u);
+  auto early = Reader::open({name, false});
+  RecordHeader record;
+  record.size = sizeof(std::uint64_t);
+  for (std::uint64_t value = 0; value < 3; ++value)
+    ASSERT_EQ(writer->write(record, &value, in_ms(1000)), WaitStatus::Ok);
+  for (std::uint64_t want = 0; want < 3; ++want) {
+    Frame frame;
+    ASSERT_EQ(early->next(frame, in_ms(1000)), ReadStatus::Frame);
+    EXPECT_EQ(frame.sequence, 1000 + want);
+    EXPECT_EQ(frame.lost_before, 0u);
+    early->release(frame.slot);
+  }
+  auto late = Reader::open({name, false});
+  Frame frame;
+  ASSERT_EQ(late->next(frame, in_ms(1000)), ReadStatus::Frame);
+  EXPECT_EQ(frame.sequence, 1002u) << "a late reader starts at the newest record";
+  late->release(frame.slot);
+  writer->close();
+}
+
 }  // namespace

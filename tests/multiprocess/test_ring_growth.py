@@ -201,27 +201,38 @@ class RingGrowth(ProcessTest):
             self.assertEqual(code, 0, err)
             self.assertEqual([sha for _, sha in frames(got)], expected_frames())
 
-    def test_a_late_follower_counts_what_it_missed_as_lost(self):
-        # A blocking reader stopped across a move comes back while the writer
-        # still writes to the new ring: it follows, and the records published
-        # there before it came are counted lost (with DISCONT), not hidden.
-        ring = self.ring("late")
+    def late_follower(self, what, stopped_for):
+        """A blocking reader stopped after the first size, for `stopped_for`
+        seconds, beside a running one; returns its stats."""
+        ring = self.ring(what)
         late = run_pipeline(f"shmringsrc ring={ring} ! fakesink")
         self.processes.append(late)
         running = self.start(f"shmringsrc ring={ring} ! fakesink")
         time.sleep(0.5)
         writer = self.pausing_writer(ring, "timeout=200000000")
         os.kill(late.pid, signal.SIGSTOP)
-        time.sleep(1.75)  # past the first move and the 10 frames after it
+        time.sleep(stopped_for)
         os.kill(late.pid, signal.SIGCONT)
         code, _, err = finish(writer)
         self.assertEqual(code, 0, err)
         self.assertEqual(finish(running)[0], 0)
         code, out, err = finish(late)
         self.assertEqual(code, 0, err)
-        stats = stats_of(out, "shmringsrc0")
-        self.assertGreater(stats["lost"], 0, out)
-        self.assertEqual(stats["received"] + stats["lost"], 3 * PER_SIZE, out)
+        return stats_of(out, "shmringsrc0")
+
+    def test_a_late_follower_counts_what_it_missed_as_lost(self):
+        # Back while the writer still writes to the second ring: it follows,
+        # and the frames published there before it came count as lost.
+        stats = self.late_follower("late", 1.75)
+        self.assertGreater(stats["lost"], 0, stats)
+        self.assertEqual(stats["received"] + stats["lost"], 3 * PER_SIZE, stats)
+
+    def test_a_follower_that_skips_a_ring_counts_all_it_missed(self):
+        # Back only once the writer is at the third ring: the second ring's
+        # frames are lost to it too, and counted (rings number on).
+        stats = self.late_follower("skips", 3.05)
+        self.assertGreaterEqual(stats["lost"], PER_SIZE, stats)
+        self.assertEqual(stats["received"] + stats["lost"], 3 * PER_SIZE, stats)
 
     def test_readers_in_separate_pid_namespaces_are_told_apart(self):
         # Both readers are pid 1, each in a PID namespace of its own: the

@@ -41,6 +41,39 @@ class TwoProcesses(ProcessTest):
         # a frame is seen, never which frames or what they hold.
         self.every_frame_unchanged("spin", "spin-time=1000000", "spin-time=1000000")
 
+    def test_a_spinning_reader_notices_its_writer_die(self):
+        # A spin budget longer than anything the test waits for: the reader
+        # still looks at its writer's liveness while it polls, and ends
+        # (on-writer-lost=eos) within finish()'s bound.
+        ring = self.ring("spin-dead-writer")
+        reader = self.start(f"shmringsrc ring={ring} spin-time=60000000000 ! fakesink")
+        time.sleep(0.3)
+        writer = self.start(f"videotestsrc is-live=true ! {CAPS} ! shmringsink ring={ring}")
+        time.sleep(1.5)
+        writer.kill()
+        finish(writer)
+        code, _, err = finish(reader, timeout=20)
+        self.assertEqual(code, 0, err)
+        self.assertFalse(os.path.exists(ring_path(ring)), "the last reader removes it")
+
+    def test_a_spinning_writer_reclaims_a_reader_killed_while_it_polls(self):
+        # The writer polls for a free slot for up to 60 s and waits for a
+        # blocking reader for up to 30 s: a reader SIGKILLed meanwhile is
+        # reclaimed as a sleeping writer would (in 100 ms), so the other
+        # reader and the writer finish within finish()'s bound.
+        ring = self.ring("spin-dead-reader")
+        doomed = self.start(f"shmringsrc ring={ring} ! identity sleep-time=5000 ! fakesink")
+        live = self.start(f"shmringsrc ring={ring} ! fakesink")
+        time.sleep(0.5)
+        writer = self.start(f"videotestsrc num-buffers=600 ! video/x-raw,width=64,height=48 ! "
+                            f"shmringsink ring={ring} sync=false wait-for-readers=true "
+                            f"timeout=30000000000 spin-time=60000000000")
+        time.sleep(1.0)
+        doomed.kill()
+        code, _, err = finish(writer, timeout=20)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(finish(live, timeout=20)[0], 0)
+
     def test_clock_mode_keeps_frames_and_their_spacing(self):
         ring = self.ring("clock")
         consumer = self.start(f"shmringsrc ring={ring} ! checksumsink")

@@ -42,6 +42,11 @@ struct WriterOptions {
   // How long a wait for a free slot (or for readers) busy-polls before it
   // sleeps on the futex; 0: sleep at once. See ReaderOptions::spin_time.
   std::chrono::nanoseconds spin_time{0};
+  // The sequence of the first record. A ring that carries on another's
+  // stream (moved to bigger slots) goes on from its numbering, so that a
+  // reader that comes late, or skips rings, can tell how many records it
+  // missed from the sequences it sees.
+  std::uint64_t first_sequence = 0;
 };
 
 // A slot lent to the writer's caller between acquire() and publish()/abandon().
@@ -86,6 +91,8 @@ class Writer {
   const std::string &name() const;
   std::uint32_t slot_count() const;
   std::uint64_t slot_size() const;
+  // The sequence the next record published will have.
+  std::uint64_t next_sequence() const;
   UserSchema user_schema() const;
 
   // Stores caps text in the caps table; returns the id records refer to.

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "pin.hpp"
 #include "shmring/circular_buffer.hpp"
 
 namespace {
@@ -131,7 +132,8 @@ int main(int argc, char **argv) {
   for (int r = 0; r < args.readers; ++r) {
     const pid_t pid = fork();
     if (pid == 0) {
-      close(go[1]);  // only the parent may hold it: its close is the start
+      pin_to_cpu(1 + 2 * r);  // readers on odd CPUs, writers on even ones
+      close(go[1]);           // only the parent may hold it: its close is the start
       _exit(read_items(args, name));
     }
     readers.push_back(pid);
@@ -140,6 +142,7 @@ int main(int argc, char **argv) {
   for (int w = 0; w < args.writers; ++w) {
     const pid_t pid = fork();
     if (pid == 0) {
+      pin_to_cpu(2 * w);
       close(go[1]);
       const long long items = write_items(args, name, ready[1], go[0]);
       (void)!write(counts[1], &items, sizeof items);

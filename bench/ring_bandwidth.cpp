@@ -4,7 +4,10 @@
 // The writer copies a warm buffer into each slot; the reader (a forked
 // process) reads every record's first and last byte and releases it.
 //
-//   ring-bandwidth NODE_BYTES NODES SECONDS
+// With SPIN_US, the reader and the writer busy-poll that long before they
+// sleep (spin_time): while records flow, neither makes a system call.
+//
+//   ring-bandwidth NODE_BYTES NODES SECONDS [SPIN_US]
 // prints: node_bytes nodes records seconds bytes_per_second
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "pin.hpp"
 #include "shmring/error.hpp"
 #include "shmring/reader.hpp"
 #include "shmring/writer.hpp"
@@ -28,19 +32,29 @@ Clock::time_point in(int ms) { return Clock::now() + std::chrono::milliseconds(m
 }  // namespace
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s NODE_BYTES NODES SECONDS\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: %s NODE_BYTES NODES SECONDS [SPIN_US]\n", argv[0]);
     return 2;
   }
+  const auto spin = std::chrono::microseconds(argc >= 5 ? std::atoi(argv[4]) : 0);
   const std::uint64_t node = std::strtoull(argv[1], nullptr, 10);
   const std::uint32_t nodes = static_cast<std::uint32_t>(std::strtoul(argv[2], nullptr, 10));
   const double seconds = std::atof(argv[3]);
   const std::string name = "bench-bw-" + std::to_string(getpid());
-  auto writer = shmring::Writer::create({name, nodes, node});
+  shmring::WriterOptions options;
+  options.name = name;
+  options.slot_count = nodes;
+  options.slot_size = node;
+  options.spin_time = spin;
+  auto writer = shmring::Writer::create(options);
 
   pid_t child = fork();
   if (child == 0) {
-    auto reader = shmring::Reader::open({name, false});
+    pin_to_cpu(1);
+    shmring::ReaderOptions reader_options;
+    reader_options.name = name;
+    reader_options.spin_time = spin;
+    auto reader = shmring::Reader::open(reader_options);
     unsigned sum = 0;
     for (;;) {
       shmring::Frame frame;
@@ -53,6 +67,7 @@ int main(int argc, char **argv) {
       reader->release(frame.slot);
     }
   }
+  pin_to_cpu(0);
   if (writer->wait_for_reader(in(10000)) != shmring::WaitStatus::Ok)
     return 1;
   std::vector<char> payload(node, 7);

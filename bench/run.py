@@ -371,12 +371,14 @@ class Harness:
         (its reader touches two bytes) and the queue (copy in, copy out)."""
         seconds = "0.2" if quick else "1"
         rows = []
-        for size in (64, 1024):
-            out = subprocess.run([self.tool("ring-bandwidth"), str(size), "64", seconds],
+        def ring_rate(size, *spin):
+            out = subprocess.run([self.tool("ring-bandwidth"), str(size), "64", seconds, *spin],
                                  capture_output=True, text=True, check=True).stdout.split()
-            ring = int(out[2]) / float(out[3])
+            return int(out[2]) / float(out[3])
+        for size in (64, 1024):
             _, queue = self.queue_bandwidth(size, 64, seconds, 1, 1, "copy")
-            rows.append(dict(size=size, ring=ring, queue=queue))
+            rows.append(dict(size=size, ring=ring_rate(size), ring_spin=ring_rate(size, "1000"),
+                             queue=queue))
         return rows
 
 
@@ -428,9 +430,10 @@ def report(results, lines):
             out(f"    note: {note}")
     out("")
     out("## Small records between two processes, core library (M records/s; target 10)")
-    out(f"{'size':<8} {'ring':>8} {'queue':>8}")
+    out(f"{'size':<8} {'ring':>8} {'ring, spin 1 ms':>16} {'queue':>8}")
     for r in results["records"]:
-        out(f"{str(r['size']) + ' B':<8} {r['ring'] / 1e6:8.2f} {r['queue'] / 1e6:8.2f}")
+        out(f"{str(r['size']) + ' B':<8} {r['ring'] / 1e6:8.2f} {r['ring_spin'] / 1e6:16.2f} "
+            f"{r['queue'] / 1e6:8.2f}")
     out("")
     out("## One-way latency, CLOCK_MONOTONIC stamped by the writer, read by the reader (us)")
     out(f"{'':<44} {'shmring median/p99/max':>26} {'shmsink median/p99/max':>24} "

@@ -46,11 +46,14 @@ find build-cov -type d -exec chmod a+rwx {} +
   tail -n 40 build-cov/test.log
   status=1
 }
-# The README's targets: core 90 % of lines, plugin 80 %.
+# The README's targets: core 90 % of lines, plugin 80 %. (The report goes to
+# a scratch file, never to /dev/null: gcovr replaces its output file, and as
+# root it would replace the device node with a regular file.)
+coverage_report=$(mktemp)
 for part in core:90 plugin:80; do
   dir=${part%%:*}
   summary=$(gcovr --root . --filter "$dir/" --exclude-throw-branches \
-    --exclude-unreachable-branches --print-summary -o /dev/null build-cov)
+    --exclude-unreachable-branches --print-summary -o "$coverage_report" build-cov)
   lines=$(sed -n 's/^lines: \([0-9.]*\)%.*/\1/p' <<<"$summary")
   branches=$(sed -n 's/^branches: \([0-9.]*%.*\)/\1/p' <<<"$summary")
   echo "coverage $dir/: lines $(sed -n 's/^lines: //p' <<<"$summary"), branches $branches"
@@ -59,6 +62,7 @@ for part in core:90 plugin:80; do
     status=1
   fi
 done
+rm -f "$coverage_report"
 
 echo "== testing with AddressSanitizer and UndefinedBehaviorSanitizer"
 [ -f build-asan/build.ninja ] ||

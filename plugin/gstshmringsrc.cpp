@@ -228,6 +228,25 @@ void drop_reader(GstShmringSrc *self) {
     link->reader->detach();
 }
 
+// Makes `reader` the source's and returns the link it replaces. unlock()
+// interrupts the reader it finds: one installed after that looks at the
+// flag itself, so that no unlock is missed whichever came first.
+std::shared_ptr<shmring::gst::ReaderLink> install_link(GstShmringSrc *self,
+                                                       std::shared_ptr<shmring::Reader> reader) {
+  SrcState &s = *self->state;
+  auto link = std::make_shared<shmring::gst::ReaderLink>();
+  link->reader = std::move(reader);
+  std::shared_ptr<shmring::gst::ReaderLink> old;
+  {
+    std::lock_guard<std::mutex> guard(s.lock);
+    old = s.link;
+    s.link = link;
+  }
+  if (is_unlocked(s))
+    link->reader->interrupt();
+  return old;
+}
+
 void post_open_error(GstShmringSrc *self, const shmring::Error &error) {
   switch (error.code()) {
     case shmring::ErrorCode::InvalidName:
@@ -342,10 +361,7 @@ Outcome attach_to_writer(GstShmringSrc *self) {
         post_writer_message(self, "shmring-writer-back", reader->writer_pid(), nullptr);
         s.writer_lost = false;
       }
-      auto link = std::make_shared<shmring::gst::ReaderLink>();
-      link->reader = std::move(reader);
-      std::lock_guard<std::mutex> guard(s.lock);
-      s.link = std::move(link);
+      install_link(self, std::move(reader));
       return Outcome::Ok;
     }
     if (!announced) {
@@ -784,12 +800,8 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
   std::shared_ptr<shmring::Reader> reader;
   if (try_open(self, settings, reader) == Outcome::Error)
     return FALSE;
-  if (reader) {
-    auto link = std::make_shared<shmring::gst::ReaderLink>();
-    link->reader = std::move(reader);
-    std::lock_guard<std::mutex> guard(s.lock);
-    s.link = std::move(link);
-  }
+  if (reader)
+    install_link(self, std::move(reader));
   return TRUE;
 }
 
@@ -946,14 +958,7 @@ Step follow_moved_ring(GstShmringSrc *self, guint64 moved_sequence) {
   if (try_open(self, settings, reader) == Outcome::Error)
     return Step::flow_of(GST_FLOW_ERROR);
   if (reader) {
-    auto link = std::make_shared<shmring::gst::ReaderLink>();
-    link->reader = std::move(reader);
-    std::shared_ptr<shmring::gst::ReaderLink> old;
-    {
-      std::lock_guard<std::mutex> guard(s.lock);
-      old = std::exchange(s.link, std::move(link));
-    }
-    if (old)
+    if (auto old = install_link(self, std::move(reader)))
       old->reader->detach();  // buffers downstream keep its mapping
   } else {
     drop_reader(self);  // not there (yet): wait for it as for any writer

@@ -449,7 +449,7 @@ GstFlowReturn publish_record(GstShmringSink *self, const shmring::gst::RecordInf
   GstFlowReturn ret = acquire_slot(self, slot);
   if (ret != GST_FLOW_OK)
     return ret;
-  if (info.size > 0)
+  if (info.size > 0 && payload)
     memcpy(slot.data, payload, info.size);
   s.writer->publish(slot, shmring::gst::header_of(info), &info.meta);
   return GST_FLOW_OK;

@@ -245,7 +245,9 @@ class RingGrowth(ProcessTest):
         namespaced = lambda *argv: subprocess.Popen(
             unshare + ["gst-launch-1.0", "-q", "shmringsrc", f"ring={ring}", *argv],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-        slow = namespaced("!", "identity", "sleep-time=80000", "!", "checksumsink")
+        # 10 frames at 200 ms outlast the writer's 1.5 s pause: the slow
+        # reader still drains the first ring when it moves.
+        slow = namespaced("!", "identity", "sleep-time=200000", "!", "checksumsink")
         self.processes.append(slow)
         time.sleep(0.5)
         writer = self.resizing_writer(ring, pause=1.5)

@@ -122,6 +122,31 @@ class RingGrowth(ProcessTest):
         # Timestamps go on as the writer stamped them.
         self.assertEqual(buffers[-1][3], "0:00:00.966666666")
 
+    def test_caps_that_shrink_reach_the_reader_without_a_move(self):
+        # Smaller frames fit the slots: no move, and the reader still pushes
+        # the new caps at the exact buffer.
+        ring = self.ring("caps-shrink")
+        reader = gst_launch(f"shmringsrc ring={ring} ! identity silent=false ! fakesink",
+                            flags=("-v",))
+        self.processes.append(reader)
+        time.sleep(0.5)
+        writer = subprocess.Popen(
+            [SYSTEM_PYTHON, os.path.join(HERE, "resizing_writer.py"), ring, "3", "320x240",
+             "160x120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.processes.append(writer)
+        code, out, err = finish(writer)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(stats_of(out, "sink")["ring-moves"], 0)
+        code, out, err = finish(reader)
+        self.assertEqual(code, 0, err)
+        log = identity_log(out)
+        caps = [item[2].replace("\\", "") for item in log if item[:2] == ("event", "caps")]
+        self.assertEqual(len(caps), 2, caps)
+        self.assertIn("width=(int)160, height=(int)120", caps[1])
+        kinds = [("caps" if item[:2] == ("event", "caps") else item[0]) for item in log
+                 if item[0] == "buffer" or item[:2] == ("event", "caps")]
+        self.assertEqual(kinds, ["caps"] + ["buffer"] * 3 + ["caps"] + ["buffer"] * 3)
+
     def padded_decoder_output(self, name):
         ring = self.ring(f"padded-{name}")
         after = "videoconvert ! video/x-raw,format=RGB ! checksumsink"

@@ -39,24 +39,23 @@ void ClockMapping::clock_changed(GstClock *clock) {
               std::memory_order_release);
 }
 
-GstClockTime ClockMapping::to_monotonic(GstElement *element, GstClockTime time) const {
+// `sign` -1: element time to CLOCK_MONOTONIC; +1: back.
+GstClockTime ClockMapping::convert(GstElement *element, GstClockTime time, int sign) const {
   const int kind = kind_.load(std::memory_order_acquire);
   if (!GST_CLOCK_TIME_IS_VALID(time) || kind == kNoClock)
     return GST_CLOCK_TIME_NONE;
   if (kind == kMonotonic)
     return time;
   GstClockTimeDiff offset;
-  return clock_offset(element, offset) ? shifted(time, -offset) : GST_CLOCK_TIME_NONE;
+  return clock_offset(element, offset) ? shifted(time, sign * offset) : GST_CLOCK_TIME_NONE;
+}
+
+GstClockTime ClockMapping::to_monotonic(GstElement *element, GstClockTime time) const {
+  return convert(element, time, -1);
 }
 
 GstClockTime ClockMapping::from_monotonic(GstElement *element, GstClockTime monotonic) const {
-  const int kind = kind_.load(std::memory_order_acquire);
-  if (!GST_CLOCK_TIME_IS_VALID(monotonic) || kind == kNoClock)
-    return GST_CLOCK_TIME_NONE;
-  if (kind == kMonotonic)
-    return monotonic;
-  GstClockTimeDiff offset;
-  return clock_offset(element, offset) ? shifted(monotonic, offset) : GST_CLOCK_TIME_NONE;
+  return convert(element, monotonic, +1);
 }
 
 }  // namespace shmring::gst

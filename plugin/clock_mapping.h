@@ -26,6 +26,7 @@ class ClockMapping {
   GstClockTime from_monotonic(GstElement *element, GstClockTime monotonic) const;
 
  private:
+  GstClockTime convert(GstElement *element, GstClockTime time, int sign) const;
   enum Kind : int { kNoClock, kMonotonic, kOther };
   std::atomic<int> kind_{kNoClock};
 };

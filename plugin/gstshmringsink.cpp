@@ -489,19 +489,10 @@ shmring::WaitStatus wait_for_followers(GstShmringSink *self, shmring::Writer &ol
   for (;;) {
     old.reclaim_dead_readers();
     const std::vector<shmring::ReaderInfo> in_old = old.readers();
-    expected = shmring::gst::followers_missing(expected, grown.readers());
-    // Those no longer in the old ring either are gone.
-    const std::vector<shmring::gst::Follower> gone =
-        shmring::gst::followers_missing(expected, in_old);
-    expected.erase(std::remove_if(expected.begin(), expected.end(),
-                                  [&gone](const shmring::gst::Follower &f) {
-                                    return std::any_of(gone.begin(), gone.end(),
-                                                       [&f](const shmring::gst::Follower &g) {
-                                                         return g.identity == f.identity &&
-                                                                g.pid == f.pid;
-                                                       });
-                                  }),
-                   expected.end());
+    // Still to come: not in the new ring yet, and still in the old one
+    // (those in neither are gone).
+    expected = shmring::gst::followers_among(
+        shmring::gst::followers_missing(expected, grown.readers()), in_old);
     if (expected.empty())
       return shmring::WaitStatus::Ok;
     const std::uint64_t now_read = shmring::gst::records_read(in_old);

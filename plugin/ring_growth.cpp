@@ -22,10 +22,12 @@ std::vector<Follower> followers_expected(const std::vector<ReaderInfo> &old_read
   return followers;
 }
 
-std::vector<Follower> followers_missing(const std::vector<Follower> &expected,
-                                        const std::vector<ReaderInfo> &readers) {
+namespace {
+
+// Splits `expected` into those among `readers` and those not.
+void split_followers(const std::vector<Follower> &expected, const std::vector<ReaderInfo> &readers,
+                     std::vector<Follower> &among, std::vector<Follower> &missing) {
   std::vector<bool> taken(readers.size(), false);
-  std::vector<Follower> missing;
   for (const Follower &follower : expected) {
     bool found = false;
     for (std::size_t i = 0; i < readers.size() && !found; ++i) {
@@ -34,10 +36,24 @@ std::vector<Follower> followers_missing(const std::vector<Follower> &expected,
       if (same && !taken[i])
         taken[i] = found = true;
     }
-    if (!found)
-      missing.push_back(follower);
+    (found ? among : missing).push_back(follower);
   }
+}
+
+}  // namespace
+
+std::vector<Follower> followers_missing(const std::vector<Follower> &expected,
+                                        const std::vector<ReaderInfo> &readers) {
+  std::vector<Follower> among, missing;
+  split_followers(expected, readers, among, missing);
   return missing;
+}
+
+std::vector<Follower> followers_among(const std::vector<Follower> &expected,
+                                      const std::vector<ReaderInfo> &readers) {
+  std::vector<Follower> among, missing;
+  split_followers(expected, readers, among, missing);
+  return among;
 }
 
 std::uint64_t records_read(const std::vector<ReaderInfo> &readers) {

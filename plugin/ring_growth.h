@@ -37,6 +37,10 @@ std::vector<Follower> followers_expected(const std::vector<ReaderInfo> &old_read
 std::vector<Follower> followers_missing(const std::vector<Follower> &expected,
                                         const std::vector<ReaderInfo> &readers);
 
+// Those of `expected` that are among `readers` (matched as above).
+std::vector<Follower> followers_among(const std::vector<Follower> &expected,
+                                      const std::vector<ReaderInfo> &readers);
+
 // Sum of the records the readers have read: while it grows, the readers
 // still draining the old ring are moving, and are waited for.
 std::uint64_t records_read(const std::vector<ReaderInfo> &readers);

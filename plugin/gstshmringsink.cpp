@@ -832,12 +832,16 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
     if (!create_writer(self, slot_size_for(settings_of(self), nullptr)))
       return GST_FLOW_ERROR;
   }
-  // A buffer bigger than the caps promised (a decoder's padding) grows the
-  // ring first: before the first reader comes that costs nothing.
+  // A buffer bigger than the caps promised (a decoder's padding) grows a
+  // ring that follows the stream first: before the first reader comes that
+  // costs nothing.
   const gsize size = gst_buffer_get_size(buffer);
-  GstFlowReturn grown = make_room_for(self, size, s.caps_are_video, "a bigger buffer");
-  if (grown != GST_FLOW_OK)
-    return grown;
+  const bool fits = size <= s.writer->slot_size();
+  if (!fits && settings_of(self).slot_size == 0) {
+    GstFlowReturn grown = make_room_for(self, size, s.caps_are_video, "a bigger buffer");
+    if (grown != GST_FLOW_OK)
+      return grown;
+  }
   // Asked to wait for readers, the writer waits before anything else, its
   // errors included: a reader attached to it then hears of them
   // (on-writer-lost) rather than waiting for a ring that came and went.
@@ -847,6 +851,13 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
     if (ret != GST_FLOW_OK)
       return ret;
     announce_reader_changes(self);
+  }
+  // A `slot-size` the buffer does not fit: the error, now that a reader
+  // that was asked for is there to hear of it.
+  if (!fits) {
+    GstFlowReturn ret = make_room_for(self, size, s.caps_are_video, "a bigger buffer");
+    if (ret != GST_FLOW_OK)
+      return ret;
   }
 
   publish_latency(self);

@@ -96,7 +96,10 @@ CleanReport clean_dead_objects() {
                                          : std::string("being created by a live process"));
       continue;
     }
-    if (verdict.state == object::Verdict::State::Initializing) {
+    // Half-created, by a creator that has just shm_open'ed it (before its
+    // lock) or that died doing so: the second, once it has stayed so.
+    if (verdict.state == object::Verdict::State::Initializing &&
+        !object::abandoned_by_its_creator(object)) {
       report.kept.emplace_back(name, "being created");
       continue;
     }

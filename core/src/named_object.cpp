@@ -335,8 +335,10 @@ Handle create(const std::string &name, ObjectKind kind, const Params &params, mo
     throw Error(ErrorCode::OwnerAlive,
                 describe(kind, name) + " keeps being recreated by another process");
   // The owner lock before anything else: from now on the object has a live
-  // owner, whatever its header says yet.
-  if (!object.hold_byte(kOwnerLockByte)) {
+  // owner, whatever its header says yet. Before it, the object looks
+  // abandoned by its creator; had we been held up past the grace, somebody
+  // may have removed it as such: then the name is not ours.
+  if (!object.hold_byte(kOwnerLockByte) || !object.still_named()) {
     object.unlink_if_still_named();
     throw Error(ErrorCode::OwnerAlive, describe(kind, name) + " was taken over while created");
   }
@@ -368,6 +370,10 @@ Handle create(const std::string &name, ObjectKind kind, const Params &params, mo
   return handle;
 }
 
+bool abandoned_by_its_creator(const ShmObject &object) {
+  return !owner_alive(object) && object.unchanged_for() >= kInitializingGrace;
+}
+
 Handle open(const std::string &name, ObjectKind kind, bool read_only, std::uint64_t mapped,
             std::optional<uid_t> trusted_owner) {
   const std::string path = shm_path_for(name);
@@ -395,6 +401,13 @@ Handle open(const std::string &name, ObjectKind kind, bool read_only, std::uint6
   switch (verdict.state) {
     case Verdict::State::Ready: break;
     case Verdict::State::Initializing:
+      // Its creator died before finishing it (SIGKILL in the instant after
+      // creating the name): nobody would ever finish it, and a reader waiting
+      // for a writer would find it in the way for good. Who may remove it
+      // does, as a creator taking the name would.
+      if (!read_only && abandoned_by_its_creator(object) && object.unlink_if_still_named())
+        throw Error(ErrorCode::NotFound, "no " + what + " exists (a half-created one, whose " +
+                                             "creator died, was removed)");
       throw Error(ErrorCode::NotReady, what + " is still being created");
     case Verdict::State::OtherVersion:
       throw Error(ErrorCode::VersionMismatch, what + ": " + verdict.problem);

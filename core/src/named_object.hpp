@@ -164,6 +164,11 @@ inline bool owner_alive(const ShmObject &object) {
   return object.byte_held_exclusively_elsewhere(kOwnerLockByte);
 }
 
+// For an object that reads as half-created: true when it has had no owner,
+// and stayed as it is, for longer than a creator takes to lock it. Its
+// creator died while creating it, and nobody will finish it.
+bool abandoned_by_its_creator(const ShmObject &object);
+
 // A user's name, or the uid in digits when it has none here.
 std::string user_name(uid_t uid);
 

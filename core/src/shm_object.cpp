@@ -6,6 +6,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <utility>
@@ -136,6 +137,25 @@ uid_t ShmObject::owner_uid() const {
   if (fstat(fd_, &st) != 0)
     throw_system_error("cannot stat " + path_, errno);
   return st.st_uid;
+}
+
+std::chrono::nanoseconds ShmObject::unchanged_for() const {
+  struct stat st;
+  if (fstat(fd_, &st) != 0)
+    throw_system_error("cannot stat " + path_, errno);
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  const auto nanoseconds = [](const struct timespec &t) {
+    return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+  };
+  return std::max(std::chrono::nanoseconds(0), nanoseconds(now) - nanoseconds(st.st_ctim));
+}
+
+bool ShmObject::still_named() const {
+  const int fd = open_regular(path_, O_RDONLY);
+  if (fd < 0)
+    return false;
+  return same_object(ShmObject(fd, path_, false));
 }
 
 void ShmObject::set_group(gid_t group) const {

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -41,6 +42,11 @@ class ShmObject {
   std::uint64_t allocated() const;
   // The user that owns the object (fstat st_uid).
   uid_t owner_uid() const;
+  // How long since the object last changed size or owner (its inode's
+  // change time): how long a half-created object has been left as it is.
+  std::chrono::nanoseconds unchanged_for() const;
+  // Whether its name still names this very object.
+  bool still_named() const;
   // Gives the object to `group` (the creator must be a member); throws
   // Error(PermissionDenied) otherwise.
   void set_group(gid_t group) const;

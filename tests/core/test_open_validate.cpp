@@ -243,6 +243,23 @@ TEST_F(RingTest, GarbageObjectIsReplacedByAWriter) {
   EXPECT_EQ(Reader::open({name, false})->slot_count(), 2u);
 }
 
+// A writer SIGKILLed in the instant after it created the name, before its
+// owner lock: an empty object nobody will finish. A reader passing by leaves
+// it while it may still be a creator at work, then removes it (`shmring
+// clean` too: tests/multiprocess/test_cli.py).
+TEST_F(RingTest, AHalfCreatedObjectWhoseCreatorDiedIsRemovedByAReader) {
+  const std::string name = ring("half-created");
+  const std::string path = "/dev/shm/shmring." + name;
+  write_object(name, nullptr, 0);
+  EXPECT_EQ(open_error(name), ErrorCode::NotReady) << "a creator may be about to lock it";
+  EXPECT_EQ(access(path.c_str(), F_OK), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the grace
+  std::string message;
+  EXPECT_EQ(open_error(name, &message), ErrorCode::NotFound);
+  EXPECT_NE(message.find("creator died"), std::string::npos) << message;
+  EXPECT_NE(access(path.c_str(), F_OK), 0) << "left behind";
+}
+
 TEST_F(RingTest, RecordLargerThanASlotIsRefused) {
   const std::string name = ring("too-large");
   auto writer = Writer::create({name, 2, 1000});

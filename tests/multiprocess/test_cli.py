@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 import unittest
 
 from support import (ProcessTest, finish, gst_launch, ring_path, row, shmring_cli as shmring,
@@ -109,8 +110,18 @@ class CommandLineTool(ProcessTest):
         junk = self.ring("cli-junk")  # not a shmring header: whose it is is unknown
         with open(ring_path(junk), "wb") as f:
             f.write(b"not a ring" * 100)
+        # Empty and unlocked: a writer killed between creating the name and
+        # locking it. Kept while it may be a creator at work, removed once it
+        # has stayed so past the grace.
+        half, young = self.ring("cli-half-created"), self.ring("cli-being-created")
+        open(ring_path(half), "wb").close()
+        time.sleep(0.6)
+        open(ring_path(young), "wb").close()
 
         code, out, _ = shmring("clean")
+        self.assertIn(f"removed {half}", out)
+        self.assertIn(f"kept    {young}: being created", out)
+        os.unlink(ring_path(young))
         self.assertEqual(code, 0)
         for name in [dead_ring, *held]:
             self.assertIn(f"removed {name}", out)

@@ -71,9 +71,12 @@ class StreamEdges(ProcessTest):
         writer.send_signal(signal.SIGKILL)
         writer.wait(timeout=10)
         self.assertTrue(os.path.exists(ring_path(ring)), "nobody has looked at it yet")
-        # A reader that waits 0.5 s for a live writer finds only the dead
-        # one's ring; on its way out it removes it.
-        code, _, err = finish(self.start(f"shmringsrc ring={ring} timeout=500000000 ! fakesink"),
+        # A reader that waits 1.5 s for a live writer finds only the dead
+        # one's ring; on its way out it removes it. (Killed in the instant
+        # between creating the name and locking it, the writer leaves an
+        # empty object: the reader removes that once it has stayed so past
+        # the 0.5 s a creator is allowed.)
+        code, _, err = finish(self.start(f"shmringsrc ring={ring} timeout=1500000000 ! fakesink"),
                               timeout=20)
         self.assertNotEqual(code, 0)
         self.assertIn("No writer", err)

@@ -27,19 +27,28 @@ bool futex_wait_until(std::atomic<std::uint32_t> &word, std::uint32_t expected, 
 void futex_wake_all(std::atomic<std::uint32_t> &word);
 
 // The wait/wake pair of one condition ("data published", "slot freed"), with a
-// waiter count so that the waker makes no system call while nobody sleeps.
-// The waiter re-checks its condition between announcing itself and sleeping;
-// the waker changes the condition before bumping the word: no lost wake-up.
+// waiter count so that the waker neither writes the shared word nor makes a
+// system call while nobody sleeps (an eventcount).
+// The waiter reads the word, counts itself in, re-checks its condition, and
+// sleeps only while the word is unchanged; the waker changes the condition,
+// then looks at the count. A full fence on each side between its write and
+// its read (Dekker): either the waker sees the waiter counted, and bumps the
+// word it sleeps on, or the waiter sees the changed condition.
 class WakeChannel {
  public:
   WakeChannel(std::atomic<std::uint32_t> &word, std::atomic<std::uint32_t> &waiters)
       : word_(word), waiters_(waiters) {}
 
-  // Call after changing the condition.
+  // Call after changing the condition. Nobody asleep: a fence and a load of
+  // a line that stays shared, where a bump of the word on every record was a
+  // cache line passed between the two processes (the queue's data and space
+  // words share one).
   void notify() {
-    word_.fetch_add(1, std::memory_order_seq_cst);
-    if (waiters_.load(std::memory_order_seq_cst) != 0)
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (waiters_.load(std::memory_order_relaxed) != 0) {
+      word_.fetch_add(1, std::memory_order_seq_cst);
       futex_wake_all(word_);
+    }
   }
 
   // Wakes sleepers even when the waiter count says nobody sleeps: used by
@@ -68,6 +77,9 @@ class WakeChannel {
   bool wait(Ready ready, Deadline deadline) {
     std::uint32_t seen = word_.load(std::memory_order_seq_cst);
     waiters_.fetch_add(1, std::memory_order_seq_cst);
+    // The waiter's half of the Dekker pair: `ready` may load with acquire
+    // only, which must not be seen before the count is.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     bool in_time = true;
     if (!ready())
       in_time = futex_wait_until(word_, seen, deadline);

@@ -286,6 +286,38 @@ TEST_F(RingTest, WriterWaitsForABlockingReaderThenOverrunsItAtTheDeadline) {
   EXPECT_EQ(writer->stats().overruns, 2u);
 }
 
+// A blocking reader that has read everything holds nothing back: 7 records
+// in 8 slots are read, the reader waits, and the writer then needs every
+// slot but the unread ones. (A reader that showed its cursor lazily, as in
+// batches tried for small records, must show it before it waits.)
+TEST_F(RingTest, ABlockingReaderThatHasReadEverythingHoldsTheWriterBackNowhere) {
+  const std::string name = ring("caught-up");
+  auto writer = Writer::create({name, 8, 64});
+  auto reader = Reader::open({name, false});
+  RecordHeader info;
+  info.size = 8;
+  for (std::uint64_t n = 0; n < 7; ++n)
+    ASSERT_EQ(writer->write(info, &n, in_ms(100)), WaitStatus::Ok);
+  Frame frame;
+  for (int n = 0; n < 7; ++n) {
+    ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
+    reader->release(frame.slot);
+  }
+  ASSERT_EQ(reader->next(frame, in_ms(20)), ReadStatus::Timeout);
+  // Seven unread records and the slot of the last one read: all 8 slots.
+  for (std::uint64_t n = 7; n < 15; ++n)
+    ASSERT_EQ(writer->write(info, &n, in_ms(200)), WaitStatus::Ok);
+  EXPECT_EQ(writer->stats().overruns, 0u) << "the writer waited on a cursor the reader sat on";
+  for (std::uint64_t n = 7; n < 15; ++n) {
+    ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
+    std::uint64_t got;
+    std::memcpy(&got, frame.data, sizeof got);
+    EXPECT_EQ(got, n);
+    EXPECT_EQ(frame.lost_before, 0u);
+    reader->release(frame.slot);
+  }
+}
+
 TEST_F(RingTest, WriterTimesOutWhenReadersHoldEverySlot) {
   const std::string name = ring("all-held");
   auto writer = Writer::create({name, 2, 64});

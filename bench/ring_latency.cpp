@@ -3,8 +3,10 @@
 // CLOCK_MONOTONIC; a reader process asleep in next() (futex) is woken and
 // reads the stamp. With SPIN_US, the reader busy-polls that long before it
 // sleeps (ReaderOptions::spin_time): no futex wake-up. Prints samples=N
-// median_us=M p99_us=P max_us=X reader_cpu=F, the last the share of one core
-// the reader used while it ran.
+// median_us=M p99_us=P max_us=X reader_cpu=F write_us=W: reader_cpu is the
+// share of one core the reader used while it ran, write_us the median time
+// the writer's own write() call took (stamp to return), the part of the
+// latency spent before the record is visible.
 //
 //   ring-latency COUNT INTERVAL_US [SPIN_US]
 #include <sys/resource.h>
@@ -92,21 +94,26 @@ int main(int argc, char **argv) {
     return 1;
   shmring::RecordHeader info;
   info.size = sizeof(std::uint64_t);
+  std::vector<double> writes_us;
+  writes_us.reserve(static_cast<std::size_t>(count));
   for (int i = 0; i < count; ++i) {
     usleep(static_cast<useconds_t>(interval_us));  // the reader is asleep again
     const std::uint64_t stamp = monotonic_ns();
     if (writer->write(info, &stamp, in(10000)) != shmring::WaitStatus::Ok)
       return 1;
+    writes_us.push_back(double(monotonic_ns() - stamp) / 1000.0);
   }
+  std::sort(writes_us.begin(), writes_us.end());
   shmring::RecordHeader eos;
   eos.kind = kEosRecord;
   writer->write(eos, nullptr, in(10000));
-  char line[160] = {};
+  char line[200] = {};
   const ssize_t got = read(results[0], line, sizeof(line) - 1);
   int status = 0;
   waitpid(child, &status, 0);
   if (got <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return 1;
-  std::fputs(line, stdout);
+  line[got - 1] = '\0';  // the reader's line, without its line break
+  std::printf("%s write_us=%.2f\n", line, writes_us.empty() ? 0.0 : writes_us[writes_us.size() / 2]);
   return 0;
 }

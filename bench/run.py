@@ -61,9 +61,9 @@ class Harness:
 
     # -- transports: (consumer head, producer tail, socket or None) --------
 
-    def shmring(self, what, sink_extra=""):
+    def shmring(self, what, sink_extra="", src_extra=""):
         ring = self.name(what)
-        return (f"shmringsrc ring={ring}",
+        return (f"shmringsrc ring={ring} {src_extra}",
                 f"shmringsink ring={ring} sync=false wait-for-readers=true {sink_extra}", None)
 
     def shmsink(self, what, shm_size):
@@ -212,12 +212,20 @@ class Harness:
                         f"filltype=zero ! application/x-test")
             ring, ring_note = self.median_rate(
                 lambda: self.shmring("small", "slot-size=65536"), upstream, n, runs)
+            # Latency on demand: both sides poll 20 us before they sleep, so
+            # that a buffer a few microseconds away costs no futex wake-up.
+            spin = "spin-time=20000"
+            ring_spin, spin_note = self.median_rate(
+                lambda: self.shmring("small", f"slot-size=65536 {spin}", spin), upstream, n,
+                runs)
             shm, shm_note = self.median_rate(lambda: self.shmsink("small", 64 << 20), upstream,
                                              n, runs)
-            rows.append(dict(size=size, ring=ring, shm=shm, **self.anchors(upstream, n, runs),
+            rows.append(dict(size=size, ring=ring, ring_spin=ring_spin, shm=shm,
+                             **self.anchors(upstream, n, runs),
                              notes=[x for x in (
-                ring_note and "shmring: " + ring_note, shm_note and "shmsink: " + shm_note)
-                if x]))
+                ring_note and "shmring: " + ring_note,
+                spin_note and "shmring, spin-time: " + spin_note,
+                shm_note and "shmsink: " + shm_note) if x]))
         return rows
 
     def pipeline_latency(self, transport, count, interval_us, size):
@@ -243,12 +251,18 @@ class Harness:
 
     def latency(self, quick):
         count = 100 if quick else 1000
-        core = lambda *spin: parse_latency(subprocess.run(
-            [self.tool("ring-latency"), str(count), "1000", *spin], capture_output=True,
-            text=True, check=True).stdout)
+        core = lambda interval_us, *spin: parse_latency(subprocess.run(
+            [self.tool("ring-latency"), str(count), str(interval_us), *spin],
+            capture_output=True, text=True, check=True).stdout)
         frame = 1920 * 1080 * 3 // 2
-        rows = [dict(what="core ring, 8 B record, idle, futex wake", ring=core(), shm=None),
-                dict(what="core ring, 8 B record, spin 2 ms", ring=core("2000"), shm=None)]
+        # Every 1 ms the writer sleeps between records, and its write() call
+        # starts cold (the ring's lines are in the reader's cache); every
+        # 10 us records flow. write_us (the writer's own call) shows the part
+        # of the latency spent before the record is visible.
+        rows = [dict(what="core ring, 8 B record, idle, futex wake", ring=core(1000), shm=None),
+                dict(what="core ring, 8 B record, spin 2 ms", ring=core(1000, "2000"), shm=None),
+                dict(what="core ring, 8 B, spin 2 ms, every 10 us", ring=core(10, "2000"),
+                     shm=None)]
         for label, size, spin in (("pipelines, 64 B buffers", 64, 0),
                                   ("pipelines, 64 B, spin-time 10 ms", 64, 10_000_000),
                                   ("pipelines, 1080p frames", frame, 0)):
@@ -387,8 +401,10 @@ def parse_latency(out):
     if not m:
         return None
     cpu = re.search(r"reader_cpu=([\d.]+)", out)
+    write = re.search(r"write_us=([\d.]+)", out)
     return dict(samples=int(m.group(1)), median=float(m.group(2)), p99=float(m.group(3)),
-                max=float(m.group(4)), reader_cpu=float(cpu.group(1)) if cpu else None)
+                max=float(m.group(4)), reader_cpu=float(cpu.group(1)) if cpu else None,
+                write_us=float(write.group(1)) if write else None)
 
 
 def ratio(a, b):
@@ -418,14 +434,15 @@ def report(results, lines):
         for note in r["notes"]:
             out(f"    note: {note}")
     out("")
-    out("## Small buffers between two processes (buffers/s)")
-    out(f"{'size':<8} {'shmring':>10} {'shmsink':>10} {'alone':>10} {'queue':>10} "
-        f"{'ring/shmsink':>13} {'ring/queue':>11}")
+    out("## Small buffers between two processes (buffers/s; 'spin': spin-time=20000 on both)")
+    out(f"{'size':<8} {'shmring':>10} {'spin':>10} {'shmsink':>10} {'alone':>10} {'queue':>10} "
+        f"{'ring/shmsink':>13} {'ring/queue':>11} {'spin/queue':>11}")
     for r in results["small"]:
         out(f"{str(r['size']) + ' B':<8} {cell(r['ring'], '10.0f'):>10} "
+            f"{cell(r.get('ring_spin'), '10.0f'):>10} "
             f"{cell(r['shm'], '10.0f'):>10} {cell(r['alone'], '10.0f'):>10} "
             f"{cell(r['queue'], '10.0f'):>10} {ratio(r['ring'], r['shm']):>13} "
-            f"{ratio(r['ring'], r['queue']):>11}")
+            f"{ratio(r['ring'], r['queue']):>11} {ratio(r.get('ring_spin'), r['queue']):>11}")
         for note in r["notes"]:
             out(f"    note: {note}")
     out("")
@@ -443,7 +460,9 @@ def report(results, lines):
         fmt = lambda x: (f"{x['median']:.{digits}f} / {x['p99']:.{digits}f} / {x['max']:.0f}"
                          if x else "-")
         cpu = r["ring"] and r["ring"].get("reader_cpu")
+        write = r["ring"] and r["ring"].get("write_us")
         note = f"   reader CPU {cpu:.2f} of a core" if cpu is not None else ""
+        note += f", write() {write:.2f} us" if write is not None else ""
         out(f"{r['what']:<44} {fmt(r['ring']):>26} {fmt(r['shm']):>24} "
             f"{fmt(r.get('queue')):>24}{note}")
     out("")
@@ -537,7 +556,7 @@ def shmring_failures(results):
         if not r["ring"]:
             failures.append(f"raw video {r['label']} {r['variant']}")
     for r in results["small"]:
-        if not r["ring"]:
+        if not r["ring"] or not r.get("ring_spin"):
             failures.append(f"small buffers {r['size']} B")
     for r in results["latency"]:
         if not r["ring"]:

@@ -172,6 +172,11 @@ struct SinkState {
   // Set when a LATENCY event reaches the sink: the next buffer publishes
   // the pipeline's latency for readers.
   std::atomic<bool> latency_changed{true};
+  // Set when this sink posts an error. The EOS upstream sends after a flow
+  // error (GstBaseSrc does) is then not passed on: readers must not take a
+  // failed stream for a finished one (they see the writer stop without EOS,
+  // and answer with on-writer-lost).
+  std::atomic<bool> failed{false};
 };
 
 struct _GstShmringSink {
@@ -747,6 +752,7 @@ static gboolean gst_shmring_sink_start(GstBaseSink *base) {
   s.caps_text.clear();
   s.caps_are_video = false;
   s.latency_changed.store(true);
+  s.failed.store(false);
   s.readers.clear();
   s.readers_unknown = true;
   // With a fixed slot size the ring exists from the start, so that a name
@@ -900,7 +906,7 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
 static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
   GstShmringSink *self = GST_SHMRING_SINK(base);
   SinkState &s = *self->state;
-  if (!s.writer && GST_EVENT_TYPE(event) == GST_EVENT_EOS &&
+  if (!s.writer && GST_EVENT_TYPE(event) == GST_EVENT_EOS && !s.failed.load() &&
       !create_writer(self, kEosOnlySlotSize)) {
     gst_event_unref(event);
     return FALSE;
@@ -911,6 +917,12 @@ static gboolean gst_shmring_sink_event(GstBaseSink *base, GstEvent *event) {
     bool forward = false;
     switch (GST_EVENT_TYPE(event)) {
       case GST_EVENT_EOS:
+        if (s.failed.load()) {
+          GST_INFO_OBJECT(self,
+                          "EOS after an error: not passed on (readers see the writer "
+                          "stop without one)");
+          break;
+        }
         GST_INFO_OBJECT(self, "EOS: passing it to the readers");
         info.kind = shmring::gst::RecordKind::Eos;
         forward = true;
@@ -1037,6 +1049,14 @@ static gboolean gst_shmring_sink_set_clock(GstElement *element, GstClock *clock)
   return GST_ELEMENT_CLASS(gst_shmring_sink_parent_class)->set_clock(element, clock);
 }
 
+// Every error this sink posts passes here (GST_ELEMENT_ERROR included).
+static gboolean gst_shmring_sink_post_message(GstElement *element, GstMessage *message) {
+  if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR &&
+      GST_MESSAGE_SRC(message) == GST_OBJECT(element))
+    GST_SHMRING_SINK(element)->state->failed.store(true);
+  return GST_ELEMENT_CLASS(gst_shmring_sink_parent_class)->post_message(element, message);
+}
+
 // GstBaseSink takes the pipeline's LATENCY event here; the next buffer
 // publishes the new latency for readers.
 static gboolean gst_shmring_sink_send_event(GstElement *element, GstEvent *event) {
@@ -1058,6 +1078,7 @@ static void gst_shmring_sink_class_init(GstShmringSinkClass *klass) {
   gobject_class->finalize = gst_shmring_sink_finalize;
   element_class->set_clock = gst_shmring_sink_set_clock;
   element_class->send_event = gst_shmring_sink_send_event;
+  element_class->post_message = gst_shmring_sink_post_message;
 
   const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                            GST_PARAM_MUTABLE_READY);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -103,11 +104,15 @@ CleanReport clean_dead_objects() {
       report.kept.emplace_back(name, "being created");
       continue;
     }
-    // unlink_if_still_named: a new owner may have replaced it a moment ago.
-    if (object.unlink_if_still_named())
+    // Only while the name still names it, and no owner took its lock
+    // meanwhile: a new owner may have replaced it a moment ago.
+    if (object::remove_ownerless(object))
       report.removed.push_back(name);
+    else if (object.owner_uid() != geteuid() && geteuid() != 0)
+      report.kept.emplace_back(name, "user " + object::user_name(object.owner_uid()) +
+                                         "'s, which this user may not remove");
     else
-      report.kept.emplace_back(name, "replaced or removed by another process meanwhile");
+      report.kept.emplace_back(name, "replaced, removed or taken by another process meanwhile");
   }
   return report;
 }

@@ -254,6 +254,18 @@ bool open_holder(const std::string &path, ObjectKind creating, const std::string
   }
 }
 
+// Removes an object without an owner so that we may create under its name;
+// an error when it is another user's, which this user may not remove.
+void remove_for_creating(const ShmObject &existing, ObjectKind creating, const std::string &name,
+                         const char *whose) {
+  if (!remove_ownerless(existing) && existing.owner_uid() != geteuid() && geteuid() != 0)
+    throw Error(ErrorCode::PermissionDenied,
+                describe(creating, name) + ": the name is held by " + whose + " of user " +
+                    user_name(existing.owner_uid()) +
+                    ", which this user may not remove (`shmring clean` as that user or "
+                    "root does)");
+}
+
 bool replace_if_stale(const std::string &path, ObjectKind creating, const std::string &name) {
   const Deadline grace_end = Clock::now() + kInitializingGrace;
   for (;;) {
@@ -261,12 +273,7 @@ bool replace_if_stale(const std::string &path, ObjectKind creating, const std::s
     if (!open_holder(path, creating, name, existing))
       return true;  // gone meanwhile: just create again
     if (judge(existing, creating, name) == Judgement::Stale) {
-      if (!existing.unlink_if_still_named() && existing.owner_uid() != geteuid() && geteuid() != 0)
-        throw Error(ErrorCode::PermissionDenied,
-                    describe(creating, name) + ": the name is held by a dead owner's object of " +
-                        "user " + user_name(existing.owner_uid()) +
-                        ", which this user may not remove (`shmring clean` as that user or "
-                        "root does)");
+      remove_for_creating(existing, creating, name, "a dead owner's object");
       SHMRING_LOG(Info, describe(creating, name) + ": replacing the object of dead process " +
                             std::to_string(inspect(existing).owner_pid));
       return true;
@@ -275,7 +282,7 @@ bool replace_if_stale(const std::string &path, ObjectKind creating, const std::s
       if (owner_alive(existing))
         throw Error(ErrorCode::OwnerAlive,
                     describe(creating, name) + " is being created by another live process");
-      existing.unlink_if_still_named();  // half-created by a creator that died
+      remove_for_creating(existing, creating, name, "a half-created object, whose creator died,");
       return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -370,6 +377,18 @@ Handle create(const std::string &name, ObjectKind kind, const Params &params, mo
   return handle;
 }
 
+bool remove_ownerless(const ShmObject &object) {
+  // Judged ownerless a moment ago; a creator held up between shm_open and
+  // its lock (not dead) could take the lock now. With the owner byte held
+  // by us until the name is gone, it cannot (its create fails as taken
+  // over, and it notices), and one that took it first keeps its object.
+  if (!object.hold_byte(kOwnerLockByte))
+    return false;
+  const bool removed = object.unlink_if_still_named();
+  object.release_byte(kOwnerLockByte);
+  return removed;
+}
+
 bool abandoned_by_its_creator(const ShmObject &object) {
   return !owner_alive(object) && object.unchanged_for() >= kInitializingGrace;
 }
@@ -405,7 +424,7 @@ Handle open(const std::string &name, ObjectKind kind, bool read_only, std::uint6
       // creating the name): nobody would ever finish it, and a reader waiting
       // for a writer would find it in the way for good. Who may remove it
       // does, as a creator taking the name would.
-      if (!read_only && abandoned_by_its_creator(object) && object.unlink_if_still_named())
+      if (!read_only && abandoned_by_its_creator(object) && remove_ownerless(object))
         throw Error(ErrorCode::NotFound, "no " + what + " exists (a half-created one, whose " +
                                              "creator died, was removed)");
       throw Error(ErrorCode::NotReady, what + " is still being created");

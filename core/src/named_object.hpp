@@ -169,6 +169,11 @@ inline bool owner_alive(const ShmObject &object) {
 // creator died while creating it, and nobody will finish it.
 bool abandoned_by_its_creator(const ShmObject &object);
 
+// Removes the name of an object judged to have no owner, unless an owner
+// holds its lock by now (or the name names another object, or this user
+// may not remove it). True when it removed the name.
+bool remove_ownerless(const ShmObject &object);
+
 // A user's name, or the uid in digits when it has none here.
 std::string user_name(uid_t uid);
 

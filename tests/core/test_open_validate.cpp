@@ -260,6 +260,22 @@ TEST_F(RingTest, AHalfCreatedObjectWhoseCreatorDiedIsRemovedByAReader) {
   EXPECT_NE(access(path.c_str(), F_OK), 0) << "left behind";
 }
 
+// Removal of an object judged ownerless holds the owner byte itself until
+// the name is gone: a creator that takes its lock first keeps its object.
+TEST_F(RingTest, AnObjectWhoseOwnerHoldsItsLockIsNeverRemovedAsOwnerless) {
+  const std::string name = ring("owner-came");
+  const std::string path = "/dev/shm/shmring." + name;
+  write_object(name, nullptr, 0);
+  const ShmObject creator = ShmObject::open_existing(shm_path_for(name));
+  ASSERT_TRUE(creator.hold_byte(object::kOwnerLockByte));
+  const ShmObject remover = ShmObject::open_existing(shm_path_for(name));
+  EXPECT_FALSE(object::remove_ownerless(remover));
+  EXPECT_EQ(access(path.c_str(), F_OK), 0) << "removed under its owner";
+  creator.release_byte(object::kOwnerLockByte);
+  EXPECT_TRUE(object::remove_ownerless(remover));
+  EXPECT_NE(access(path.c_str(), F_OK), 0);
+}
+
 TEST_F(RingTest, RecordLargerThanASlotIsRefused) {
   const std::string name = ring("too-large");
   auto writer = Writer::create({name, 2, 1000});

@@ -62,7 +62,8 @@ struct Reader::Impl {
   // participant entry, holds by shared locks, never holds the writer back.
   bool read_only = false;
   std::chrono::nanoseconds spin_time{0};  // ReaderOptions::spin_time
-  Deadline waiting_since{};               // of the wait for the next record, while spinning
+  const std::chrono::nanoseconds poll_before_sleep{kPollBeforeSleep};
+  Deadline waiting_since{};  // of the wait for the next record, while spinning
   Deadline last_liveness_check{};
 
   Impl(object::Handle handle_, Mapping data_, const Geometry &geometry)
@@ -321,24 +322,23 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     const Deadline now = Clock::now();
     if (now >= deadline)
       return ReadStatus::Timeout;
-    // The spin budget: poll on, unseen by the writer (no futex, no waiter
-    // count, so its publish makes no system call either).
-    // The budget runs from when this reader began to wait for its next
-    // record, across calls (a caller that waits in slices must not restart
-    // it), and the writer's liveness is looked at as often as a sleeping
-    // reader would.
-    if (r.spin_time.count() > 0) {
-      if (r.waiting_since == Deadline{})
-        r.waiting_since = r.last_liveness_check = now;
-      if (now < r.waiting_since + r.spin_time) {
-        if (now - r.last_liveness_check >= kLivenessSlice) {
-          r.last_liveness_check = now;
-          if (!writer_alive())
-            return ReadStatus::WriterDead;
-        }
-        cpu_relax();
-        continue;
+    // The spin budget (at least kPollBeforeSleep): poll on, unseen by the
+    // writer (no futex, no waiter count, so its publish makes no system call
+    // either). The budget runs from when this reader began to wait for its
+    // next record, across calls (a caller that waits in slices must not
+    // restart it), and the writer's liveness is looked at as often as a
+    // sleeping reader would.
+    if (r.waiting_since == Deadline{})
+      r.waiting_since = r.last_liveness_check = now;
+    const std::chrono::nanoseconds poll_for = std::max(r.spin_time, r.poll_before_sleep);
+    if (now < r.waiting_since + poll_for) {
+      if (now - r.last_liveness_check >= kLivenessSlice) {
+        r.last_liveness_check = now;
+        if (!writer_alive())
+          return ReadStatus::WriterDead;
       }
+      cpu_relax();
+      continue;
     }
     // A read-only reader sleeps uncounted: a writer that has not noticed it
     // yet would not wake it, so it looks again sooner.

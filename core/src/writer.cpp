@@ -200,16 +200,30 @@ struct Writer::Impl {
         slot_sequence[second_newest_slot] == next_sequence - 2 &&
         slot_free(static_cast<std::uint32_t>(second_newest_slot), keep_from))
       return second_newest_slot;
+    // Otherwise the choice is made from our own records first, with a look
+    // at the holder word of the pick alone; only should a reader hold it,
+    // at those of every slot it could fall on. A ring full of unread records
+    // (a writer polling for a slot a slow reader frees) costs no look at all.
+    const long pick = best_slot(keep_from, newest, false);
+    if (pick < 0 ||
+        view.slot(static_cast<std::uint32_t>(pick))->holders.load(std::memory_order_seq_cst) == 0)
+      return pick;
+    return best_slot(keep_from, newest, true);
+  }
+
+  long best_slot(std::uint64_t keep_from, std::uint64_t newest, bool look_at_holders) const {
     long recent = -1, never_written = -1, newest_slot = -1;
     for (std::uint32_t i = 0; i < view.geometry.slot_count; ++i) {
-      if (!slot_unheld(i))
+      if (slot_lent[i] || read_only_held_in_round[i] == acquire_round)
         continue;
       const std::uint64_t held = slot_sequence[i];
+      if (held != kNoSequence && held >= keep_from)
+        continue;  // unread by a blocking reader
+      if (look_at_holders && view.slot(i)->holders.load(std::memory_order_seq_cst) != 0)
+        continue;
       if (held == kNoSequence) {
         if (never_written < 0)
           never_written = i;
-      } else if (held >= keep_from) {
-        continue;
       } else if (held == newest) {
         newest_slot = i;
       } else if (recent < 0 || held > slot_sequence[recent]) {
@@ -477,7 +491,7 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
           std::lock_guard<std::mutex> guard(w.lock);
           return w.find_free_slot(true) >= 0;
         },
-        deadline, w.spin_time.count() > 0 ? waited_from + w.spin_time : Deadline{});
+        deadline, waited_from + std::max<std::chrono::nanoseconds>(w.spin_time, kPollBeforeSleep));
   }
 }
 

@@ -185,7 +185,9 @@ struct Writer::Impl {
 
   // ... and not unread by a blocking reader either: it may be lent now.
   bool slot_free(std::uint32_t i, std::uint64_t keep_from) const {
-    return slot_unheld(i) && (slot_sequence[i] == kNoSequence || slot_sequence[i] < keep_from);
+    // Our own record first: a writer polling a ring full of unread records
+    // looks at no holder word.
+    return (slot_sequence[i] == kNoSequence || slot_sequence[i] < keep_from) && slot_unheld(i);
   }
 
   long find_free_slot(bool respect_unread) const {

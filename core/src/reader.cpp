@@ -76,14 +76,18 @@ struct Reader::Impl {
         space_channel(control->space_word, control->space_waiters),
         writer_pid(handle.header()->owner_pid) {}
 
-  // A read-only reader's join: present by its lock, at the newest record.
+  // A read-only reader's join: present by its lock, at the newest record
+  // when it became present. A writer waiting for its first reader goes on
+  // the moment it sees the lock: what it publishes meanwhile (a live
+  // source's backlog comes at once) is this reader's to read, if the ring
+  // still holds it.
   void join_read_only() {
     if (!handle.object.hold_byte(object::kReadOnlyReaderByte))
       throw Error(ErrorCode::System, handle.what() + ": cannot mark this reader present");
+    start_at_newest();
     // The writer looks for read-only readers every 5 ms (writer.cpp): hold
     // nothing before it has certainly seen us.
     std::this_thread::sleep_for(std::chrono::milliseconds(12));
-    start_at_newest();
   }
 
   // Where a joining reader starts: at the newest record. And whether the

@@ -111,15 +111,25 @@ class OtherUsers(ProcessTest):
                            capture_output=True)
             ring = self.ring("shared-group")
             reader = self.as_user(f"shmringsrc ring={ring} policy=leaky ! checksumsink")
-            writer = gst_launch(f"videotestsrc pattern=ball is-live=true num-buffers=30 ! "
-                                f"{SMALL} ! shmringsink ring={ring} perms=0640 group={group} "
-                                f"wait-for-readers=true")
+            # Paced by identity, not by a live source: a live source's frames
+            # pile up while the writer waits for the reader (whose start, a
+            # registry of its own to build, can take a second) and come at
+            # once when it joins, faster than a read-only reader (leaky:
+            # it cannot hold the writer back) could take them.
+            writer = gst_launch(f"videotestsrc pattern=ball num-buffers=30 ! {SMALL} ! "
+                                f"identity sleep-time=33000 ! shmringsink ring={ring} "
+                                f"perms=0640 group={group} wait-for-readers=true sync=false")
             self.processes.append(writer)
             self.wait_for_ring(ring)
             info = os.stat(ring_path(ring))
             self.assertEqual(oct(info.st_mode & 0o777), "0o640")
             self.assertEqual(info.st_gid, __import__("grp").getgrnam(group).gr_gid)
-            self.assertEqual(finish(writer, timeout=30)[0], 0)
+            try:
+                self.assertEqual(finish(writer, timeout=30)[0], 0)
+            except AssertionError as failure:
+                reader.kill()
+                raise AssertionError(f"{failure}; the reader said: "
+                                     f"{reader.communicate()[1][-2000:]}") from failure
             code, out, err = finish(reader, timeout=30)
             self.assertEqual(code, 0, err)
             self.assertEqual(len(frames(out)), 30, "a member of the group read every frame")

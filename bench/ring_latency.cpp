@@ -114,6 +114,7 @@ int main(int argc, char **argv) {
   if (got <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return 1;
   line[got - 1] = '\0';  // the reader's line, without its line break
-  std::printf("%s write_us=%.2f\n", line, writes_us.empty() ? 0.0 : writes_us[writes_us.size() / 2]);
+  std::printf("%s write_us=%.2f\n", line,
+              writes_us.empty() ? 0.0 : writes_us[writes_us.size() / 2]);
   return 0;
 }

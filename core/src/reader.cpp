@@ -62,8 +62,7 @@ struct Reader::Impl {
   // participant entry, holds by shared locks, never holds the writer back.
   bool read_only = false;
   std::chrono::nanoseconds spin_time{0};  // ReaderOptions::spin_time
-  const std::chrono::nanoseconds poll_before_sleep{kPollBeforeSleep};
-  Deadline waiting_since{};  // of the wait for the next record, while spinning
+  Deadline waiting_since{};               // of the wait for the next record, while spinning
   Deadline last_liveness_check{};
 
   Impl(object::Handle handle_, Mapping data_, const Geometry &geometry)
@@ -334,7 +333,8 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     // sleeping reader would.
     if (r.waiting_since == Deadline{})
       r.waiting_since = r.last_liveness_check = now;
-    const std::chrono::nanoseconds poll_for = std::max(r.spin_time, r.poll_before_sleep);
+    const std::chrono::nanoseconds poll_for =
+        std::max<std::chrono::nanoseconds>(r.spin_time, kPollBeforeSleep);
     if (now < r.waiting_since + poll_for) {
       if (now - r.last_liveness_check >= kLivenessSlice) {
         r.last_liveness_check = now;

@@ -197,11 +197,7 @@ bool ShmObject::unlink_if_still_named() const {
   }
   // Under the lock nobody else removes this object: if the name still names
   // it now, it does until our unlink.
-  const int check = open_regular(path_, O_RDONLY);
-  if (check < 0)
-    return false;
-  ShmObject current(check, path_, false);
-  return same_object(current) && shm_unlink(path_.c_str()) == 0;
+  return still_named() && shm_unlink(path_.c_str()) == 0;
 }
 
 namespace {

@@ -170,18 +170,26 @@ struct Writer::Impl {
     for (std::uint32_t i = 0; i < view.geometry.slot_count; ++i) {
       if (slot_caps[i] != id || slot_sequence[i] == kNoSequence)
         continue;
-      if (slot_sequence[i] >= keep_from || view.slot(i)->holders.load(std::memory_order_seq_cst))
+      if (slot_sequence[i] >= keep_from || held_by_reader(i))
         return true;
     }
     return false;
   }
 
-  // Whether slot i is out of everybody's hands: not lent, held by no reader,
-  // not held by a read-only reader this round.
-  bool slot_unheld(std::uint32_t i) const {
-    return !slot_lent[i] && view.slot(i)->holders.load(std::memory_order_seq_cst) == 0 &&
-           read_only_held_in_round[i] != acquire_round;
+  // Whether a reader holds slot i: its holder word, which readers write (each
+  // look is a cache line from another core, so looked at last).
+  bool held_by_reader(std::uint32_t i) const {
+    return view.slot(i)->holders.load(std::memory_order_seq_cst) != 0;
   }
+
+  // Whether our own records let us lend slot i: not lent, not held by a
+  // read-only reader this round.
+  bool ours_to_lend(std::uint32_t i) const {
+    return !slot_lent[i] && read_only_held_in_round[i] != acquire_round;
+  }
+
+  // Whether slot i is out of everybody's hands.
+  bool slot_unheld(std::uint32_t i) const { return ours_to_lend(i) && !held_by_reader(i); }
 
   // ... and not unread by a blocking reader either: it may be lent now.
   bool slot_free(std::uint32_t i, std::uint64_t keep_from) const {
@@ -207,8 +215,7 @@ struct Writer::Impl {
     // at those of every slot it could fall on. A ring full of unread records
     // (a writer polling for a slot a slow reader frees) costs no look at all.
     const long pick = best_slot(keep_from, newest, false);
-    if (pick < 0 ||
-        view.slot(static_cast<std::uint32_t>(pick))->holders.load(std::memory_order_seq_cst) == 0)
+    if (pick < 0 || !held_by_reader(static_cast<std::uint32_t>(pick)))
       return pick;
     return best_slot(keep_from, newest, true);
   }
@@ -216,12 +223,12 @@ struct Writer::Impl {
   long best_slot(std::uint64_t keep_from, std::uint64_t newest, bool look_at_holders) const {
     long recent = -1, never_written = -1, newest_slot = -1;
     for (std::uint32_t i = 0; i < view.geometry.slot_count; ++i) {
-      if (slot_lent[i] || read_only_held_in_round[i] == acquire_round)
+      if (!ours_to_lend(i))
         continue;
       const std::uint64_t held = slot_sequence[i];
       if (held != kNoSequence && held >= keep_from)
         continue;  // unread by a blocking reader
-      if (look_at_holders && view.slot(i)->holders.load(std::memory_order_seq_cst) != 0)
+      if (look_at_holders && held_by_reader(i))
         continue;
       if (held == kNoSequence) {
         if (never_written < 0)

@@ -378,11 +378,22 @@ class Harness:
                     bandwidth, _ = self.queue_bandwidth(node, count, seconds, *args)
                     rows.append(dict(node=node, nodes=count, what=what, bandwidth=bandwidth,
                                      limit=limit))
+                bandwidth, _ = self.bare_ring(node, count, seconds, "copy")
+                rows.append(dict(node=node, nodes=count, what="bare ring copy", bandwidth=bandwidth,
+                                 limit=limit))
         return rows
+
+    def bare_ring(self, node, nodes, seconds, mode):
+        """Bytes/s and records/s of bench/bare-ring: the floor under any
+        two-process ring (indices and slots, nothing else)."""
+        out = subprocess.run([self.tool("bare-ring"), str(node), str(nodes), seconds, mode],
+                             capture_output=True, text=True, check=True, timeout=120).stdout.split()
+        return float(out[4]), int(out[2]) / float(out[3])
 
     def small_records(self, quick):
         """Records/s between two processes at 64 B and 1 KiB: the core ring
-        (its reader touches two bytes) and the queue (copy in, copy out)."""
+        (its reader touches two bytes) and the queue (copy in, copy out),
+        each beside the bare ring read the same way."""
         seconds = "0.2" if quick else "1"
         rows = []
         def ring_rate(size, *spin):
@@ -391,8 +402,10 @@ class Harness:
             return int(out[2]) / float(out[3])
         for size in (64, 1024):
             _, queue = self.queue_bandwidth(size, 64, seconds, 1, 1, "copy")
+            _, bare_touch = self.bare_ring(size, 64, seconds, "touch")
+            _, bare_copy = self.bare_ring(size, 64, seconds, "copy")
             rows.append(dict(size=size, ring=ring_rate(size), ring_spin=ring_rate(size, "1000"),
-                             queue=queue))
+                             queue=queue, bare_touch=bare_touch, bare_copy=bare_copy))
         return rows
 
 
@@ -447,10 +460,14 @@ def report(results, lines):
             out(f"    note: {note}")
     out("")
     out("## Small records between two processes, core library (M records/s; target 10)")
-    out(f"{'size':<8} {'ring':>8} {'ring, spin 1 ms':>16} {'queue':>8}")
+    out("'bare': bench/bare-ring, a ring with nothing but two indices, read as the ring is "
+        "(touch) or as the queue is (copy): the floor")
+    out(f"{'size':<8} {'ring':>8} {'ring, spin 1 ms':>16} {'queue':>8} {'bare touch':>11} "
+        f"{'bare copy':>10} {'ring/bare':>10} {'queue/bare':>11}")
     for r in results["records"]:
         out(f"{str(r['size']) + ' B':<8} {r['ring'] / 1e6:8.2f} {r['ring_spin'] / 1e6:16.2f} "
-            f"{r['queue'] / 1e6:8.2f}")
+            f"{r['queue'] / 1e6:8.2f} {r['bare_touch'] / 1e6:11.2f} {r['bare_copy'] / 1e6:10.2f} "
+            f"{ratio(r['ring'], r['bare_touch']):>10} {ratio(r['queue'], r['bare_copy']):>11}")
     out("")
     out("## One-way latency, CLOCK_MONOTONIC stamped by the writer, read by the reader (us)")
     out(f"{'':<44} {'shmring median/p99/max':>26} {'shmsink median/p99/max':>24} "
@@ -482,12 +499,16 @@ def report(results, lines):
     for size, label in ((1024, "1 KiB"), (1 << 20, "1 MiB")):
         rows = [r for r in results["seed"] if r["node"] == size]
         limit = rows[0]["limit"]
-        for what in ("queue copy 1w1r", "queue lease 1w1r", "queue copy 2w2r"):
+        best = {}
+        for what in ("queue copy 1w1r", "queue lease 1w1r", "queue copy 2w2r", "bare ring copy"):
             values = {r["nodes"]: r["bandwidth"] for r in rows if r["what"] == what}
+            best[what] = max(values.values())
             out(f"{label + ' ' + what:<24} " +
                 " ".join(f"{values[n] / 1e9:6.2f}" for n in nodes) +
                 f"   best/parallel memcpy ({limit / 1e9:.1f} GB/s): "
-                f"{ratio(max(values.values()), limit)}")
+                f"{ratio(best[what], limit)}")
+        out(f"{'':<24} best queue copy 1w1r / best bare ring copy: "
+            f"{ratio(best['queue copy 1w1r'], best['bare ring copy'])}")
         ring_rows = [r for r in results["bandwidth"] if r["node"] == size]
         values = {r["nodes"]: r["bandwidth"] for r in ring_rows}
         out(f"{label + ' broadcast ring':<24} " +
@@ -510,17 +531,19 @@ def plot(results, folder):
                     f"{gb(r['limit']):.3f}\n")
     bw = os.path.join(folder, "ring-bandwidth.dat")
     with open(bw, "w") as f:
-        # Blocks: broadcast ring 1 KiB, 1 MiB; queue copy 1w1r 1 KiB, 1 MiB.
+        # Blocks: broadcast ring 1 KiB, 1 MiB; queue copy 1w1r 1 KiB, 1 MiB;
+        # bare ring copy 1 KiB, 1 MiB.
         for size in (1024, 1 << 20):
             for r in results["bandwidth"]:
                 if r["node"] == size:
                     f.write(f"{r['nodes']} {r['bandwidth'] / 1e9:.3f}\n")
             f.write("\n\n")
-        for size in (1024, 1 << 20):
-            for r in results["seed"]:
-                if r["node"] == size and r["what"] == "queue copy 1w1r":
-                    f.write(f"{r['nodes']} {r['bandwidth'] / 1e9:.3f}\n")
-            f.write("\n\n")
+        for what in ("queue copy 1w1r", "bare ring copy"):
+            for size in (1024, 1 << 20):
+                for r in results["seed"]:
+                    if r["node"] == size and r["what"] == what:
+                        f.write(f"{r['nodes']} {r['bandwidth'] / 1e9:.3f}\n")
+                f.write("\n\n")
     script = f"""
 set terminal pngcairo size 1000,520 font ",10"
 set output "{folder}/throughput.png"
@@ -543,7 +566,9 @@ set logscale y
 set yrange [*:*]
 set xtics norotate
 plot "{bw}" index 0 title "broadcast ring, 1 KiB nodes", "" index 1 title "broadcast ring, 1 MiB nodes", \\
-     "" index 2 title "queue copy in/out, 1 KiB nodes", "" index 3 title "queue copy in/out, 1 MiB nodes"
+     "" index 2 title "queue copy in/out, 1 KiB nodes", "" index 3 title "queue copy in/out, 1 MiB nodes", \\
+     "" index 4 title "bare ring copy in/out (the floor), 1 KiB" dashtype 2, \\
+     "" index 5 title "bare ring copy in/out (the floor), 1 MiB" dashtype 2
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 

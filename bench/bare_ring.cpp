@@ -1,11 +1,12 @@
-// The floor under every two-process ring on this machine: a bare
+// The anchor for every two-process ring on this machine: a bare
 // single-producer single-consumer ring in shared memory, as rigtorp's
 // SPSCQueue builds one, and nothing else. Two indices on cache lines of
 // their own, each side keeping a copy of the other's so that it reads it
 // only when the ring looks full or empty; no record header, no sequence
-// check, no holder mask, no wake-up, no liveness, no validation. A real
-// ring (shmring's, or any other) cannot pass it: what it shows is what the
-// cores and the memory between them allow for records of this size.
+// check, no holder mask, no wake-up, no liveness, no validation. What it
+// shows is what the cores and the memory between them give a ring of this
+// record size and slot count; a ring that does more per record is read
+// against it.
 //
 // The writer copies each record in from one of 256 buffers of random bytes,
 // in turn (as queue-bandwidth does); the reader copies it out (MODE copy) or

@@ -384,8 +384,8 @@ class Harness:
         return rows
 
     def bare_ring(self, node, nodes, seconds, mode):
-        """Bytes/s and records/s of bench/bare-ring: the floor under any
-        two-process ring (indices and slots, nothing else)."""
+        """Bytes/s and records/s of bench/bare-ring: a two-process ring of
+        indices and slots and nothing else, what the machine gives a ring."""
         out = subprocess.run([self.tool("bare-ring"), str(node), str(nodes), seconds, mode],
                              capture_output=True, text=True, check=True, timeout=120).stdout.split()
         return float(out[4]), int(out[2]) / float(out[3])
@@ -461,7 +461,7 @@ def report(results, lines):
     out("")
     out("## Small records between two processes, core library (M records/s; target 10)")
     out("'bare': bench/bare-ring, a ring with nothing but two indices, read as the ring is "
-        "(touch) or as the queue is (copy): the floor")
+        "(touch) or as the queue is (copy)")
     out(f"{'size':<8} {'ring':>8} {'ring, spin 1 ms':>16} {'queue':>8} {'bare touch':>11} "
         f"{'bare copy':>10} {'ring/bare':>10} {'queue/bare':>11}")
     for r in results["records"]:
@@ -567,8 +567,8 @@ set yrange [*:*]
 set xtics norotate
 plot "{bw}" index 0 title "broadcast ring, 1 KiB nodes", "" index 1 title "broadcast ring, 1 MiB nodes", \\
      "" index 2 title "queue copy in/out, 1 KiB nodes", "" index 3 title "queue copy in/out, 1 MiB nodes", \\
-     "" index 4 title "bare ring copy in/out (the floor), 1 KiB" dashtype 2, \\
-     "" index 5 title "bare ring copy in/out (the floor), 1 MiB" dashtype 2
+     "" index 4 title "bare ring copy in/out, 1 KiB" dashtype 2, \\
+     "" index 5 title "bare ring copy in/out, 1 MiB" dashtype 2
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 

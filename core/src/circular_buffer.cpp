@@ -23,6 +23,28 @@ namespace {
 
 constexpr int kSpinsBeforeSleep = 64;
 
+// A call's timeout as a deadline, read from the clock only when the call
+// first has to wait: an item taken at once costs no clock read (at 64 B
+// the read was a fifth of an item's cost on each side). The deadline runs
+// from that first read, after a spin of a microsecond or two, and is then
+// fixed for the rest of the call.
+class LazyDeadline {
+ public:
+  explicit LazyDeadline(Timeout timeout) : timeout_(timeout) {}
+  Deadline get() {
+    if (!known_) {
+      deadline_ = deadline_after(timeout_);
+      known_ = true;
+    }
+    return deadline_;
+  }
+
+ private:
+  Timeout timeout_;
+  Deadline deadline_{};
+  bool known_ = false;
+};
+
 std::uint64_t round_up(std::uint64_t value, std::uint64_t to) { return (value + to - 1) / to * to; }
 
 bool sizes(const object::Params &params, std::uint64_t &control_size, std::uint64_t &payload_size) {
@@ -235,13 +257,14 @@ struct CircularBuffer::Impl {
   // for liveness once per slice.
   template <typename TryClaim>
   bool claim(TryClaim try_claim, std::atomic<std::uint64_t> &cursor, WakeChannel &channel,
-             Deadline deadline, std::uint64_t &position) {
+             LazyDeadline &lazy_deadline, std::uint64_t &position) {
     Blocked blocked{};
     for (int spin = 0; spin < kSpinsBeforeSleep; ++spin) {
       if (try_claim(position, blocked))
         return true;
       cpu_relax();
     }
+    const Deadline deadline = lazy_deadline.get();
     Deadline next_check = Clock::now() + kLivenessSlice;
     for (;;) {
       if (try_claim(position, blocked))
@@ -378,8 +401,9 @@ CircularBuffer::WriteLease CircularBuffer::acquire_write(Timeout timeout) {
   Impl &q = *impl_;
   std::uint64_t position = 0;
   WriteLease lease;
+  LazyDeadline deadline(timeout);
   if (!q.claim([&](std::uint64_t &p, Blocked &b) { return q.try_claim_write(p, b); },
-               q.control->enqueue_pos, q.space_channel, deadline_after(timeout), position))
+               q.control->enqueue_pos, q.space_channel, deadline, position))
     return lease;
   lease.impl_ = &q;
   lease.position_ = position;
@@ -390,7 +414,7 @@ CircularBuffer::WriteLease CircularBuffer::acquire_write(Timeout timeout) {
 
 CircularBuffer::ReadLease CircularBuffer::acquire_read(Timeout timeout) {
   Impl &q = *impl_;
-  const Deadline deadline = deadline_after(timeout);
+  LazyDeadline deadline(timeout);
   for (;;) {
     std::uint64_t position = 0;
     if (!q.claim([&](std::uint64_t &p, Blocked &b) { return q.try_claim_read(p, b); },

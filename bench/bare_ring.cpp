@@ -8,19 +8,25 @@
 // record size and slot count; a ring that does more per record is read
 // against it.
 //
-// The writer copies each record in from one of 256 buffers of random bytes,
-// in turn (as queue-bandwidth does); the reader copies it out (MODE copy) or
-// reads its first and last byte in place (MODE touch, as ring-bandwidth's
-// reader and a lease do). Writer on CPU 0, reader on CPU 1.
+// Each mode does what the rows it stands beside do. MODE copy, as
+// queue-bandwidth: the writer copies each record in from one of 256 buffers
+// of random bytes, in turn, and the reader copies it out. MODE touch, as
+// ring-bandwidth: the writer copies in one warm buffer, and the reader reads
+// the first and last byte in place. Writer on CPU 0, reader on CPU 1; the
+// reader ends with the writer, however the writer ends.
 //
 //   bare-ring RECORD_BYTES SLOTS SECONDS copy|touch
 // prints: record_bytes slots records seconds payload_bytes_per_second
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +43,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kCacheLine = 64;
 constexpr int kSources = 256;
+// Limits that keep the arguments' arithmetic and the sources' memory (256
+// records) sane: the rows this stands beside go up to 1 MiB and 64 slots.
+constexpr std::uint64_t kMaxRecord = 4 << 20;
+constexpr std::uint64_t kMaxSlots = 1 << 16;
+constexpr double kMaxSeconds = 3600;
 
 struct alignas(kCacheLine) Index {
   std::atomic<std::uint64_t> value{0};
@@ -65,11 +76,12 @@ struct Ring {
   std::byte *slot(std::uint64_t i) const { return slots + (i % count) * stride; }
 };
 
-// Writes for `seconds` from `start`, which it sets once its data are drawn.
-// Returns how many, or 0 if the reader died.
-std::uint64_t write_records(const Ring &ring, pid_t reader, double seconds,
-                            Clock::time_point &start) {
-  std::vector<std::vector<std::byte>> sources(kSources, std::vector<std::byte>(ring.record));
+// Writes for `seconds` from `start`, which it sets once its data are drawn
+// (at least 64 records). False if the reader died.
+bool write_records(const Ring &ring, bool copy_mode, pid_t reader, double seconds,
+                   Clock::time_point &start, std::uint64_t &records) {
+  std::vector<std::vector<std::byte>> sources(copy_mode ? kSources : 1,
+                                              std::vector<std::byte>(ring.record));
   std::mt19937_64 random(42);
   for (auto &source : sources)
     for (auto &byte : source)
@@ -77,7 +89,7 @@ std::uint64_t write_records(const Ring &ring, pid_t reader, double seconds,
   std::uint64_t head = 0, tail_seen = 0;
   start = Clock::now();
   const auto end = start + std::chrono::duration<double>(seconds);
-  while (Clock::now() < end) {
+  do {
     // The clock once per 64 records: reading it costs as much as a record.
     for (int i = 0; i < 64; ++i) {
       for (std::uint32_t polls = 1; head - tail_seen == ring.count; ++polls) {
@@ -86,14 +98,17 @@ std::uint64_t write_records(const Ring &ring, pid_t reader, double seconds,
           break;
         cpu_relax();
         // A reader that died never frees a slot: give up rather than spin.
-        if (polls % (1u << 20) == 0 && waitpid(reader, nullptr, WNOHANG) != 0)
-          return 0;
+        if (polls % (1u << 20) == 0 && waitpid(reader, nullptr, WNOHANG) != 0) {
+          records = head;
+          return false;
+        }
       }
-      std::memcpy(ring.slot(head), sources[head % kSources].data(), ring.record);
+      std::memcpy(ring.slot(head), sources[head % sources.size()].data(), ring.record);
       ring.shared->head.value.store(++head, std::memory_order_release);
     }
-  }
-  return head;
+  } while (Clock::now() < end);
+  records = head;
+  return true;
 }
 
 // Reads until the writer has finished and everything is read; the sum
@@ -123,21 +138,40 @@ unsigned read_records(const Ring &ring, bool copy) {
   }
 }
 
+// A whole decimal number in [1, limit], or 0.
+std::uint64_t parse_count(const char *text, std::uint64_t limit) {
+  if (*text < '0' || *text > '9')
+    return 0;  // no sign, no space: strtoull would wrap "-1"
+  char *end = nullptr;
+  errno = 0;
+  const unsigned long long value = std::strtoull(text, &end, 10);
+  return errno == 0 && *end == '\0' && value <= limit ? value : 0;
+}
+
+int usage(const char *program) {
+  std::fprintf(stderr,
+               "usage: %s RECORD_BYTES SLOTS SECONDS copy|touch\n"
+               "  RECORD_BYTES 1-%llu, SLOTS 2-%llu, SECONDS a number in (0, %.0f]\n",
+               program, static_cast<unsigned long long>(kMaxRecord),
+               static_cast<unsigned long long>(kMaxSlots), kMaxSeconds);
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
-  if (argc != 5 || (std::string(argv[4]) != "copy" && std::string(argv[4]) != "touch")) {
-    std::fprintf(stderr, "usage: %s RECORD_BYTES SLOTS SECONDS copy|touch\n", argv[0]);
-    return 2;
-  }
-  const std::size_t record = std::strtoull(argv[1], nullptr, 10);
-  const std::uint64_t count = std::strtoull(argv[2], nullptr, 10);
-  const double seconds = std::atof(argv[3]);
+  if (argc != 5 || (std::string(argv[4]) != "copy" && std::string(argv[4]) != "touch"))
+    return usage(argv[0]);
+  const std::size_t record = parse_count(argv[1], kMaxRecord);
+  const std::uint64_t count = parse_count(argv[2], kMaxSlots);
+  // Decimal seconds only (strtod also reads hex, "inf" and "nan").
+  char *seconds_end = nullptr;
+  const bool decimal = std::strspn(argv[3], "0123456789.eE+-") == std::strlen(argv[3]);
+  const double seconds = std::strtod(argv[3], &seconds_end);
   const bool copy = std::string(argv[4]) == "copy";
-  if (record == 0 || count < 2 || seconds <= 0) {
-    std::fprintf(stderr, "RECORD_BYTES and SECONDS must be positive, SLOTS at least 2\n");
-    return 2;
-  }
+  if (record == 0 || count < 2 || !decimal || *seconds_end != '\0' || seconds_end == argv[3] ||
+      !std::isfinite(seconds) || seconds <= 0 || seconds > kMaxSeconds)
+    return usage(argv[0]);
   const std::size_t stride = (record + kCacheLine - 1) / kCacheLine * kCacheLine;
   const std::size_t bytes = sizeof(Shared) + stride * count;
   // Anonymous shared memory: the same shmem pages a named object maps.
@@ -150,21 +184,34 @@ int main(int argc, char **argv) {
             count};
   std::memset(ring.slots, 0, stride * count);  // both sides start on mapped pages
 
+  const pid_t writer = getpid();
   const pid_t reader = fork();
+  if (reader < 0) {
+    std::perror("fork");
+    return 1;
+  }
   if (reader == 0) {
+    // The reader polls for as long as the writer may write: it goes with
+    // the writer, killed or crashed, rather than spin on as an orphan.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != writer)
+      _exit(1);  // the writer went before the line above
     pin_to_cpu(1);
     _exit(read_records(ring, copy) == 0x7fffffff ? 3 : 0);
   }
   pin_to_cpu(0);
   Clock::time_point start;
-  const std::uint64_t records = write_records(ring, reader, seconds, start);
+  std::uint64_t records = 0;
+  const bool reader_alive = write_records(ring, copy, reader, seconds, start, records);
   ring.shared->end.value.store(records, std::memory_order_relaxed);
   ring.shared->finished.value.store(1, std::memory_order_release);
   int status = 0;
-  waitpid(reader, &status, 0);  // the reader has read everything
+  if (reader_alive)
+    waitpid(reader, &status, 0);  // the reader has read everything
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  if (records == 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::fprintf(stderr, "the reader failed\n");
+  if (!reader_alive || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "the reader died after %llu records\n",
+                 static_cast<unsigned long long>(records));
     return 1;
   }
   std::printf("%zu %llu %llu %.6f %.0f\n", record, static_cast<unsigned long long>(count),

@@ -25,12 +25,24 @@ constexpr int kSpinsBeforeSleep = 64;
 
 // A call's timeout as a deadline, read from the clock only when the call
 // first has to wait: an item taken at once costs no clock read (at 64 B
-// the read was a fifth of an item's cost on each side). The deadline runs
+// the read was a fifth of an item's cost on each side). A long timeout runs
 // from that first read, after a spin of a microsecond or two, and is then
-// fixed for the rest of the call.
+// fixed for the rest of the call; one shorter than kEagerBelow runs from
+// the start of the call, where the spin would be a noticeable part of it;
+// none at all (kNoWait) needs no clock.
 class LazyDeadline {
  public:
-  explicit LazyDeadline(Timeout timeout) : timeout_(timeout) {}
+  static constexpr Timeout kEagerBelow = std::chrono::milliseconds(1);
+
+  explicit LazyDeadline(Timeout timeout) : timeout_(timeout) {
+    if (timeout_ <= Timeout::zero()) {
+      deadline_ = Deadline::min();  // passed: fail after the first spin
+      known_ = true;
+    } else if (timeout_ < kEagerBelow) {
+      deadline_ = deadline_after(timeout_);
+      known_ = true;
+    }
+  }
   Deadline get() {
     if (!known_) {
       deadline_ = deadline_after(timeout_);

@@ -1,9 +1,10 @@
 // The one way to say how long a call may block. A relative Timeout becomes
 // an absolute Deadline once per call, so that a wait which is woken and goes
-// back to sleep never stretches: at the start of the call, or, in a call
-// that usually succeeds at once (the circular buffer's), when it first has
-// to wait. Both saturate: the longest timeout is "forever", never a
-// deadline that has already passed.
+// back to sleep never stretches: at the start of the call, or, for a
+// timeout of 1 ms or more in a call that usually succeeds at once (the
+// circular buffer's), when it first has to wait, a microsecond or two in.
+// Both saturate: the longest timeout is "forever", never a deadline that
+// has already passed.
 #pragma once
 
 #include <chrono>

@@ -136,8 +136,10 @@ bool write_records(const Ring &ring, Mode mode, pid_t reader, double seconds,
         cpu_relax();  // never here: the reader lets go before it moves on
       std::memcpy(ring.slot(head), sources[0].data(), ring.record);
       words.sequence.store(head, std::memory_order_release);
+      // Ordered before the look for sleepers (both seq_cst, as a waker's
+      // store and load must be): on x86 the store is the full fence.
       ring.shared->head.value.store(++head, std::memory_order_seq_cst);
-      if (ring.shared->sleepers.value.load(std::memory_order_relaxed) != 0)
+      if (ring.shared->sleepers.value.load(std::memory_order_seq_cst) != 0)
         std::abort();  // nobody sleeps in this benchmark
     }
   } while (Clock::now() < end);

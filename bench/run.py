@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 # A consumer that receives nothing for this long has stalled (healthy runs
@@ -27,17 +28,21 @@ import time
 STALL_SECONDS = 10
 RESOLUTIONS = [("320x240", 320, 240), ("1080p", 1920, 1080), ("4K", 3840, 2160)]
 
-# The host is a shared virtual machine: for minutes at a time, other tenants
-# make two-process rows 2-4x slower. A probe before and after every
-# measurement (bench/bare-ring, 64 B records: core to core, nothing else)
-# tells a quiet host from a slow one, against the quiet speed of the run
-# (the median of its five fastest probes: one freak probe does not set it). A
-# measurement is taken on a quiet host, and taken again when the host
-# slowed during it, so that a row and its anchor beside it are measured
-# alike; one that could not be taken quiet is counted in the report.
-SLOW_BELOW = 0.5           # of the quiet speed: the host is in a slow spell
-WAIT_BUDGET_SECONDS = 900  # the most a run waits for quiet, then measures anyway
+# The host is a shared virtual machine whose two CPUs exchange cache lines
+# at very different speeds from one minute to the next: slow spells (a third
+# of the usual speed or less, for minutes) and short fast ones. A probe
+# before and after every measurement (bench/bare-ring, 64 B records: core to
+# core, nothing else) is read against the run's usual speed, the upper
+# quartile of all its probes, which neither a fast spell nor a slow start
+# sets. A measurement waits for a host at its usual speed, is taken again
+# when the probe after it finds the host slow, and is judged once more at
+# the end against the usual speed of the whole run: the report lists every
+# figure whose probes found the host slow, or fast.
+SLOW_BELOW = 0.5           # of the usual speed: the host is in a slow spell
+FAST_ABOVE = 2.0           # ... in a fast one
+WAIT_BUDGET_SECONDS = 900  # the most a run spends probing and waiting; then it measures
 RETAKES = 2                # times a measurement is taken again after a slow probe
+WARM_UP_PROBES = 5         # before the first measurement, so that it has a speed to meet
 
 
 def caps_for(width, height):
@@ -61,73 +66,117 @@ class Stalled(Exception):
 
 
 class HostProbe:
-    """Whether the host is quiet now, and what that did to the run."""
+    """Whether the host runs at its usual speed now, and what that did to
+    the run."""
 
     def __init__(self, tool, quick):
         self.tool = tool
         self.quick = quick  # CI: probe (keeps it working), never wait or retake
-        self.fastest = []  # the five fastest probes so far
-        self.measurements = 0
+        self.rates = []  # every probe's records/s
+        self.failures = []  # why probes failed: a failed probe says nothing, nobody waits on it
+        self.taken = []  # (what, the probes' rates around its last take)
         self.retaken = 0
-        self.waited = 0.0
-        self.slow = []  # what was measured on a slow host after all
-        self.quiet_at = None  # when a probe last found the host quiet
+        self.probing = 0.0  # seconds spent probing and waiting
+        self.quiet_at = None  # when, and at what rate, a probe last found the host usual
+        self.quiet_rate = None
 
     def rate(self):
-        """Records/s of the probe now."""
-        out = subprocess.run([self.tool("bare-ring"), "64", "64", "0.1" if self.quick else "0.2",
-                              "touch"], capture_output=True, text=True, check=True,
-                             timeout=60).stdout.split()
-        rate = int(out[2]) / float(out[3])
-        self.fastest = sorted(self.fastest + [rate])[-5:]
+        """Records/s of one probe now, or None when the probe failed."""
+        started = time.monotonic()
+        try:
+            result = subprocess.run([self.tool("bare-ring"), "64", "64",
+                                     "0.1" if self.quick else "0.2", "touch"],
+                                    capture_output=True, text=True, timeout=60)
+            fields = result.stdout.split()
+            if result.returncode != 0 or len(fields) < 4:
+                raise RuntimeError((result.stderr + result.stdout).strip()[-200:] or
+                                   f"exit status {result.returncode}")
+            rate = int(fields[2]) / float(fields[3])
+        except (subprocess.TimeoutExpired, RuntimeError, ValueError, OSError) as error:
+            if not self.failures:
+                print(f"host probe failed ({error}): measuring without it", file=sys.stderr)
+            self.failures.append(str(error))
+            return None
+        finally:
+            self.probing += time.monotonic() - started
+        self.rates.append(rate)
         return rate
 
-    def quiet_speed(self):
-        return statistics.median(self.fastest) if self.fastest else 0.0
+    def usual_speed(self):
+        if len(self.rates) < 2:
+            return self.rates[0] if self.rates else 0.0
+        return statistics.quantiles(self.rates, n=4)[2]
+
+    def warm_up(self):
+        for _ in range(WARM_UP_PROBES):
+            self.rate()
 
     def quiet(self):
-        # Twice: one slow probe may be a hiccup of its own.
-        if any(self.rate() >= SLOW_BELOW * self.quiet_speed() for _ in range(2)):
-            self.quiet_at = time.monotonic()
-            return True
-        return False
+        """(the host at its usual speed now, the last probe's rate). Up to
+        two probes: one slow probe may be a hiccup of its own."""
+        rate = None
+        for _ in range(2):
+            rate = self.rate()
+            if rate is None or rate >= SLOW_BELOW * self.usual_speed():
+                self.quiet_at, self.quiet_rate = time.monotonic(), rate
+                return True, rate
+        self.quiet_at = None
+        return False, rate
+
+    def budget_left(self):
+        return not self.quick and self.probing < WAIT_BUDGET_SECONDS
 
     def wait_for_quiet(self):
-        started = time.monotonic()
-        if self.quiet_at and started - self.quiet_at < 1:
-            return True  # the probe after the measurement before this one
-        try:
-            while not self.quiet():
-                if self.quick or self.waited + time.monotonic() - started > WAIT_BUDGET_SECONDS:
-                    return False
-                time.sleep(3)
-            return True
-        finally:
-            self.waited += time.monotonic() - started
+        """(quiet, rate) once the host runs at its usual speed, or when the
+        run has spent its budget for waiting."""
+        if self.quiet_at is not None and time.monotonic() - self.quiet_at < 1:
+            return True, self.quiet_rate  # the probe after the measurement before
+        while True:
+            quiet, rate = self.quiet()
+            if quiet or not self.budget_left():
+                return quiet, rate
+            started = time.monotonic()
+            time.sleep(3)
+            self.probing += time.monotonic() - started
 
     def steady(self, what, measure):
-        """measure() on a quiet host, retaken if the host slowed meanwhile."""
-        self.measurements += 1
-        for attempt in range(1 + (0 if self.quick else RETAKES)):
-            quiet_before = self.wait_for_quiet()
+        """measure() at the host's usual speed, taken again if the host
+        slowed meanwhile (while the budget lasts)."""
+        for attempt in range(1 + RETAKES):
+            _, before = self.wait_for_quiet()
             value = measure()
-            if quiet_before and self.quiet():
-                return value
-            if attempt < (0 if self.quick else RETAKES):
-                self.retaken += 1
-        self.slow.append(what)
+            quiet_after, after = self.quiet()
+            if quiet_after or attempt == RETAKES or not self.budget_left():
+                break
+            self.retaken += 1
+        self.taken.append((what, [rate for rate in (before, after) if rate is not None]))
         return value
 
     def summary(self):
-        line = (f"Host probe (bench/bare-ring 64 B touch, before and after each of "
-                f"{self.measurements} measurements): quiet speed "
-                f"{self.quiet_speed() / 1e6:.0f} M records/s, slow below {SLOW_BELOW:.1f}x of it. "
-                f"Retaken after a slow spell: {self.retaken}; probing and waiting for a quiet "
-                f"host: {self.waited:.0f} s.")
-        if not self.slow:
-            return [line, "Every figure was measured on a quiet host."]
-        shown = "; ".join(self.slow[:12]) + ("; ..." if len(self.slow) > 12 else "")
-        return [line, f"Measured on a slow host after all ({len(self.slow)}): {shown}."]
+        """The report's account of the host, judged against the whole run."""
+        usual = self.usual_speed()
+        def listed(title, names):
+            shown = "; ".join(names[:12]) + (f"; and {len(names) - 12} more" if len(names) > 12
+                                             else "")
+            return f"{title} ({len(names)}): {shown}."
+        slow = [what for what, rates in self.taken if rates and min(rates) < SLOW_BELOW * usual]
+        fast = [what for what, rates in self.taken if rates and max(rates) > FAST_ABOVE * usual]
+        text = [f"Host probe: bench/bare-ring 64 B touch before and after each of "
+                f"{len(self.taken)} measurements; {len(self.rates)} probes"]
+        if self.rates:
+            text[0] += (f" from {min(self.rates) / 1e6:.0f} to {max(self.rates) / 1e6:.0f} M "
+                        f"records/s, usual speed (their upper quartile) {usual / 1e6:.0f} M; slow "
+                        f"below {SLOW_BELOW}x of it, fast above {FAST_ABOVE}x")
+        text[0] += (f". Retaken after a slow probe: {self.retaken}; probing and waiting: "
+                    f"{self.probing:.0f} s.")
+        if self.failures:
+            text.append(f"Probes that failed: {len(self.failures)} (the first: "
+                        f"{self.failures[0]}); nobody waited on them.")
+        text.append(listed("Measured on a slow host", slow) if slow else
+                    "No figure was measured on a slow host.")
+        if fast:
+            text.append(listed("Measured on a fast host", fast))
+        return [line for paragraph in text for line in textwrap.wrap(paragraph, 100)]
 
 
 def steady(method):
@@ -730,6 +779,7 @@ def main():
         STALL_SECONDS = 4
     os.makedirs(args.out, exist_ok=True)
     harness = Harness(args.build_dir, args.quick)
+    harness.host.warm_up()
     runs = 1 if args.quick else 3
     started = time.monotonic()
     results = {}

@@ -105,7 +105,9 @@ class HostProbe:
     def usual_speed(self):
         if len(self.rates) < 2:
             return self.rates[0] if self.rates else 0.0
-        return statistics.quantiles(self.rates, n=4)[2]
+        # Inclusive: never past the fastest probe (the default extrapolates
+        # beyond it while there are few).
+        return statistics.quantiles(self.rates, n=4, method="inclusive")[2]
 
     def warm_up(self):
         for _ in range(WARM_UP_PROBES):

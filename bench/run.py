@@ -65,6 +65,14 @@ class Stalled(Exception):
     """The consumer stopped receiving: the transport deadlocked."""
 
 
+def run_bare_ring(tool, node, nodes, seconds, mode, timeout=120):
+    """Bytes/s and records/s of bench/bare-ring: a two-process ring of
+    indices and slots and nothing else, what the machine gives a ring."""
+    out = subprocess.run([tool("bare-ring"), str(node), str(nodes), seconds, mode],
+                         capture_output=True, text=True, check=True, timeout=timeout).stdout.split()
+    return float(out[4]), int(out[2]) / float(out[3])
+
+
 class HostProbe:
     """Whether the host runs at its usual speed now, and what that did to
     the run."""
@@ -83,22 +91,21 @@ class HostProbe:
     def rate(self):
         """Records/s of one probe now, or None when the probe failed."""
         started = time.monotonic()
+        failure = None
         try:
-            result = subprocess.run([self.tool("bare-ring"), "64", "64",
-                                     "0.1" if self.quick else "0.2", "touch"],
-                                    capture_output=True, text=True, timeout=60)
-            fields = result.stdout.split()
-            if result.returncode != 0 or len(fields) < 4:
-                raise RuntimeError((result.stderr + result.stdout).strip()[-200:] or
-                                   f"exit status {result.returncode}")
-            rate = int(fields[2]) / float(fields[3])
-        except (subprocess.TimeoutExpired, RuntimeError, ValueError, OSError) as error:
-            if not self.failures:
-                print(f"host probe failed ({error}): measuring without it", file=sys.stderr)
-            self.failures.append(str(error))
-            return None
+            _, rate = run_bare_ring(self.tool, 64, 64, "0.1" if self.quick else "0.2", "touch",
+                                    timeout=60)
+        except subprocess.CalledProcessError as error:
+            failure = (error.stderr or "").strip()[-200:] or f"exit status {error.returncode}"
+        except (subprocess.TimeoutExpired, IndexError, ValueError, OSError) as error:
+            failure = str(error)
         finally:
             self.probing += time.monotonic() - started
+        if failure is not None:
+            if not self.failures:
+                print(f"host probe failed ({failure}): measuring without it", file=sys.stderr)
+            self.failures.append(failure)
+            return None
         self.rates.append(rate)
         return rate
 
@@ -558,11 +565,8 @@ class Harness:
 
     @steady
     def bare_ring(self, node, nodes, seconds, mode):
-        """Bytes/s and records/s of bench/bare-ring: a two-process ring of
-        indices and slots and nothing else, what the machine gives a ring."""
-        out = subprocess.run([self.tool("bare-ring"), str(node), str(nodes), seconds, mode],
-                             capture_output=True, text=True, check=True, timeout=120).stdout.split()
-        return float(out[4]), int(out[2]) / float(out[3])
+        """run_bare_ring, measured at the host's usual speed."""
+        return run_bare_ring(self.tool, node, nodes, seconds, mode)
 
     def small_records(self, quick):
         """Records/s between two processes at 64 B and 1 KiB: the core ring

@@ -307,8 +307,10 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
     if (creating)
       *creating = error.code() == shmring::ErrorCode::NotReady;
     if (error.code() == shmring::ErrorCode::NotFound ||
-        error.code() == shmring::ErrorCode::NotReady)
+        error.code() == shmring::ErrorCode::NotReady) {
+      GST_LOG_OBJECT(self, "not yet: %s", error.what());
       return Outcome::Ok;
+    }
     post_open_error(self, error);
     return Outcome::Error;
   }

@@ -403,6 +403,16 @@ Handle open(const std::string &name, ObjectKind kind, bool read_only, std::uint6
   } catch (const Error &error) {
     if (error.code() == ErrorCode::NotFound)
       throw Error(ErrorCode::NotFound, "no " + what + " exists (" + error.what() + ")");
+    // A creator gives its object the group it shares (fchown) just after
+    // creating it: a member refused in that instant is early, not denied.
+    // Only for a moment after the object last changed, so that a refusal
+    // that stands is still reported as one.
+    if (error.code() == ErrorCode::PermissionDenied && read_only) {
+      const auto unchanged = ShmObject::unchanged_for(path);
+      if (unchanged && *unchanged < kInitializingGrace)
+        throw Error(ErrorCode::NotReady,
+                    what + " is still being created (its group and mode are being set)");
+    }
     throw Error(error.code(), what + ": " + error.what());
   }
   // Judged before a byte of it is read: another local user could have put

@@ -32,12 +32,6 @@ constexpr int kSpinsBeforeSleep = 64;
 
 enum class ReadAttempt { Got, Overwritten, Invalid };
 
-// Whether this process may open the ring read-only (after a read-write open
-// was refused).
-bool may_read(const std::string &name) {
-  return access(("/dev/shm" + shm_path_for(name)).c_str(), R_OK) == 0;
-}
-
 }  // namespace
 
 struct Reader::Impl {
@@ -249,7 +243,9 @@ std::shared_ptr<Reader> Reader::open(const ReaderOptions &options) {
     handle = object::open(options.name, ObjectKind::Ring, false, sizeof(object::ObjectHeader),
                           options.trusted_owner);
   } catch (const Error &error) {
-    if (error.code() != ErrorCode::PermissionDenied || !may_read(options.name))
+    // Refused read-write: the read-only open says whether this user may
+    // read it, or whether the ring is too new to tell yet (NotReady).
+    if (error.code() != ErrorCode::PermissionDenied)
       throw;
     read_only = true;
     handle = object::open(options.name, ObjectKind::Ring, true, sizeof(object::ObjectHeader),

@@ -139,16 +139,32 @@ uid_t ShmObject::owner_uid() const {
   return st.st_uid;
 }
 
-std::chrono::nanoseconds ShmObject::unchanged_for() const {
-  struct stat st;
-  if (fstat(fd_, &st) != 0)
-    throw_system_error("cannot stat " + path_, errno);
+namespace {
+
+std::chrono::nanoseconds age_of_change(const struct stat &st) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   const auto nanoseconds = [](const struct timespec &t) {
     return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
   };
   return std::max(std::chrono::nanoseconds(0), nanoseconds(now) - nanoseconds(st.st_ctim));
+}
+
+}  // namespace
+
+std::chrono::nanoseconds ShmObject::unchanged_for() const {
+  struct stat st;
+  if (fstat(fd_, &st) != 0)
+    throw_system_error("cannot stat " + path_, errno);
+  return age_of_change(st);
+}
+
+std::optional<std::chrono::nanoseconds> ShmObject::unchanged_for(const std::string &path) {
+  // By its name in /dev/shm: the object may be one this user cannot open.
+  struct stat st;
+  if (lstat(("/dev/shm" + path).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return std::nullopt;
+  return age_of_change(st);
 }
 
 bool ShmObject::still_named() const {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace shmring {
@@ -45,6 +46,9 @@ class ShmObject {
   // How long since the object last changed size or owner (its inode's
   // change time): how long a half-created object has been left as it is.
   std::chrono::nanoseconds unchanged_for() const;
+  // The same for the object a name (a path as for shm_open) names, which
+  // this user need not be able to open; nullopt when there is none.
+  static std::optional<std::chrono::nanoseconds> unchanged_for(const std::string &path);
   // Whether its name still names this very object.
   bool still_named() const;
   // Gives the object to `group` (the creator must be a member); throws

@@ -9,7 +9,7 @@ import tempfile
 import time
 import unittest
 
-from support import ProcessTest, finish, frames, gst_launch, ring_path
+from support import ProcessTest, finish, frames, gst_launch, ring_path, wait_for
 
 SMALL = "video/x-raw,format=I420,width=160,height=120,framerate=30/1"
 
@@ -39,8 +39,9 @@ class OtherUsers(ProcessTest):
         if self.user is None:
             self.skipTest("needs root and useradd, to create the other user")
 
-    def as_user(self, description, quiet=True):
-        env = dict(os.environ, GST_REGISTRY=os.path.join(self.registry, "registry.bin"))
+    def as_user(self, description, quiet=True, env=None):
+        env = dict(os.environ, GST_REGISTRY=os.path.join(self.registry, "registry.bin"),
+                   **(env or {}))
         process = subprocess.Popen(["runuser", "-u", self.user, "--", "gst-launch-1.0",
                                     *(["-q"] if quiet else []), *description.split()],
                                    stdout=subprocess.PIPE,
@@ -103,12 +104,18 @@ class OtherUsers(ProcessTest):
                          [sha for _, sha in self.reference_frames(60, SMALL)],
                          "every frame, intact")
 
+    def in_group(self, group):
+        self.assertEqual(subprocess.run(["groupadd", group], capture_output=True).returncode, 0)
+        subprocess.run(["usermod", "-a", "-G", group, self.user], check=True, capture_output=True)
+
+    def drop_group(self, group):
+        subprocess.run(["gpasswd", "-d", self.user, group], capture_output=True)
+        subprocess.run(["groupdel", group], capture_output=True)
+
     def test_a_ring_shared_with_a_group_is_read_by_its_members(self):
         group = f"{self.user}g"
-        self.assertEqual(subprocess.run(["groupadd", group], capture_output=True).returncode, 0)
+        self.in_group(group)
         try:
-            subprocess.run(["usermod", "-a", "-G", group, self.user], check=True,
-                           capture_output=True)
             ring = self.ring("shared-group")
             reader = self.as_user(f"shmringsrc ring={ring} policy=leaky ! checksumsink")
             # Paced by identity, not by a live source: a live source's frames
@@ -134,8 +141,68 @@ class OtherUsers(ProcessTest):
             self.assertEqual(code, 0, err)
             self.assertEqual(len(frames(out)), 30, "a member of the group read every frame")
         finally:
-            subprocess.run(["gpasswd", "-d", self.user, group], capture_output=True)
-            subprocess.run(["groupdel", group], capture_output=True)
+            self.drop_group(group)
+
+    def test_a_member_that_comes_while_the_group_is_being_set_waits(self):
+        # A writer gives its new ring the group just after creating it; a
+        # member that looks in between is refused by the kernel. Played
+        # slowly here: a fresh object of root's group, kept fresh, at the
+        # ring's name while the member's source waits for the ring.
+        group = f"{self.user}w"
+        self.in_group(group)
+        log = os.path.join(self.registry, f"early-{os.getpid()}.log")
+        try:
+            ring = self.ring("group-early")
+            reader = self.as_user(f"shmringsrc ring={ring} policy=leaky ! checksumsink",
+                                  env={"GST_DEBUG": "shmringsrc:6", "GST_DEBUG_FILE": log,
+                                       "GST_DEBUG_NO_COLOR": "1"})
+
+            def waiting():
+                if not os.path.exists(log):
+                    return False
+                with open(log) as said:
+                    return "waiting for a writer" in said.read()
+            wait_for(waiting, "the member's source to wait for the ring", timeout=30)
+            placeholder = os.open(ring_path(ring), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640)
+            try:
+                os.fchmod(placeholder, 0o640)
+                end = time.monotonic() + 1.5
+                while time.monotonic() < end:
+                    os.fchmod(placeholder, 0o640)  # its change time: a creator still at work
+                    time.sleep(0.05)
+                if reader.poll() is not None:
+                    self.fail("the member gave up on a ring being created: "
+                              f"{reader.communicate()[1][-2000:]}")
+                with open(log) as looked:
+                    self.assertIn("group and mode are being set", looked.read(),
+                                  "the member's source looked at the refused ring meanwhile")
+            finally:
+                os.close(placeholder)
+                os.unlink(ring_path(ring))
+            writer = gst_launch(f"videotestsrc pattern=ball num-buffers=10 ! {SMALL} ! "
+                                f"identity sleep-time=33000 ! shmringsink ring={ring} "
+                                f"perms=0640 group={group} wait-for-readers=true sync=false")
+            self.processes.append(writer)
+            self.assertEqual(finish(writer, timeout=30)[0], 0)
+            code, out, err = finish(reader, timeout=30)
+            self.assertEqual(code, 0, err)
+            self.assertEqual(len(frames(out)), 10, "then read the writer's every frame")
+        finally:
+            self.drop_group(group)
+            if os.path.exists(log):
+                os.unlink(log)
+
+    def test_a_refusal_that_stands_is_an_error_at_once(self):
+        ring = self.ring("refused")
+        writer = self.start(f"videotestsrc is-live=true ! {SMALL} ! shmringsink ring={ring}")
+        self.wait_for_ring(ring)
+        time.sleep(1)  # past the instant in which a creator sets group and mode
+        code, _, err = finish(self.as_user(f"shmringsrc ring={ring} ! fakesink"), timeout=20)
+        self.assertNotEqual(code, 0, "the other user may not open root's 0600 ring")
+        self.assertIn("Permission denied", err)
+        self.assertIn("'perms'", err, "the error says what decides it")
+        os.kill(writer.pid, signal.SIGINT)
+        finish(writer)
 
     def test_a_group_that_names_nothing_is_a_settings_error(self):
         code, _, err = finish(gst_launch(f"videotestsrc num-buffers=1 ! shmringsink "

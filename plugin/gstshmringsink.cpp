@@ -45,6 +45,7 @@
 #include "ring_uri.h"
 #include "shmring/error.hpp"
 #include "shmring/object_name.hpp"
+#include "shmring/perms.hpp"
 #include "shmring/writer.hpp"
 #include "shmring_enums.h"
 #include "slot_pool.h"
@@ -743,6 +744,12 @@ static gboolean gst_shmring_sink_start(GstBaseSink *base) {
                        "and '-'"));
     return FALSE;
   }
+  const std::string perms_wrong = shmring::perms_problem(static_cast<mode_t>(settings.perms));
+  if (!perms_wrong.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", perms_wrong.c_str()),
+                      ("Set 'perms' to 0600, 0640 (with 'group') or 0644"));
+    return FALSE;
+  }
   s.counters.reset();
   {
     std::lock_guard<std::mutex> guard(s.writer_lock);
@@ -1104,7 +1111,7 @@ static void gst_shmring_sink_class_init(GstShmringSinkClass *klass) {
       g_param_spec_uint("perms", "Permissions",
                         "File mode of the shared memory object: 0600 = this user only; 0640 "
                         "with 'group' = its members read; 0644 = every user reads. Others "
-                        "read-only: never give write access (0666)",
+                        "read-only: never give write access (0666). Must include 0600",
                         0, 0777, kDefaultPerms, rw));
   g_object_class_install_property(
       gobject_class, PROP_GROUP,

@@ -15,6 +15,7 @@
 #include "kind_traits.hpp"
 #include "shmring/error.hpp"
 #include "shmring/object_name.hpp"
+#include "shmring/perms.hpp"
 
 namespace shmring {
 
@@ -332,9 +333,12 @@ Handle create(const std::string &name, ObjectKind kind, const Params &params, mo
                     " is out of range (at most " + std::to_string(kMaxTotalSize) +
                     " bytes in all)");
 
+  const std::string perms_wrong = perms_problem(perms);
+  if (!perms_wrong.empty())
+    throw Error(ErrorCode::InvalidArgument, describe(kind, name) + ": " + perms_wrong);
   ShmObject object;
   for (int attempt = 0; attempt < 3 && !object.valid(); ++attempt) {
-    object = ShmObject::create_exclusive(path, perms);
+    object = ShmObject::create_exclusive(path);
     if (!object.valid())
       replace_if_stale(path, kind, name);
   }
@@ -349,13 +353,16 @@ Handle create(const std::string &name, ObjectKind kind, const Params &params, mo
     object.unlink_if_still_named();
     throw Error(ErrorCode::OwnerAlive, describe(kind, name) + " was taken over while created");
   }
-  if (group) {
-    try {
+  // Shared only once it has its group: until then it is its creator's
+  // alone, so that nobody of the creator's own group opens it in passing
+  // and keeps it open after the group changed.
+  try {
+    if (group)
       object.set_group(*group);
-    } catch (const Error &) {
-      object.unlink_if_still_named();
-      throw;
-    }
+    object.set_mode(perms);
+  } catch (const Error &) {
+    object.unlink_if_still_named();
+    throw;
   }
   object.reserve(layout.total_size);
 
@@ -393,6 +400,23 @@ bool abandoned_by_its_creator(const ShmObject &object) {
   return !owner_alive(object) && object.unchanged_for() >= kInitializingGrace;
 }
 
+namespace {
+
+bool trusts(uid_t owner, std::optional<uid_t> trusted_owner) {
+  return trusted_owner ? owner == *trusted_owner : owner == geteuid() || owner == 0;
+}
+
+Error untrusted(const std::string &what, uid_t owner, std::optional<uid_t> trusted_owner) {
+  return Error(
+      ErrorCode::PermissionDenied,
+      what + " belongs to user " + user_name(owner) + " (uid " + std::to_string(owner) + "), " +
+          (trusted_owner ? "not to the trusted owner (uid " + std::to_string(*trusted_owner) + ")"
+                         : std::string("not to this user or root")) +
+          ": name its owner as trusted to read it");
+}
+
+}  // namespace
+
 Handle open(const std::string &name, ObjectKind kind, bool read_only, std::uint64_t mapped,
             std::optional<uid_t> trusted_owner) {
   const std::string path = shm_path_for(name);
@@ -403,29 +427,27 @@ Handle open(const std::string &name, ObjectKind kind, bool read_only, std::uint6
   } catch (const Error &error) {
     if (error.code() == ErrorCode::NotFound)
       throw Error(ErrorCode::NotFound, "no " + what + " exists (" + error.what() + ")");
-    // A creator gives its object the group it shares (fchown) just after
-    // creating it: a member refused in that instant is early, not denied.
-    // Only for a moment after the object last changed, so that a refusal
-    // that stands is still reported as one.
-    if (error.code() == ErrorCode::PermissionDenied && read_only) {
-      const auto unchanged = ShmObject::unchanged_for(path);
-      if (unchanged && *unchanged < kInitializingGrace)
-        throw Error(ErrorCode::NotReady,
-                    what + " is still being created (its group and mode are being set)");
+    // Refused: an object that has no size yet is one whose creator has not
+    // shared it yet (its group and mode come before its size). When its
+    // owner is one this reader trusts, that is "not yet", as for a header
+    // not yet ready; anybody else's is refused for what it is.
+    if (error.code() == ErrorCode::PermissionDenied) {
+      if (const auto info = ShmObject::look_at(path)) {
+        if (!trusts(info->owner, trusted_owner))
+          throw untrusted(what, info->owner, trusted_owner);
+        if (info->size == 0)
+          throw Error(ErrorCode::NotReady,
+                      what + " is still being created (its writer has not yet shared it with " +
+                          "this user)");
+      }
     }
     throw Error(error.code(), what + ": " + error.what());
   }
   // Judged before a byte of it is read: another local user could have put
   // anything under the name.
   const uid_t owner = object.owner_uid();
-  const bool trusted = trusted_owner ? owner == *trusted_owner : owner == geteuid() || owner == 0;
-  if (!trusted)
-    throw Error(
-        ErrorCode::PermissionDenied,
-        what + " belongs to user " + user_name(owner) + " (uid " + std::to_string(owner) + "), " +
-            (trusted_owner ? "not to the trusted owner (uid " + std::to_string(*trusted_owner) + ")"
-                           : std::string("not to this user or root")) +
-            ": name its owner as trusted to read it");
+  if (!trusts(owner, trusted_owner))
+    throw untrusted(what, owner, trusted_owner);
   const Verdict verdict = inspect(object);
   switch (verdict.state) {
     case Verdict::State::Ready: break;

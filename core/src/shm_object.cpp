@@ -15,22 +15,21 @@
 
 namespace shmring {
 
-ShmObject ShmObject::create_exclusive(const std::string &path, mode_t mode) {
-  int fd = shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+ShmObject ShmObject::create_exclusive(const std::string &path) {
+  int fd = shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST)
       return ShmObject();
     throw_system_error("cannot create shared memory object " + path, errno);
   }
+  return ShmObject(fd, path, true);
+}
+
+void ShmObject::set_mode(mode_t mode) const {
   // shm_open's mode is filtered by the umask; the perms property is what
   // the user asked for, so apply it exactly.
-  if (fchmod(fd, mode) != 0) {
-    const int err = errno;
-    ::close(fd);
-    shm_unlink(path.c_str());
-    throw_system_error("cannot set the mode of shared memory object " + path, err);
-  }
-  return ShmObject(fd, path, true);
+  if (fchmod(fd_, mode) != 0)
+    throw_system_error("cannot set the mode of shared memory object " + path_, errno);
 }
 
 void ShmObject::reserve(std::uint64_t size) const {
@@ -139,9 +138,10 @@ uid_t ShmObject::owner_uid() const {
   return st.st_uid;
 }
 
-namespace {
-
-std::chrono::nanoseconds age_of_change(const struct stat &st) {
+std::chrono::nanoseconds ShmObject::unchanged_for() const {
+  struct stat st;
+  if (fstat(fd_, &st) != 0)
+    throw_system_error("cannot stat " + path_, errno);
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   const auto nanoseconds = [](const struct timespec &t) {
@@ -150,21 +150,12 @@ std::chrono::nanoseconds age_of_change(const struct stat &st) {
   return std::max(std::chrono::nanoseconds(0), nanoseconds(now) - nanoseconds(st.st_ctim));
 }
 
-}  // namespace
-
-std::chrono::nanoseconds ShmObject::unchanged_for() const {
-  struct stat st;
-  if (fstat(fd_, &st) != 0)
-    throw_system_error("cannot stat " + path_, errno);
-  return age_of_change(st);
-}
-
-std::optional<std::chrono::nanoseconds> ShmObject::unchanged_for(const std::string &path) {
+std::optional<ShmObject::NameInfo> ShmObject::look_at(const std::string &path) {
   // By its name in /dev/shm: the object may be one this user cannot open.
   struct stat st;
   if (lstat(("/dev/shm" + path).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
     return std::nullopt;
-  return age_of_change(st);
+  return NameInfo{st.st_uid, static_cast<std::uint64_t>(st.st_size)};
 }
 
 bool ShmObject::still_named() const {

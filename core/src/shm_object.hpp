@@ -13,9 +13,12 @@ namespace shmring {
 
 class ShmObject {
  public:
-  // O_CREAT|O_EXCL with exactly `mode` (the umask does not apply). Returns
-  // an object with no descriptor when the name is taken; throws otherwise.
-  static ShmObject create_exclusive(const std::string &path, mode_t mode);
+  // O_CREAT|O_EXCL, open to its creator only (set_mode shares it once it
+  // has its group). Returns an object with no descriptor when the name is
+  // taken; throws otherwise.
+  static ShmObject create_exclusive(const std::string &path);
+  // Exactly `mode` (the umask does not apply).
+  void set_mode(mode_t mode) const;
   // For the creator: sizes the object and reserves its memory
   // (posix_fallocate), so that a full /dev/shm is an error now, never a
   // SIGBUS later. On failure (Error(NoSpace) when it does not fit) the name
@@ -46,9 +49,13 @@ class ShmObject {
   // How long since the object last changed size or owner (its inode's
   // change time): how long a half-created object has been left as it is.
   std::chrono::nanoseconds unchanged_for() const;
-  // The same for the object a name (a path as for shm_open) names, which
-  // this user need not be able to open; nullopt when there is none.
-  static std::optional<std::chrono::nanoseconds> unchanged_for(const std::string &path);
+  // Owner and size of the object a name (a path as for shm_open) names,
+  // which this user need not be able to open; nullopt when there is none.
+  struct NameInfo {
+    uid_t owner;
+    std::uint64_t size;
+  };
+  static std::optional<NameInfo> look_at(const std::string &path);
   // Whether its name still names this very object.
   bool still_named() const;
   // Gives the object to `group` (the creator must be a member); throws

@@ -387,6 +387,22 @@ GST_START_TEST(test_invalid_ring_names_are_element_errors) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_perms_that_shut_out_the_owner_are_a_settings_error) {
+  const std::string ring = ring_name("perms");
+  for (const char *perms : {"128", "256", "36"}) {  // 0200, 0400, 0044
+    const std::string description = "fakesrc ! shmringsink ring=" + ring + " perms=" + perms;
+    GstElement *pipeline = gst_parse_launch(description.c_str(), nullptr);
+    fail_unless(pipeline != nullptr);
+    fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_PAUSED),
+                           GST_STATE_CHANGE_FAILURE);
+    expect_error_containing(pipeline, "must give its owner read and write");
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    fail_if(ring_exists(ring), "nothing is created");
+  }
+}
+GST_END_TEST;
+
 GST_START_TEST(test_second_writer_on_a_live_ring_is_an_error) {
   const std::string ring = ring_name("second");
   const std::string description = "appsrc ! shmringsink slot-size=4096 ring=" + ring;
@@ -1857,6 +1873,7 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_clock_mode_maps_across_different_clocks);
   tcase_add_test(tc, test_late_reader_starts_at_the_newest_keyframe_with_caps);
   tcase_add_test(tc, test_invalid_ring_names_are_element_errors);
+  tcase_add_test(tc, test_perms_that_shut_out_the_owner_are_a_settings_error);
   tcase_add_test(tc, test_second_writer_on_a_live_ring_is_an_error);
   tcase_add_test(tc, test_second_writer_without_slot_size_fails_its_state_change);
   tcase_add_test(tc, test_buffer_larger_than_a_slot_is_an_error_not_a_truncation);

@@ -143,46 +143,57 @@ class OtherUsers(ProcessTest):
         finally:
             self.drop_group(group)
 
-    def test_a_member_that_comes_while_the_group_is_being_set_waits(self):
-        # A writer gives its new ring the group just after creating it; a
-        # member that looks in between is refused by the kernel. Played
-        # slowly here: a fresh object of root's group, kept fresh, at the
-        # ring's name while the member's source waits for the ring.
+    def waiting_member(self, ring, log):
+        """A member's source waiting for `ring`, its debug log in `log`."""
+        reader = self.as_user(f"shmringsrc ring={ring} policy=leaky ! checksumsink",
+                              env={"GST_DEBUG": "shmringsrc:6", "GST_DEBUG_FILE": log,
+                                   "GST_DEBUG_NO_COLOR": "1"})
+        wait_for(lambda: "waiting for a writer" in self.read(log),
+                 "the member's source to wait for the ring", timeout=30)
+        return reader
+
+    @staticmethod
+    def read(path):
+        if not os.path.exists(path):
+            return ""
+        with open(path) as text:
+            return text.read()
+
+    def assert_still_waiting(self, reader, log):
+        if reader.poll() is not None:
+            self.fail(f"the member gave up on a ring not shared yet: {reader.communicate()[1]}")
+        self.assertIn("not yet shared it with this user", self.read(log),
+                      "the member's source looked at the ring meanwhile")
+
+    def group_writer(self, ring, group, count, env=None):
+        writer = subprocess.Popen(
+            ["gst-launch-1.0", "-q", *(f"videotestsrc pattern=ball num-buffers={count} ! {SMALL} "
+                                       f"! identity sleep-time=33000 ! shmringsink ring={ring} "
+                                       f"perms=0640 group={group} wait-for-readers=true "
+                                       f"sync=false").split()],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, **(env or {})))
+        self.processes.append(writer)
+        return writer
+
+    def test_a_new_ring_is_its_writers_alone_until_its_group_is_set_and_members_wait(self):
+        # The writer held in the instant between creating the ring and
+        # giving it its group, as a descheduled one would be.
         group = f"{self.user}w"
         self.in_group(group)
-        log = os.path.join(self.registry, f"early-{os.getpid()}.log")
+        log = os.path.join(self.registry, f"held-{os.getpid()}.log")
         try:
-            ring = self.ring("group-early")
-            reader = self.as_user(f"shmringsrc ring={ring} policy=leaky ! checksumsink",
-                                  env={"GST_DEBUG": "shmringsrc:6", "GST_DEBUG_FILE": log,
-                                       "GST_DEBUG_NO_COLOR": "1"})
-
-            def waiting():
-                if not os.path.exists(log):
-                    return False
-                with open(log) as said:
-                    return "waiting for a writer" in said.read()
-            wait_for(waiting, "the member's source to wait for the ring", timeout=30)
-            placeholder = os.open(ring_path(ring), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640)
-            try:
-                os.fchmod(placeholder, 0o640)
-                end = time.monotonic() + 1.5
-                while time.monotonic() < end:
-                    os.fchmod(placeholder, 0o640)  # its change time: a creator still at work
-                    time.sleep(0.05)
-                if reader.poll() is not None:
-                    self.fail("the member gave up on a ring being created: "
-                              f"{reader.communicate()[1][-2000:]}")
-                with open(log) as looked:
-                    self.assertIn("group and mode are being set", looked.read(),
-                                  "the member's source looked at the refused ring meanwhile")
-            finally:
-                os.close(placeholder)
-                os.unlink(ring_path(ring))
-            writer = gst_launch(f"videotestsrc pattern=ball num-buffers=10 ! {SMALL} ! "
-                                f"identity sleep-time=33000 ! shmringsink ring={ring} "
-                                f"perms=0640 group={group} wait-for-readers=true sync=false")
-            self.processes.append(writer)
+            ring = self.ring("group-held")
+            reader = self.waiting_member(ring, log)
+            writer = self.group_writer(ring, group, 10, {
+                "LD_PRELOAD": os.environ["SHMRING_SLOW_FCHOWN"],
+                "SHMRING_TEST_FCHOWN_DELAY_MS": "1500"})
+            self.wait_for_ring(ring)
+            info = os.stat(ring_path(ring))
+            self.assertEqual(info.st_mode & 0o077, 0, "nobody but its writer's user may open it "
+                             "before it has its group (who did could keep it open after)")
+            time.sleep(1)
+            self.assert_still_waiting(reader, log)
             self.assertEqual(finish(writer, timeout=30)[0], 0)
             code, out, err = finish(reader, timeout=30)
             self.assertEqual(code, 0, err)
@@ -192,13 +203,53 @@ class OtherUsers(ProcessTest):
             if os.path.exists(log):
                 os.unlink(log)
 
+    def test_a_member_waits_out_a_writer_that_died_before_sharing_its_ring(self):
+        # What a writer killed before it gave its ring a group leaves: an
+        # empty object of its own, open to it alone. The next writer
+        # replaces it; a member waiting meanwhile reads that writer's frames.
+        group = f"{self.user}d"
+        self.in_group(group)
+        log = os.path.join(self.registry, f"died-{os.getpid()}.log")
+        try:
+            ring = self.ring("group-died")
+            reader = self.waiting_member(ring, log)
+            os.close(os.open(ring_path(ring), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            time.sleep(1.5)
+            self.assert_still_waiting(reader, log)
+            writer = self.group_writer(ring, group, 10)
+            self.assertEqual(finish(writer, timeout=30)[0], 0)
+            code, out, err = finish(reader, timeout=30)
+            self.assertEqual(code, 0, err)
+            self.assertEqual(len(frames(out)), 10, "the next writer's every frame")
+        finally:
+            self.drop_group(group)
+            if os.path.exists(log):
+                os.unlink(log)
+
+    def test_an_unopenable_object_of_an_untrusted_user_is_refused_at_once(self):
+        # An empty object this user may not open, of a user it does not
+        # trust: not a ring being created for it to wait for.
+        ring = self.ring("squat-empty")
+        os.close(os.open(ring_path(ring), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        try:
+            code, _, err = finish(self.as_user(
+                f"shmringsrc ring={ring} trusted-owner={self.user} timeout=10000000000 ! "
+                f"fakesink"), timeout=30)
+        finally:
+            os.unlink(ring_path(ring))
+        self.assertNotEqual(code, 0)
+        self.assertIn("belongs to user root", err)
+        self.assertNotIn("No writer", err, "refused, not waited for")
+
     def test_a_refusal_that_stands_is_an_error_at_once(self):
         ring = self.ring("refused")
         writer = self.start(f"videotestsrc is-live=true ! {SMALL} ! shmringsink ring={ring}")
         self.wait_for_ring(ring)
         time.sleep(1)  # past the instant in which a creator sets group and mode
-        code, _, err = finish(self.as_user(f"shmringsrc ring={ring} ! fakesink"), timeout=20)
+        code, _, err = finish(self.as_user(f"shmringsrc ring={ring} timeout=10000000000 ! "
+                                           f"fakesink"), timeout=30)
         self.assertNotEqual(code, 0, "the other user may not open root's 0600 ring")
+        self.assertNotIn("No writer", err, "refused, not waited for")
         self.assertIn("Permission denied", err)
         self.assertIn("'perms'", err, "the error says what decides it")
         os.kill(writer.pid, signal.SIGINT)

@@ -84,8 +84,7 @@ class Reader {
  public:
   // Opens read-write, or read-only when this user may only read the ring.
   // Throws Error: InvalidName, NotFound (no ring yet), NotReady (being
-  // created, or refused in the instant before its writer gives it its
-  // group), Corrupt, VersionMismatch, WrongKind, HandlesFull,
+  // created, or not yet shared with this user by its writer), Corrupt, VersionMismatch, WrongKind, HandlesFull,
   // PermissionDenied, System.
   static std::shared_ptr<Reader> open(const ReaderOptions &options);
   ~Reader();

@@ -750,6 +750,12 @@ static gboolean gst_shmring_sink_start(GstBaseSink *base) {
                       ("Set 'perms' to 0600, 0640 (with 'group') or 0644"));
     return FALSE;
   }
+  if (settings.perms & 0022)
+    GST_ELEMENT_WARNING(
+        self, RESOURCE, SETTINGS,
+        ("perms %04o lets other users write ring '%s'", settings.perms, settings.ring.c_str()),
+        ("Any of them can then corrupt or truncate it under the writer and "
+         "its readers: share rings read-only (0640 with 'group', or 0644)"));
   s.counters.reset();
   {
     std::lock_guard<std::mutex> guard(s.writer_lock);

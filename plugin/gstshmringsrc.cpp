@@ -64,8 +64,11 @@ constexpr guint64 kDefaultTimeout = 0;
 // /dev/shm (NameWatch), but looks again at least this often.
 constexpr auto kWriterLookAgain = std::chrono::seconds(1);
 // A ring being created becomes ready microseconds after it appears (no
-// inotify event marks that): look again this soon.
+// inotify event marks that): look again this soon, then less and less often
+// up to the longest (a creator that died there leaves it so until the next
+// writer replaces it: not worth a core's polling).
 constexpr auto kCreatingLookAgain = std::chrono::milliseconds(2);
+constexpr auto kCreatingLookAgainLongest = std::chrono::milliseconds(100);
 // Longest single wait inside create(); it loops, so this only bounds how
 // stale a timeout check can be.
 constexpr auto kReadSlice = std::chrono::milliseconds(500);
@@ -293,7 +296,7 @@ const char *options_policy_name(GstShmringPolicy policy) {
 }
 
 Outcome try_open(GstShmringSrc *self, const Settings &settings,
-                 std::shared_ptr<shmring::Reader> &out, bool *creating = nullptr) {
+                 std::shared_ptr<shmring::Reader> &out, std::string *creating = nullptr) {
   try {
     shmring::ReaderOptions options;
     options.name = settings.ring;
@@ -304,8 +307,11 @@ Outcome try_open(GstShmringSrc *self, const Settings &settings,
     options.identity = self->state->identity;
     out = shmring::Reader::open(options);
   } catch (const shmring::Error &error) {
-    if (creating)
-      *creating = error.code() == shmring::ErrorCode::NotReady;
+    if (creating) {
+      creating->clear();
+      if (error.code() == shmring::ErrorCode::NotReady)
+        *creating = error.what();
+    }
     if (error.code() == shmring::ErrorCode::NotFound ||
         error.code() == shmring::ErrorCode::NotReady) {
       GST_LOG_OBJECT(self, "not yet: %s", error.what());
@@ -350,11 +356,12 @@ Outcome attach_to_writer(GstShmringSrc *self) {
   const Settings settings = settings_of(self);
   const gint64 start = g_get_monotonic_time();
   bool announced = false;
+  int creating_looks = 0;  // in a row: each looks again later, up to the longest
   for (;;) {
     if (is_unlocked(s))
       return Outcome::Flushing;
     std::shared_ptr<shmring::Reader> reader;
-    bool creating = false;
+    std::string creating;  // why the ring that is there is not ready yet
     if (try_open(self, settings, reader, &creating) == Outcome::Error)
       return Outcome::Error;
     if (reader) {
@@ -380,19 +387,32 @@ Outcome attach_to_writer(GstShmringSrc *self) {
       return Outcome::WriterGone;
     }
     if (settings.timeout > 0 && guint64(now - start) * GST_USECOND >= settings.timeout) {
-      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
-                        ("No writer on ring '%s' within %" GST_TIME_FORMAT, settings.ring.c_str(),
-                         GST_TIME_ARGS(settings.timeout)),
-                        ("Start a pipeline with shmringsink ring=%s", settings.ring.c_str()));
+      if (!creating.empty())
+        GST_ELEMENT_ERROR(
+            self, RESOURCE, NOT_FOUND,
+            ("Ring '%s' was not ready within %" GST_TIME_FORMAT ": %s", settings.ring.c_str(),
+             GST_TIME_ARGS(settings.timeout), creating.c_str()),
+            ("Its writer did not finish creating it; if it died, the next shmringsink ring=%s "
+             "replaces it",
+             settings.ring.c_str()));
+      else
+        GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
+                          ("No writer on ring '%s' within %" GST_TIME_FORMAT, settings.ring.c_str(),
+                           GST_TIME_ARGS(settings.timeout)),
+                          ("Start a pipeline with shmringsink ring=%s", settings.ring.c_str()));
       return Outcome::Error;
     }
     // Sleep until the ring's name changes, the timeout property runs out,
     // or unlock(); never for long, to look again whatever happens.
+    creating_looks = creating.empty() ? 0 : creating_looks + 1;
     shmring::Deadline wake = shmring::deadline_after(
-        creating ? kCreatingLookAgain
-                 : (s.following_move
-                        ? std::chrono::duration_cast<std::chrono::milliseconds>(kFollowGrace) / 10
-                        : kWriterLookAgain));
+        !creating.empty()
+            ? std::min<std::chrono::milliseconds>(
+                  kCreatingLookAgain * (1 << std::min(creating_looks - 1, 6)),
+                  kCreatingLookAgainLongest)
+            : (s.following_move
+                   ? std::chrono::duration_cast<std::chrono::milliseconds>(kFollowGrace) / 10
+                   : kWriterLookAgain));
     if (settings.timeout > 0)
       wake = std::min(
           wake, shmring::deadline_after_ns(settings.timeout - guint64(now - start) * GST_USECOND));

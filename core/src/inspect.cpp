@@ -63,7 +63,12 @@ ObjectInfo inspect_object(const std::string &name) {
       object::traits_of(verdict.kind)->describe(look, info);
       break;
     }
-    case object::Verdict::State::Initializing: info.problem = "being created"; break;
+    case object::Verdict::State::Initializing:
+      info.problem = info.owner_alive || !object::abandoned_by_its_creator(object)
+                         ? "being created"
+                         : "left half-created by a creator that died (`shmring clean` removes "
+                           "it, as does the next writer under the name)";
+      break;
     case object::Verdict::State::Corrupt:
     case object::Verdict::State::OtherVersion: info.problem = verdict.problem; break;
   }

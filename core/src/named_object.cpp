@@ -415,34 +415,52 @@ Error untrusted(const std::string &what, uid_t owner, std::optional<uid_t> trust
           ": name its owner as trusted to read it");
 }
 
+// Opens what holds the name, or says why it cannot be opened. A refusal by
+// the kernel is judged by what holds the name (stat): an object that has no
+// size yet is one its creator has not shared yet (group and mode come before
+// the size), which is "not yet" when its owner is trusted; anybody else's is
+// refused naming its owner; an object with a size is refused for good once
+// the same one has been refused twice (once, it may have been shared just
+// after the refusal, or replaced: a member must not be told no then).
+ShmObject open_or_explain(const std::string &path, const std::string &what, bool read_only,
+                          std::optional<uid_t> trusted_owner) {
+  constexpr int kLooks = 8;
+  std::optional<ShmObject::NameInfo> refused_before;
+  for (int look = 0;; ++look) {
+    try {
+      return read_only ? ShmObject::open_read_only(path) : ShmObject::open_existing(path);
+    } catch (const Error &error) {
+      if (error.code() == ErrorCode::NotFound)
+        throw Error(ErrorCode::NotFound, "no " + what + " exists (" + error.what() + ")");
+      if (error.code() != ErrorCode::PermissionDenied)
+        throw Error(error.code(), what + ": " + error.what());
+      const std::optional<ShmObject::NameInfo> info = ShmObject::look_at(path);
+      if (!info)
+        throw Error(ErrorCode::NotFound, "no " + what + " exists (it went as it was opened)");
+      if (!trusts(info->owner, trusted_owner))
+        throw untrusted(what, info->owner, trusted_owner);
+      if (!info->regular)
+        throw Error(error.code(), what + ": " + error.what());
+      if (info->size == 0)
+        throw Error(ErrorCode::NotReady,
+                    what + " is still being created (its writer has not yet shared it with " +
+                        "this user)");
+      if (refused_before && refused_before->same_object(*info))
+        throw Error(error.code(), what + ": " + error.what());
+      if (look + 1 == kLooks)
+        throw Error(ErrorCode::NotReady, what + " was replaced each time it was opened");
+      refused_before = info;
+    }
+  }
+}
+
 }  // namespace
 
 Handle open(const std::string &name, ObjectKind kind, bool read_only, std::uint64_t mapped,
             std::optional<uid_t> trusted_owner) {
   const std::string path = shm_path_for(name);
   const std::string what = describe(kind, name);
-  ShmObject object;
-  try {
-    object = read_only ? ShmObject::open_read_only(path) : ShmObject::open_existing(path);
-  } catch (const Error &error) {
-    if (error.code() == ErrorCode::NotFound)
-      throw Error(ErrorCode::NotFound, "no " + what + " exists (" + error.what() + ")");
-    // Refused: an object that has no size yet is one whose creator has not
-    // shared it yet (its group and mode come before its size). When its
-    // owner is one this reader trusts, that is "not yet", as for a header
-    // not yet ready; anybody else's is refused for what it is.
-    if (error.code() == ErrorCode::PermissionDenied) {
-      if (const auto info = ShmObject::look_at(path)) {
-        if (!trusts(info->owner, trusted_owner))
-          throw untrusted(what, info->owner, trusted_owner);
-        if (info->size == 0)
-          throw Error(ErrorCode::NotReady,
-                      what + " is still being created (its writer has not yet shared it with " +
-                          "this user)");
-      }
-    }
-    throw Error(error.code(), what + ": " + error.what());
-  }
+  ShmObject object = open_or_explain(path, what, read_only, trusted_owner);
   // Judged before a byte of it is read: another local user could have put
   // anything under the name.
   const uid_t owner = object.owner_uid();

@@ -153,9 +153,10 @@ std::chrono::nanoseconds ShmObject::unchanged_for() const {
 std::optional<ShmObject::NameInfo> ShmObject::look_at(const std::string &path) {
   // By its name in /dev/shm: the object may be one this user cannot open.
   struct stat st;
-  if (lstat(("/dev/shm" + path).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+  if (lstat(("/dev/shm" + path).c_str(), &st) != 0)
     return std::nullopt;
-  return NameInfo{st.st_uid, static_cast<std::uint64_t>(st.st_size)};
+  return NameInfo{st.st_uid, static_cast<std::uint64_t>(st.st_size), S_ISREG(st.st_mode), st.st_dev,
+                  st.st_ino};
 }
 
 bool ShmObject::still_named() const {

@@ -54,6 +54,12 @@ class ShmObject {
   struct NameInfo {
     uid_t owner;
     std::uint64_t size;
+    bool regular;  // a file, as shm objects are (not a FIFO, directory, link)
+    dev_t device;
+    ino_t inode;
+    bool same_object(const NameInfo &other) const {
+      return device == other.device && inode == other.inode;
+    }
   };
   static std::optional<NameInfo> look_at(const std::string &path);
   // Whether its name still names this very object.

@@ -400,6 +400,23 @@ GST_START_TEST(test_perms_that_shut_out_the_owner_are_a_settings_error) {
     gst_object_unref(pipeline);
     fail_if(ring_exists(ring), "nothing is created");
   }
+  // Write access for others works, but is said to be a risk.
+  const std::string description = "fakesrc ! shmringsink ring=" + ring + " perms=438";  // 0666
+  GstElement *pipeline = gst_parse_launch(description.c_str(), nullptr);
+  fail_unless(pipeline != nullptr);
+  gst_element_set_state(pipeline, GST_STATE_PAUSED);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *message = gst_bus_timed_pop_filtered(bus, 5 * GST_SECOND, GST_MESSAGE_WARNING);
+  fail_unless(message != nullptr, "no warning on the bus");
+  GError *warning = nullptr;
+  gst_message_parse_warning(message, &warning, nullptr);
+  fail_unless(strstr(warning->message, "lets other users write") != nullptr, "%s",
+              warning->message);
+  g_error_free(warning);
+  gst_message_unref(message);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 

@@ -117,6 +117,10 @@ class CommandLineTool(ProcessTest):
         open(ring_path(half), "wb").close()
         time.sleep(0.6)
         open(ring_path(young), "wb").close()
+        code, listing, _ = shmring("list")
+        self.assertIn("left half-created by a creator that died", " ".join(row(listing, half)))
+        self.assertIn("being created", " ".join(row(listing, young)))
+        self.assertNotIn("died", " ".join(row(listing, young)))
 
         code, out, _ = shmring("clean")
         self.assertIn(f"removed {half}", out)

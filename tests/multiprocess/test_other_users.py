@@ -1,8 +1,10 @@
 """Rings of other users, with a user the test creates (as root): a reader
 trusts only rings of its own user or root unless told which owner to trust,
 and a writer says clearly when another user's live object holds the name."""
+import grp
 import os
 import pwd
+import re
 import signal
 import subprocess
 import tempfile
@@ -12,6 +14,26 @@ import unittest
 from support import ProcessTest, finish, frames, gst_launch, ring_path, wait_for
 
 SMALL = "video/x-raw,format=I420,width=160,height=120,framerate=30/1"
+# How long the other user's sources wait for a ring (ns): ample for a writer
+# the test starts, and an end to one that would wait forever.
+WAIT = 20 * 10**9
+
+
+def sweep_users_of_ended_runs():
+    """Users and groups an earlier run created, if it was killed before its
+    tearDownClass (a suite timeout): their processes first."""
+    def ended(match):
+        return not os.path.exists(f"/proc/{match.group(1)}")
+    for entry in pwd.getpwall():
+        match = re.fullmatch(r"shmring-t(\d+)", entry.pw_name)
+        if match and ended(match):
+            subprocess.run(["pkill", "-KILL", "-u", entry.pw_name], capture_output=True)
+            time.sleep(0.2)
+            subprocess.run(["userdel", entry.pw_name], capture_output=True)
+    for entry in grp.getgrall():
+        match = re.fullmatch(r"shmring-t(\d+)[a-z]?", entry.gr_name)
+        if match and ended(match):
+            subprocess.run(["groupdel", entry.gr_name], capture_output=True)
 
 
 class OtherUsers(ProcessTest):
@@ -20,6 +42,7 @@ class OtherUsers(ProcessTest):
         cls.user = None
         if os.geteuid() != 0:
             return
+        sweep_users_of_ended_runs()
         name = f"shmring-t{os.getpid() % 100000}"
         if subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
                           capture_output=True).returncode == 0:
@@ -82,7 +105,8 @@ class OtherUsers(ProcessTest):
     def test_a_ring_shared_read_only_is_read_by_another_user_who_cannot_touch_it(self):
         ring = self.ring("shared-ro")
         # The other user reads root's ring (root is trusted by default).
-        reader = self.as_user(f"shmringsrc ring={ring} timestamp-mode=original ! checksumsink",
+        reader = self.as_user(f"shmringsrc ring={ring} timeout={WAIT} timestamp-mode=original ! "
+                              f"checksumsink",
                               quiet=False)
         writer = gst_launch(f"videotestsrc pattern=ball is-live=true num-buffers=60 ! {SMALL} ! "
                             f"shmringsink ring={ring} perms=0644 wait-for-readers=true")
@@ -117,7 +141,8 @@ class OtherUsers(ProcessTest):
         self.in_group(group)
         try:
             ring = self.ring("shared-group")
-            reader = self.as_user(f"shmringsrc ring={ring} policy=leaky ! checksumsink")
+            reader = self.as_user(f"shmringsrc ring={ring} timeout={WAIT} policy=leaky ! "
+                                  f"checksumsink")
             # Paced by identity, not by a live source: a live source's frames
             # pile up while the writer waits for the reader (whose start, a
             # registry of its own to build, can take a second) and come at
@@ -130,11 +155,11 @@ class OtherUsers(ProcessTest):
             self.wait_for_ring(ring)
             info = os.stat(ring_path(ring))
             self.assertEqual(oct(info.st_mode & 0o777), "0o640")
-            self.assertEqual(info.st_gid, __import__("grp").getgrnam(group).gr_gid)
+            self.assertEqual(info.st_gid, grp.getgrnam(group).gr_gid)
             try:
                 self.assertEqual(finish(writer, timeout=30)[0], 0)
             except AssertionError as failure:
-                reader.kill()
+                os.killpg(reader.pid, signal.SIGKILL)  # runuser and its gst-launch
                 raise AssertionError(f"{failure}; the reader said: "
                                      f"{reader.communicate()[1][-2000:]}") from failure
             code, out, err = finish(reader, timeout=30)
@@ -145,7 +170,8 @@ class OtherUsers(ProcessTest):
 
     def waiting_member(self, ring, log):
         """A member's source waiting for `ring`, its debug log in `log`."""
-        reader = self.as_user(f"shmringsrc ring={ring} policy=leaky ! checksumsink",
+        reader = self.as_user(f"shmringsrc ring={ring} timeout={WAIT} policy=leaky ! "
+                              f"checksumsink",
                               env={"GST_DEBUG": "shmringsrc:6", "GST_DEBUG_FILE": log,
                                    "GST_DEBUG_NO_COLOR": "1"})
         wait_for(lambda: "waiting for a writer" in self.read(log),
@@ -216,6 +242,12 @@ class OtherUsers(ProcessTest):
             os.close(os.open(ring_path(ring), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
             time.sleep(1.5)
             self.assert_still_waiting(reader, log)
+            # One told to wait only so long says what it found.
+            code, _, err = finish(self.as_user(f"shmringsrc ring={ring} timeout=500000000 ! "
+                                               f"fakesink"), timeout=30)
+            self.assertNotEqual(code, 0)
+            self.assertIn("was not ready within", err)
+            self.assertIn("next shmringsink", err)
             writer = self.group_writer(ring, group, 10)
             self.assertEqual(finish(writer, timeout=30)[0], 0)
             code, out, err = finish(reader, timeout=30)

@@ -2,6 +2,7 @@
 frames and caps that change to bigger frames grow it, and readers in other
 processes follow with the new caps and a DISCONT, losing nothing in block
 mode. With slot-size set, a buffer that does not fit stays an error."""
+import glob
 import hashlib
 import os
 import shutil
@@ -40,7 +41,12 @@ class RingGrowth(ProcessTest):
     def setUpClass(cls):
         # H.264 files whose decoded frames avdec_h264 pads beyond the caps'
         # size: 4:2:0 8-bit (the common case) and 4:4:4 10-bit.
-        cls.media = tempfile.mkdtemp(prefix="shmring-growth-")
+        # Those of runs killed before their tearDownClass (a suite timeout).
+        for stale in glob.glob(os.path.join(tempfile.gettempdir(), "shmring-growth-*-*")):
+            pid = os.path.basename(stale).split("-")[2]
+            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                shutil.rmtree(stale, ignore_errors=True)
+        cls.media = tempfile.mkdtemp(prefix=f"shmring-growth-{os.getpid()}-")
         cls.files = {}
         for name, fmt in (("i420", "I420"), ("y444", "Y444_10LE")):
             path = os.path.join(cls.media, f"{name}.mp4")

@@ -83,12 +83,14 @@ class CircularBuffer {
     std::uint64_t lost = 0;       // claimed by a reader that died holding it
   };
 
-  // node_count >= 2. Throws Error: InvalidName, InvalidArgument, OwnerAlive,
-  // WrongKind, NoSpace.
+  // node_count >= 2. Throws Error: InvalidName, InvalidArgument (also perms
+  // without 0600), OwnerAlive, WrongKind, NoSpace.
   static CircularBuffer create(const std::string &name, std::uint32_t node_count,
                                std::uint64_t node_size, mode_t perms = 0600);
-  // Throws Error: NotFound, WrongKind, Corrupt, VersionMismatch, NotReady,
-  // HandlesFull (64 handles are open at once).
+  // Opens read-write. Throws Error: NotFound, WrongKind, Corrupt,
+  // VersionMismatch, NotReady, HandlesFull (64 handles are open at once),
+  // PermissionDenied (an object of a user other than this one or root, or
+  // one this user may not open read-write).
   static CircularBuffer open(const std::string &name);
 
   CircularBuffer(CircularBuffer &&) noexcept;

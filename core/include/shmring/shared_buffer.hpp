@@ -27,10 +27,13 @@ namespace shmring {
 
 class SharedBuffer {
  public:
-  // Throws Error: InvalidName, InvalidArgument (size 0 or too large),
-  // OwnerAlive (a live process created that name), WrongKind, NoSpace.
+  // Throws Error: InvalidName, InvalidArgument (size 0 or too large, or
+  // perms without 0600), OwnerAlive (a live process created that name),
+  // WrongKind, NoSpace.
   static SharedBuffer create(const std::string &name, std::uint64_t size, mode_t perms = 0600);
-  // Throws Error: NotFound, WrongKind, Corrupt, VersionMismatch, NotReady.
+  // Opens read-write. Throws Error: NotFound, WrongKind, Corrupt,
+  // VersionMismatch, NotReady, PermissionDenied (an object of a user other
+  // than this one or root, or one this user may not open read-write).
   static SharedBuffer open(const std::string &name);
 
   SharedBuffer(SharedBuffer &&) noexcept;

@@ -75,7 +75,8 @@ struct WriterStats {
 // pool lends slots to upstream threads) or read stats.
 class Writer {
  public:
-  // Throws Error: InvalidName, InvalidArgument, OwnerAlive (a live writer,
+  // Throws Error: InvalidName, InvalidArgument (also perms without 0600,
+  // see perms_problem), OwnerAlive (a live writer,
   // in any PID namespace), WrongKind, VersionMismatch, PermissionDenied,
   // NoSpace, System. A stale object whose writer died is replaced.
   static std::unique_ptr<Writer> create(const WriterOptions &options);

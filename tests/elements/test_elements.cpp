@@ -179,6 +179,17 @@ void expect_error_containing(GstElement *pipeline, const char *text) {
   g_error_free(error);
 }
 
+// A settings error: the pipeline fails to start, with `text` on the bus.
+void expect_start_to_fail_with(const char *description, const char *text) {
+  GstElement *pipeline = gst_parse_launch(description, nullptr);
+  fail_unless(pipeline != nullptr);
+  fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_PAUSED),
+                         GST_STATE_CHANGE_FAILURE);
+  expect_error_containing(pipeline, text);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+
 }  // namespace
 
 GST_START_TEST(test_caps_timestamps_flags_and_payload_round_trip) {
@@ -376,13 +387,7 @@ GST_START_TEST(test_invalid_ring_names_are_element_errors) {
   for (const char *description :
        {"fakesrc ! shmringsink ring=a/b", "fakesrc ! shmringsink", "shmringsrc ring=.. ! fakesink",
         "shmringsrc ring=\"x y\" ! fakesink"}) {
-    GstElement *pipeline = gst_parse_launch(description, nullptr);
-    fail_unless(pipeline != nullptr);
-    fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_PAUSED),
-                           GST_STATE_CHANGE_FAILURE);
-    expect_error_containing(pipeline, "ring name");
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(pipeline);
+    expect_start_to_fail_with(description, "ring name");
   }
 }
 GST_END_TEST;
@@ -391,13 +396,7 @@ GST_START_TEST(test_perms_that_shut_out_the_owner_are_a_settings_error) {
   const std::string ring = ring_name("perms");
   for (const char *perms : {"128", "256", "36"}) {  // 0200, 0400, 0044
     const std::string description = "fakesrc ! shmringsink ring=" + ring + " perms=" + perms;
-    GstElement *pipeline = gst_parse_launch(description.c_str(), nullptr);
-    fail_unless(pipeline != nullptr);
-    fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_PAUSED),
-                           GST_STATE_CHANGE_FAILURE);
-    expect_error_containing(pipeline, "must give its owner read and write");
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(pipeline);
+    expect_start_to_fail_with(description.c_str(), "must give its owner read and write");
     fail_if(ring_exists(ring), "nothing is created");
   }
   // Write access for others works, but is said to be a risk.

@@ -1,6 +1,7 @@
 """Rings of other users, with a user the test creates (as root): a reader
 trusts only rings of its own user or root unless told which owner to trust,
 and a writer says clearly when another user's live object holds the name."""
+import contextlib
 import grp
 import os
 import pwd
@@ -43,7 +44,7 @@ class OtherUsers(ProcessTest):
         if os.geteuid() != 0:
             return
         sweep_users_of_ended_runs()
-        name = f"shmring-t{os.getpid() % 100000}"
+        name = f"shmring-t{os.getpid()}"  # the pid: how a later run tells it ended
         if subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
                           capture_output=True).returncode == 0:
             cls.user = name
@@ -202,15 +203,31 @@ class OtherUsers(ProcessTest):
         self.processes.append(writer)
         return writer
 
+    @contextlib.contextmanager
+    def member_waiting(self, suffix, what):
+        """A group of the other user's, a ring and that user's source waiting
+        for it: (group, ring, reader, log). The group and log go after."""
+        group = f"{self.user}{suffix}"
+        self.in_group(group)
+        log = os.path.join(self.registry, f"{what}-{os.getpid()}.log")
+        try:
+            ring = self.ring(what)
+            yield group, ring, self.waiting_member(ring, log), log
+        finally:
+            self.drop_group(group)
+            if os.path.exists(log):
+                os.unlink(log)
+
+    def assert_member_reads_every_frame(self, writer, reader, count):
+        self.assertEqual(finish(writer, timeout=30)[0], 0)
+        code, out, err = finish(reader, timeout=30)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(len(frames(out)), count, "the member read the writer's every frame")
+
     def test_a_new_ring_is_its_writers_alone_until_its_group_is_set_and_members_wait(self):
         # The writer held in the instant between creating the ring and
         # giving it its group, as a descheduled one would be.
-        group = f"{self.user}w"
-        self.in_group(group)
-        log = os.path.join(self.registry, f"held-{os.getpid()}.log")
-        try:
-            ring = self.ring("group-held")
-            reader = self.waiting_member(ring, log)
+        with self.member_waiting("w", "group-held") as (group, ring, reader, log):
             writer = self.group_writer(ring, group, 10, {
                 "LD_PRELOAD": os.environ["SHMRING_SLOW_FCHOWN"],
                 "SHMRING_TEST_FCHOWN_DELAY_MS": "1500"})
@@ -220,25 +237,13 @@ class OtherUsers(ProcessTest):
                              "before it has its group (who did could keep it open after)")
             time.sleep(1)
             self.assert_still_waiting(reader, log)
-            self.assertEqual(finish(writer, timeout=30)[0], 0)
-            code, out, err = finish(reader, timeout=30)
-            self.assertEqual(code, 0, err)
-            self.assertEqual(len(frames(out)), 10, "then read the writer's every frame")
-        finally:
-            self.drop_group(group)
-            if os.path.exists(log):
-                os.unlink(log)
+            self.assert_member_reads_every_frame(writer, reader, 10)
 
     def test_a_member_waits_out_a_writer_that_died_before_sharing_its_ring(self):
         # What a writer killed before it gave its ring a group leaves: an
         # empty object of its own, open to it alone. The next writer
         # replaces it; a member waiting meanwhile reads that writer's frames.
-        group = f"{self.user}d"
-        self.in_group(group)
-        log = os.path.join(self.registry, f"died-{os.getpid()}.log")
-        try:
-            ring = self.ring("group-died")
-            reader = self.waiting_member(ring, log)
+        with self.member_waiting("d", "group-died") as (group, ring, reader, log):
             os.close(os.open(ring_path(ring), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
             time.sleep(1.5)
             self.assert_still_waiting(reader, log)
@@ -248,15 +253,7 @@ class OtherUsers(ProcessTest):
             self.assertNotEqual(code, 0)
             self.assertIn("was not ready within", err)
             self.assertIn("next shmringsink", err)
-            writer = self.group_writer(ring, group, 10)
-            self.assertEqual(finish(writer, timeout=30)[0], 0)
-            code, out, err = finish(reader, timeout=30)
-            self.assertEqual(code, 0, err)
-            self.assertEqual(len(frames(out)), 10, "the next writer's every frame")
-        finally:
-            self.drop_group(group)
-            if os.path.exists(log):
-                os.unlink(log)
+            self.assert_member_reads_every_frame(self.group_writer(ring, group, 10), reader, 10)
 
     def test_an_unopenable_object_of_an_untrusted_user_is_refused_at_once(self):
         # An empty object this user may not open, of a user it does not

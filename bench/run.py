@@ -65,12 +65,18 @@ class Stalled(Exception):
     """The consumer stopped receiving: the transport deadlocked."""
 
 
-def run_bare_ring(tool, node, nodes, seconds, mode, timeout=120):
-    """Bytes/s and records/s of bench/bare-ring: a two-process ring of
-    indices and slots and nothing else, what the machine gives a ring."""
-    out = subprocess.run([tool("bare-ring"), str(node), str(nodes), seconds, mode],
+def run_ring_tool(tool, name, node, nodes, seconds, *extra, timeout=120):
+    """Bytes/s and records/s of a ring benchmark that prints
+    'NODE NODES RECORDS SECONDS BYTES_PER_S' (ring-bandwidth, bare-ring)."""
+    out = subprocess.run([tool(name), str(node), str(nodes), seconds, *extra],
                          capture_output=True, text=True, check=True, timeout=timeout).stdout.split()
     return float(out[4]), int(out[2]) / float(out[3])
+
+
+def run_bare_ring(tool, node, nodes, seconds, mode, timeout=120):
+    """bench/bare-ring: a two-process ring of indices and slots and nothing
+    else, what the machine gives a ring."""
+    return run_ring_tool(tool, "bare-ring", node, nodes, seconds, mode, timeout=timeout)
 
 
 class HostProbe:
@@ -532,9 +538,7 @@ class Harness:
     @steady
     def ring_rate(self, node, nodes, seconds, *spin):
         """Bytes/s and records/s of the core ring (bench/ring-bandwidth)."""
-        out = subprocess.run([self.tool("ring-bandwidth"), str(node), str(nodes), seconds, *spin],
-                             capture_output=True, text=True, check=True, timeout=120).stdout.split()
-        return float(out[4]), int(out[2]) / float(out[3])
+        return run_ring_tool(self.tool, "ring-bandwidth", node, nodes, seconds, *spin)
 
     @steady
     def queue_bandwidth(self, node, nodes, seconds, writers, readers, mode):

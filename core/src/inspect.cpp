@@ -64,10 +64,10 @@ ObjectInfo inspect_object(const std::string &name) {
       break;
     }
     case object::Verdict::State::Initializing:
-      info.problem = info.owner_alive || !object::abandoned_by_its_creator(object)
-                         ? "being created"
-                         : "left half-created by a creator that died (`shmring clean` removes "
-                           "it, as does the next writer under the name)";
+      info.problem = object::abandoned_by_its_creator(object)
+                         ? "left half-created by a creator that died (`shmring clean` removes "
+                           "it, as does the next writer under the name)"
+                         : "being created";
       break;
     case object::Verdict::State::Corrupt:
     case object::Verdict::State::OtherVersion: info.problem = verdict.problem; break;

@@ -12,11 +12,18 @@ CAPS = "video/x-raw,format=I420,width=1920,height=1080,framerate=30/1"
 PROCESS_TIMEOUT = 60
 
 
-def gst_launch(description, flags=("-q",)):
+def gst_launch(description, flags=("-q",), env=None):
     """gst-launch-1.0 with its output captured; flags such as -m (bus
-    messages) or -v (property changes) replace the default -q."""
+    messages) or -v (property changes) replace the default -q; `env` adds
+    to the environment."""
     return subprocess.Popen(["gst-launch-1.0", *flags] + description.split(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, **env) if env else None)
+
+
+def process_gone(pid):
+    """Whether no process has this pid (of this PID namespace) any more."""
+    return not os.path.exists(f"/proc/{pid}")
 
 
 def finish(process, timeout=PROCESS_TIMEOUT):

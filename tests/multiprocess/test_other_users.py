@@ -12,7 +12,8 @@ import tempfile
 import time
 import unittest
 
-from support import ProcessTest, finish, frames, gst_launch, ring_path, wait_for
+from support import (ProcessTest, finish, frames, gst_launch, process_gone, ring_path,
+                     wait_for)
 
 SMALL = "video/x-raw,format=I420,width=160,height=120,framerate=30/1"
 # How long the other user's sources wait for a ring (ns): ample for a writer
@@ -23,17 +24,15 @@ WAIT = 20 * 10**9
 def sweep_users_of_ended_runs():
     """Users and groups an earlier run created, if it was killed before its
     tearDownClass (a suite timeout): their processes first."""
-    def ended(match):
-        return not os.path.exists(f"/proc/{match.group(1)}")
     for entry in pwd.getpwall():
         match = re.fullmatch(r"shmring-t(\d+)", entry.pw_name)
-        if match and ended(match):
+        if match and process_gone(match.group(1)):
             subprocess.run(["pkill", "-KILL", "-u", entry.pw_name], capture_output=True)
             time.sleep(0.2)
             subprocess.run(["userdel", entry.pw_name], capture_output=True)
     for entry in grp.getgrall():
         match = re.fullmatch(r"shmring-t(\d+)[a-z]?", entry.gr_name)
-        if match and ended(match):
+        if match and process_gone(match.group(1)):
             subprocess.run(["groupdel", entry.gr_name], capture_output=True)
 
 
@@ -144,28 +143,12 @@ class OtherUsers(ProcessTest):
             ring = self.ring("shared-group")
             reader = self.as_user(f"shmringsrc ring={ring} timeout={WAIT} policy=leaky ! "
                                   f"checksumsink")
-            # Paced by identity, not by a live source: a live source's frames
-            # pile up while the writer waits for the reader (whose start, a
-            # registry of its own to build, can take a second) and come at
-            # once when it joins, faster than a read-only reader (leaky:
-            # it cannot hold the writer back) could take them.
-            writer = gst_launch(f"videotestsrc pattern=ball num-buffers=30 ! {SMALL} ! "
-                                f"identity sleep-time=33000 ! shmringsink ring={ring} "
-                                f"perms=0640 group={group} wait-for-readers=true sync=false")
-            self.processes.append(writer)
+            writer = self.group_writer(ring, group, 30)
             self.wait_for_ring(ring)
             info = os.stat(ring_path(ring))
             self.assertEqual(oct(info.st_mode & 0o777), "0o640")
             self.assertEqual(info.st_gid, grp.getgrnam(group).gr_gid)
-            try:
-                self.assertEqual(finish(writer, timeout=30)[0], 0)
-            except AssertionError as failure:
-                os.killpg(reader.pid, signal.SIGKILL)  # runuser and its gst-launch
-                raise AssertionError(f"{failure}; the reader said: "
-                                     f"{reader.communicate()[1][-2000:]}") from failure
-            code, out, err = finish(reader, timeout=30)
-            self.assertEqual(code, 0, err)
-            self.assertEqual(len(frames(out)), 30, "a member of the group read every frame")
+            self.assert_member_reads_every_frame(writer, reader, 30)
         finally:
             self.drop_group(group)
 
@@ -193,13 +176,14 @@ class OtherUsers(ProcessTest):
                       "the member's source looked at the ring meanwhile")
 
     def group_writer(self, ring, group, count, env=None):
-        writer = subprocess.Popen(
-            ["gst-launch-1.0", "-q", *(f"videotestsrc pattern=ball num-buffers={count} ! {SMALL} "
-                                       f"! identity sleep-time=33000 ! shmringsink ring={ring} "
-                                       f"perms=0640 group={group} wait-for-readers=true "
-                                       f"sync=false").split()],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=dict(os.environ, **(env or {})))
+        # Paced by identity, not by a live source: a live source's frames
+        # pile up while the writer waits for the reader (whose start, a
+        # registry of its own to build, can take a second) and come at once
+        # when it joins, faster than a read-only reader (leaky: it cannot
+        # hold the writer back) could take them.
+        writer = gst_launch(f"videotestsrc pattern=ball num-buffers={count} ! {SMALL} ! "
+                            f"identity sleep-time=33000 ! shmringsink ring={ring} perms=0640 "
+                            f"group={group} wait-for-readers=true sync=false", env=env)
         self.processes.append(writer)
         return writer
 
@@ -219,7 +203,12 @@ class OtherUsers(ProcessTest):
                 os.unlink(log)
 
     def assert_member_reads_every_frame(self, writer, reader, count):
-        self.assertEqual(finish(writer, timeout=30)[0], 0)
+        try:
+            self.assertEqual(finish(writer, timeout=30)[0], 0)
+        except AssertionError as failure:
+            os.killpg(reader.pid, signal.SIGKILL)  # runuser and its gst-launch
+            raise AssertionError(f"{failure}; the reader said: "
+                                 f"{reader.communicate()[1][-2000:]}") from failure
         code, out, err = finish(reader, timeout=30)
         self.assertEqual(code, 0, err)
         self.assertEqual(len(frames(out)), count, "the member read the writer's every frame")

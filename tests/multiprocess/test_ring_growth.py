@@ -12,8 +12,8 @@ import tempfile
 import time
 import unittest
 
-from support import (ProcessTest, finish, frames, gst_launch, ring_path, run_pipeline, stats_of,
-                     wait_for)
+from support import (ProcessTest, finish, frames, gst_launch, process_gone, ring_path,
+                     run_pipeline, stats_of, wait_for)
 from test_small_shm import in_small_shm
 from test_time_and_events import identity_log
 
@@ -44,7 +44,7 @@ class RingGrowth(ProcessTest):
         # Those of runs killed before their tearDownClass (a suite timeout).
         for stale in glob.glob(os.path.join(tempfile.gettempdir(), "shmring-growth-*-*")):
             pid = os.path.basename(stale).split("-")[2]
-            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            if pid.isdigit() and process_gone(pid):
                 shutil.rmtree(stale, ignore_errors=True)
         cls.media = tempfile.mkdtemp(prefix=f"shmring-growth-{os.getpid()}-")
         cls.files = {}

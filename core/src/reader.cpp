@@ -11,6 +11,7 @@
 #include "log.hpp"
 #include "named_object.hpp"
 #include "ring_layout.hpp"
+#include "same_cpu.hpp"
 #include "shmring/error.hpp"
 #include "shmring/object_name.hpp"
 
@@ -57,6 +58,8 @@ struct Reader::Impl {
   bool read_only = false;
   std::chrono::nanoseconds spin_time{0};  // ReaderOptions::spin_time
   Deadline waiting_since{};               // of the wait for the next record, while spinning
+  int yields = 0;                         // to a writer on our CPU, in that wait
+  TurnTaking turns;
   Deadline last_liveness_check{};
 
   Impl(object::Handle handle_, Mapping data_, const Geometry &geometry)
@@ -108,6 +111,7 @@ struct Reader::Impl {
               std::memory_order_relaxed);
           candidate->received.store(0, std::memory_order_relaxed);
           candidate->lost.store(0, std::memory_order_relaxed);
+          candidate->cpu.store(0, std::memory_order_relaxed);
           start_at_newest();
           candidate->cursor.store(cursor, std::memory_order_release);
         },
@@ -174,6 +178,7 @@ struct Reader::Impl {
       return;
     entry->received.store(counters.received, std::memory_order_relaxed);
     entry->lost.store(counters.lost, std::memory_order_relaxed);
+    show_cpu(entry->cpu);
     entry->cursor.store(cursor, std::memory_order_release);
     space_channel.notify();  // a writer may wait on this cursor
   }
@@ -297,6 +302,7 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
         out.resyncs_before = std::exchange(r.resyncs_pending, 0);
         r.started = true;
         r.waiting_since = Deadline{};
+        r.yields = 0;
         ++r.cursor;
         ++r.counters.received;
         r.publish_progress();
@@ -314,7 +320,11 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     }
     if (closed)
       return ReadStatus::WriterClosed;
-    if (spins++ < kSpinsBeforeSleep) {
+    // A writer on our own CPU cannot publish while we spin: the poll below
+    // yields to it instead. (Where it runs is on the line of write_seq,
+    // read above anyway.)
+    const bool writer_here = on_this_cpu(r.control->writer_cpu.load(std::memory_order_relaxed));
+    if (!writer_here && spins++ < kSpinsBeforeSleep) {
       cpu_relax();
       continue;
     }
@@ -337,7 +347,8 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
         if (!writer_alive())
           return ReadStatus::WriterDead;
       }
-      cpu_relax();
+      // The writer's turn does not use up the budget.
+      r.waiting_since += r.turns.step(writer_here, r.yields);
       continue;
     }
     // A read-only reader sleeps uncounted: a writer that has not noticed it

@@ -56,6 +56,9 @@ struct alignas(kCacheLine) RingReader {
   // ReaderOptions::identity. Added in the entry's spare bytes: a reader of
   // an earlier build leaves it 0 (no identity), which writers allow for.
   std::atomic<std::uint64_t> identity;
+  // The reader's CPU as of its latest read (same_cpu.hpp's tag: CPU + 1,
+  // 0 unknown), in the entry's spare bytes too.
+  std::atomic<std::uint32_t> cpu;
 };
 
 struct alignas(kCacheLine) RingControl {
@@ -64,7 +67,9 @@ struct alignas(kCacheLine) RingControl {
   std::atomic<std::uint32_t> data_word;     // futex readers sleep on
   std::atomic<std::uint32_t> data_waiters;  // readers inside futex_wait
   std::atomic<std::uint32_t> writer_state;
-  std::uint32_t reserved;
+  // The writer's CPU as of its latest publish (same_cpu.hpp's tag: CPU + 1,
+  // 0 unknown). In what was a reserved word: an older writer leaves it 0.
+  std::atomic<std::uint32_t> writer_cpu;
   std::atomic<std::uint64_t> caps_id;  // newest caps id
   // The writer pipeline's latency (ns) as its sink was told, kNoTime until
   // known: readers add it to their own for the LATENCY query.

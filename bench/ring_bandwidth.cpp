@@ -7,7 +7,7 @@
 // With SPIN_US, the reader and the writer busy-poll that long before they
 // sleep (spin_time): while records flow, neither makes a system call.
 //
-//   ring-bandwidth NODE_BYTES NODES SECONDS [SPIN_US]
+//   ring-bandwidth NODE_BYTES NODES SECONDS [SPIN_US [READER_CPU]]
 // prints: node_bytes nodes records seconds bytes_per_second
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,11 +32,14 @@ Clock::time_point in(int ms) { return Clock::now() + std::chrono::milliseconds(m
 }  // namespace
 
 int main(int argc, char **argv) {
-  if (argc != 4 && argc != 5) {
-    std::fprintf(stderr, "usage: %s NODE_BYTES NODES SECONDS [SPIN_US]\n", argv[0]);
+  if (argc < 4 || argc > 6) {
+    std::fprintf(stderr, "usage: %s NODE_BYTES NODES SECONDS [SPIN_US [READER_CPU]]\n", argv[0]);
     return 2;
   }
   const auto spin = std::chrono::microseconds(argc >= 5 ? std::atoi(argv[4]) : 0);
+  // The writer runs on CPU 0; the reader on CPU 1, or with READER_CPU 0 on
+  // the writer's (a one-CPU container, or a pair the scheduler packed).
+  const int reader_cpu = argc >= 6 ? std::atoi(argv[5]) : 1;
   const std::uint64_t node = std::strtoull(argv[1], nullptr, 10);
   const std::uint32_t nodes = static_cast<std::uint32_t>(std::strtoul(argv[2], nullptr, 10));
   const double seconds = std::atof(argv[3]);
@@ -50,7 +53,7 @@ int main(int argc, char **argv) {
 
   pid_t child = fork();
   if (child == 0) {
-    pin_to_cpu(1);
+    pin_to_cpu(reader_cpu);
     shmring::ReaderOptions reader_options;
     reader_options.name = name;
     reader_options.spin_time = spin;

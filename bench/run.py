@@ -296,12 +296,14 @@ class Harness:
         return out, err
 
     @steady
-    def rate(self, transport, upstream, n):
-        """Items per second the consumer received, first to last."""
+    def rate(self, transport, upstream, n, cpus=None):
+        """Items per second the consumer received, first to last; with
+        `cpus` (a taskset list), both processes run on those CPUs only."""
         consumer, producer_tail, socket = transport
-        counter = [self.tool("consumer-rate"), "--count", str(n), "--timeout",
-                   str(STALL_SECONDS)] + f"{consumer} ! fakesink name=sink sync=false".split()
-        c, p = self.start_pair(counter, ["gst-launch-1.0", "-q"] +
+        on = ["taskset", "-c", cpus] if cpus else []
+        counter = on + [self.tool("consumer-rate"), "--count", str(n), "--timeout",
+                        str(STALL_SECONDS)] + f"{consumer} ! fakesink name=sink sync=false".split()
+        c, p = self.start_pair(counter, on + ["gst-launch-1.0", "-q"] +
                                f"{upstream} ! {producer_tail}".split(), socket)
         out, err = self.finish_pair(c, p, socket, timeout=n / 20 + 60)
         if "stalled=1" in out:
@@ -314,12 +316,12 @@ class Harness:
             raise RuntimeError(f"producer failed: {p.stderr.read()[-600:]}")
         return (n - 1) / float(m.group(2))
 
-    def median_rate(self, make_transport, upstream, n, runs):
+    def median_rate(self, make_transport, upstream, n, runs, cpus=None):
         """(median rate, None) or (None, why it could not be measured)."""
         rates = []
         for _ in range(runs):
             try:
-                rates.append(self.rate(make_transport(), upstream, n))
+                rates.append(self.rate(make_transport(), upstream, n, cpus))
             except Stalled as stalled:
                 return None, str(stalled)
         return statistics.median(rates), None
@@ -335,14 +337,16 @@ class Harness:
         return float(out)
 
     @steady
-    def anchor_rate(self, pipeline, n, runs):
+    def anchor_rate(self, pipeline, n, runs, cpus=None):
         """Median items/s of one process running `pipeline` (its last element
         fakesink name=sink): the producer alone, or the same pipeline with a
         queue between two threads, counted as the transports are."""
         rates = []
+        on = ["taskset", "-c", cpus] if cpus else []
         for _ in range(runs):
             out = subprocess.run(
-                [self.tool("consumer-rate"), "--count", str(n), "--timeout", str(STALL_SECONDS)] +
+                on + [self.tool("consumer-rate"), "--count", str(n), "--timeout",
+                      str(STALL_SECONDS)] +
                 pipeline.split(), capture_output=True, text=True, timeout=n / 20 + 60).stdout
             m = re.search(r"frames=(\d+) seconds=([\d.]+)", out)
             if not m or int(m.group(1)) != n:
@@ -425,8 +429,15 @@ class Harness:
                     f"{upstream} ! fakesink name=sink sync=false", n, 1), None),
                 "queue": lambda: (self.anchor_rate(
                     f"{upstream} ! queue ! fakesink name=sink sync=false", n, 1), None),
+                # Both processes on one CPU (a one-CPU container; a pair the
+                # scheduler packed): they can only take turns.
+                "ring_one_cpu": lambda: self.median_rate(
+                    lambda: self.shmring("small", "slot-size=65536"), upstream, n, 1, "0"),
+                "queue_one_cpu": lambda: (self.anchor_rate(
+                    f"{upstream} ! queue ! fakesink name=sink sync=false", n, 1, "0"), None),
             }, runs)
-            labels = {"ring": "shmring", "ring_spin": "shmring, spin-time", "shm": "shmsink"}
+            labels = {"ring": "shmring", "ring_spin": "shmring, spin-time", "shm": "shmsink",
+                      "ring_one_cpu": "shmring, one CPU"}
             rows.append(dict(size=size, rounds=runs, n=n, **rates,
                              notes=[f"{labels[name]}: {note}" for name, note in notes.items()]))
         return rows
@@ -618,7 +629,8 @@ class Harness:
             _, bare_held = self.bare_ring(size, 64, seconds, "held")
             _, bare_copy = self.bare_ring(size, 64, seconds, "copy")
             rows.append(dict(size=size, ring=ring_rate(size), ring_spin=ring_rate(size, "1000"),
-                             queue=queue, bare_touch=bare_touch, bare_held=bare_held,
+                             # spin 0, the reader on the writer's CPU
+                             ring_one_cpu=ring_rate(size, "0", "0"), queue=queue, bare_touch=bare_touch, bare_held=bare_held,
                              bare_copy=bare_copy))
         return rows
 
@@ -676,16 +688,24 @@ def report(results, lines):
         for note in r["notes"]:
             out(f"    note: {note}")
     out("")
+    out("Both processes on one CPU (taskset -c 0; the queue's two threads too): they take turns")
+    out(f"{'size':<8} {'shmring':>10} {'queue':>10} {'ring/queue':>11}")
+    for r in results["small"]:
+        out(f"{str(r['size']) + ' B':<8} {cell(r['ring_one_cpu'], '10.0f'):>10} "
+            f"{cell(r['queue_one_cpu'], '10.0f'):>10} "
+            f"{ratio(r['ring_one_cpu'], r['queue_one_cpu']):>11}")
+    out("")
     out("## Small records between two processes, core library (M records/s; target 10)")
     out("'bare': bench/bare-ring, a ring with nothing but two indices, read as the ring is "
         "(touch) or as the queue is (copy);")
-    out("'bare held': touch plus the ring's per-record holds and full orderings, nothing else")
-    out(f"{'size':<8} {'ring':>8} {'ring, spin 1 ms':>16} {'queue':>8} {'bare touch':>11} "
+    out("'bare held': touch plus the ring's per-record holds and full orderings, nothing else;")
+    out("'one CPU': the ring's reader on the writer's CPU, where the two take turns")
+    out(f"{'size':<8} {'ring':>8} {'ring, spin 1 ms':>16} {'one CPU':>8} {'queue':>8} {'bare touch':>11} "
         f"{'bare held':>10} {'bare copy':>10} {'ring/bare':>10} {'ring/held':>10} "
         f"{'queue/bare':>11}")
     for r in results["records"]:
         out(f"{str(r['size']) + ' B':<8} {r['ring'] / 1e6:8.2f} {r['ring_spin'] / 1e6:16.2f} "
-            f"{r['queue'] / 1e6:8.2f} {r['bare_touch'] / 1e6:11.2f} {r['bare_held'] / 1e6:10.2f} "
+            f"{r['ring_one_cpu'] / 1e6:8.2f} {r['queue'] / 1e6:8.2f} {r['bare_touch'] / 1e6:11.2f} {r['bare_held'] / 1e6:10.2f} "
             f"{r['bare_copy'] / 1e6:10.2f} {ratio(r['ring'], r['bare_touch']):>10} "
             f"{ratio(r['ring'], r['bare_held']):>10} {ratio(r['queue'], r['bare_copy']):>11}")
     out("")
@@ -801,7 +821,7 @@ def shmring_failures(results):
         if not r["ring"]:
             failures.append(f"raw video {r['label']} {r['variant']}")
     for r in results["small"]:
-        if not r["ring"] or not r.get("ring_spin"):
+        if not r["ring"] or not r.get("ring_spin") or not r.get("ring_one_cpu"):
             failures.append(f"small buffers {r['size']} B")
     for r in results["latency"]:
         if not r["ring"]:

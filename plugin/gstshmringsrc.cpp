@@ -76,6 +76,9 @@ constexpr auto kReadSlice = std::chrono::milliseconds(500);
 // came so late that the writer has stopped meanwhile: after this long
 // without a ring, that is the writer lost (on-writer-lost), not a wait.
 constexpr auto kFollowGrace = std::chrono::seconds(1);
+// How often a source compares the latency it would answer with the one it
+// answered (a LATENCY message when they differ).
+constexpr gint64 kLatencyCompareEveryUs = 10000;
 
 enum {
   PROP_0,
@@ -150,6 +153,8 @@ struct SrcState {
   // would answer changes (first frame, new writer latency), we post a
   // LATENCY message so that the pipeline asks again.
   GstClockTime answered_min_latency = GST_CLOCK_TIME_NONE;
+  // Streaming thread only: when that was last compared (g_get_monotonic_time).
+  gint64 latency_compared_us = 0;
   // Streaming thread only: basesrc has pushed the segment (a buffer went
   // out since start or since a new segment). Before that, events from the
   // ring are queued with send_event so they follow the segment.
@@ -541,8 +546,11 @@ GstBuffer *buffer_for_frame(GstShmringSrc *self, const shmring::gst::ReaderLink 
   // A read-only reader (another user's) copies always: its holds are
   // invisible to other readers' count, so it keeps none for long.
   const guint limit = MAX(1u, link.reader->slot_count() / 2);
+  // Alone in the ring, its holds are the ring's: the slots_out check says
+  // it all, without a look at every slot's line (10% of the source's time
+  // at 64 B).
   if (link.reader->read_only() || link.slots_out.load() >= limit ||
-      link.reader->slots_held() > limit) {
+      (!link.reader->sole_reader() && link.reader->slots_held() > limit)) {
     gst_buffer_append_memory(buffer, hold.copy());
     count(self, &Counters::copied);
     if (link.reader->read_only() && !link.reader->intact(frame)) {
@@ -802,6 +810,7 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
   s.discont_pending = false;
   s.last_duration = GST_CLOCK_TIME_NONE;
   s.answered_min_latency = GST_CLOCK_TIME_NONE;
+  s.latency_compared_us = 0;
   s.caps_frame_duration = GST_CLOCK_TIME_NONE;
   s.segment_sent = false;
   s.writer_lost = false;
@@ -1071,7 +1080,13 @@ void finish_buffer(GstShmringSrc *self, shmring::Reader &reader, GstBuffer *buff
     s.last_duration = GST_BUFFER_DURATION(buffer);
   GST_OBJECT_UNLOCK(self);
   s.segment_sent = true;  // basesrc pushes the segment before this buffer
-  ask_again_if_latency_changed(self, reader);
+  // Every 10 ms at most: it takes the object lock twice and reads a line
+  // the writer writes on every publish (at 64 B, 4% of the source's time).
+  const gint64 now_us = g_get_monotonic_time();
+  if (now_us - s.latency_compared_us >= kLatencyCompareEveryUs) {
+    s.latency_compared_us = now_us;
+    ask_again_if_latency_changed(self, reader);
+  }
 }
 
 // What to do with one frame read from the ring. The slot is held by `hold`

@@ -431,6 +431,13 @@ std::uint32_t Reader::slots_held() const {
   return held;
 }
 
+bool Reader::sole_reader() const {
+  if (impl_->read_only)
+    return false;
+  const std::uint64_t occupied = impl_->participants.occupied();
+  return occupied == impl_->bit;
+}
+
 std::uint64_t Reader::slot_size() const { return impl_->view.geometry.slot_size; }
 ReaderCounters Reader::counters() const { return impl_->counters; }
 

@@ -1374,6 +1374,47 @@ GST_START_TEST(test_latency_is_the_writers_plus_one_frame) {
 }
 GST_END_TEST;
 
+// When what the source would answer changes (the writer pipeline's latency
+// here), it posts a LATENCY message so that the pipeline asks again: once,
+// and within the next buffers (it compares at most every 10 ms).
+GST_START_TEST(test_a_new_writer_latency_is_announced_with_a_latency_message) {
+  const std::string ring = ring_name("latency-change");
+  GstHarness *sink = sink_harness(ring, "slots=6");
+  gst_harness_set_src_caps_str(sink, "video/x-raw,format=GRAY8,width=8,height=4,framerate=25/1");
+  GstHarness *src = src_harness(ring);
+  GstElement *reader = element_of(src, "shmringsrc");
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(reader, bus);
+  fail_unless(gst_element_send_event(element_of(sink, "shmringsink"),
+                                     gst_event_new_latency(100 * GST_MSECOND)));
+  gst_harness_push(sink, numbered_buffer(0, 32));
+  gst_buffer_unref(gst_harness_pull(src));
+  GstQuery *query = gst_query_new_latency();
+  fail_unless(gst_element_query(reader, query));
+  gst_query_unref(query);
+  gst_bus_set_flushing(bus, TRUE);  // what came before the answer
+  gst_bus_set_flushing(bus, FALSE);
+
+  fail_unless(gst_element_send_event(element_of(sink, "shmringsink"),
+                                     gst_event_new_latency(300 * GST_MSECOND)));
+  int latency_messages = 0;
+  for (int n = 1; n <= 30; ++n) {
+    g_usleep(5 * 1000);
+    gst_harness_push(sink, numbered_buffer(n, 32));
+    gst_buffer_unref(gst_harness_pull(src));
+    while (GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_LATENCY)) {
+      ++latency_messages;
+      gst_message_unref(message);
+    }
+  }
+  fail_unless_equals_int(latency_messages, 1);
+  gst_element_set_bus(reader, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+}
+GST_END_TEST;
+
 // timestamp-mode=arrival stamps a frame with the instant it reached the ring,
 // not the (later) instant the reader got round to it.
 GST_START_TEST(test_arrival_mode_stamps_when_the_frame_reached_the_ring) {
@@ -1884,6 +1925,7 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_elements_are_made_from_shmring_uris);
   tcase_add_test(tc, test_debug_output_tells_the_story);
   tcase_add_test(tc, test_latency_is_the_writers_plus_one_frame);
+  tcase_add_test(tc, test_a_new_writer_latency_is_announced_with_a_latency_message);
   tcase_add_test(tc, test_arrival_mode_stamps_when_the_frame_reached_the_ring);
   tcase_add_test(tc, test_clock_mode_maps_writer_time_to_reader_running_time);
   tcase_add_test(tc, test_clock_mode_maps_across_different_clocks);

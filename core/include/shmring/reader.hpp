@@ -138,6 +138,10 @@ class Reader {
   // sees all the others' holds, so together they never exceed the limit
   // they check against.
   std::uint32_t slots_held() const;
+  // True when this is the only reader with an entry in the ring (no other
+  // read-write reader, live or dead and not yet reclaimed): every holder
+  // bit is then its own. False for a read-only reader.
+  bool sole_reader() const;
   std::uint64_t slot_size() const;
   ReaderCounters counters() const;
 

@@ -426,7 +426,12 @@ Outcome attach_to_writer(GstShmringSrc *self) {
     watch = s.watch;
     g_mutex_unlock(&s.wait_mutex);
     const auto waited_from = shmring::Clock::now();
-    if (watch)
+    // A ring being created is looked at again on the clock alone: each
+    // look (our open and close of it) is an event of its name, and
+    // waking on those kept the source at 100% of a CPU.
+    if (watch && !creating.empty())
+      watch->sleep(wake);
+    else if (watch)
       watch->wait(wake);
     GST_LOG_OBJECT(self, "waited %" G_GINT64_FORMAT " us for ring '%s' to appear",
                    static_cast<gint64>(std::chrono::duration_cast<std::chrono::microseconds>(

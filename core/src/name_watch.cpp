@@ -87,6 +87,17 @@ bool NameWatch::wait(Deadline deadline) {
   }
 }
 
+bool NameWatch::sleep(Deadline deadline) {
+  for (;;) {
+    pollfd fd{interrupt_, POLLIN, 0};
+    const int ready = poll(&fd, interrupt_ >= 0 ? 1 : 0, milliseconds_until(deadline));
+    if (ready > 0)
+      return true;
+    if (Clock::now() >= deadline)
+      return false;
+  }
+}
+
 void NameWatch::interrupt() {
   if (interrupt_ >= 0) {
     const std::uint64_t one = 1;

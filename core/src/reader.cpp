@@ -347,9 +347,11 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
         if (!writer_alive())
           return ReadStatus::WriterDead;
       }
-      // The writer's turn does not use up the budget.
-      r.waiting_since += r.turns.step(writer_here, r.yields);
-      continue;
+      const TurnTaking::Step step = r.turns.step(writer_here, r.yields);
+      if (!step.sleep_now) {
+        r.waiting_since += step.peer_turn;  // the writer's turn is not the poll's
+        continue;
+      }
     }
     // A read-only reader sleeps uncounted: a writer that has not noticed it
     // yet would not wake it, so it looks again sooner.

@@ -64,7 +64,7 @@ constexpr std::chrono::microseconds kLongYield{200};
 // from the shortest again only after a run of quick yields (beside a busy
 // task, a yield is quick whenever the scheduler happens to pick the peer
 // next: resetting on each one left the busy case at 0.38-0.46 s against
-// 0.29 s sleeping; this way it takes 0.29-0.31 s).
+// 0.29 s sleeping; this way it takes 0.20-0.25 s).
 constexpr std::chrono::milliseconds kShortestYieldPause{1};
 constexpr std::chrono::milliseconds kLongestYieldPause{100};
 constexpr unsigned kQuickYieldsToReset = 64;
@@ -76,45 +76,62 @@ constexpr unsigned kQuickYieldsToReset = 64;
 // buffers where sleeping parted it within 20 (at 2.4 and 8 us a buffer).
 constexpr unsigned kTurnsBetweenSleeps = 64;
 
+// A yield that returned sooner than this switched to nobody (an empty one
+// takes 0.5 us here, a turn of the peer's two context switches and more):
+// the peer is not runnable, asleep on its clock or downstream, or a
+// real-time waiter's lower-priority peer, which a yield never runs. Sixty
+// more yields per buffer (185,000 a second, three times the reader's CPU
+// for 1,000 buffers a second) were the cost of taking that for a turn.
+constexpr std::chrono::nanoseconds kEmptyYield{1500};
+
 // Yielding to a peer on our CPU pays while its turns are quick and it is
 // the only other task there. With a third one busy on the CPU (a CPU hog,
 // an encoder), each yield hands that task a whole time slice: 20,000
 // records through a one-CPU pair beside a busy loop took 3.6 s yielding and
 // 0.3 s sleeping (a woken sleeper runs before a task that used up its
 // slice). A peer with long turns is woken as cheaply as it is yielded to.
-// So a long yield stops the yields for a while, and the waits sleep as they
-// did; a busy CPU then costs one slice per 100 ms at most.
+// So a long yield stops the yields for a while; a busy CPU then costs one
+// slice per 100 ms at most.
+// Whenever a wait whose peer shares its CPU does not yield, it sleeps at
+// once: spinning there (the poll before a sleep, or a spin-time budget)
+// only keeps the peer from the CPU. With spin-time on both sides of a
+// one-CPU pair, spinning out the budget instead made 20,000 buffers take 6
+// to 20 s where taking turns takes 0.35 s.
 // One per reader or writer, shared by the threads that wait on it: its
 // state is atomic; the count of yields is each wait's own.
 class TurnTaking {
  public:
-  // One step of a poll: yields to the peer when it shares our CPU, this
-  // wait has yields left and no pause is on; else a spin hint. Returns how
-  // long the peer's turn took (to leave out of the poll's budget), zero
-  // when it spun.
-  Clock::duration step(bool peer_here, int &yields) {
-    if (!peer_here || yields >= kYieldsBeforeSleep) {
+  struct Step {
+    bool sleep_now = false;       // the peer shares our CPU: poll no more
+    Clock::duration peer_turn{};  // to leave out of the poll's budget
+  };
+
+  // One step of a poll: a spin hint when the peer runs elsewhere; when it
+  // shares our CPU, a yield to it, or, where a yield does not pay (this
+  // wait's yields are spent, yields are paused, this turn is one that
+  // sleeps, or the peer turned out not to be runnable), the word to sleep.
+  Step step(bool peer_here, int &yields) {
+    if (!peer_here) {
       cpu_relax();
       return {};
     }
+    if (yields >= kYieldsBeforeSleep)
+      return {true, {}};
     const Deadline before = Clock::now();
-    if (before.time_since_epoch().count() < paused_until_.load(std::memory_order_relaxed)) {
-      cpu_relax();
-      return {};
-    }
+    if (before.time_since_epoch().count() < paused_until_.load(std::memory_order_relaxed))
+      return {true, {}};
     if (turns_.fetch_add(1, std::memory_order_relaxed) % kTurnsBetweenSleeps ==
-        kTurnsBetweenSleeps - 1) {
-      yields = kYieldsBeforeSleep;  // this wait sleeps
-      cpu_relax();
-      return {};
-    }
+        kTurnsBetweenSleeps - 1)
+      return {true, {}};
     ++yields;
     sched_yield();
     const Clock::duration took = Clock::now() - before;
+    if (took < kEmptyYield)
+      return {true, {}};
     if (took <= kLongYield) {
       if (quick_in_a_row_.fetch_add(1, std::memory_order_relaxed) + 1 >= kQuickYieldsToReset)
         pause_.store(0, std::memory_order_relaxed);
-      return took;
+      return {false, took};
     }
     quick_in_a_row_.store(0, std::memory_order_relaxed);
     const Clock::duration pause =
@@ -123,12 +140,12 @@ class TurnTaking {
     pause_.store(pause.count(), std::memory_order_relaxed);
     paused_until_.store((before + took + pause).time_since_epoch().count(),
                         std::memory_order_relaxed);
-    return took;
+    return {false, took};
   }
 
  private:
   std::atomic<Clock::rep> paused_until_{0};
-  std::atomic<Clock::rep> pause_{0};  // the latest pause; 0 after a quick yield
+  std::atomic<Clock::rep> pause_{0};  // the latest pause; 0 after a run of quick yields
   std::atomic<unsigned> turns_{0};
   std::atomic<unsigned> quick_in_a_row_{0};
 };

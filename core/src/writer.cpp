@@ -310,14 +310,17 @@ struct Writer::Impl {
                                                   std::to_string(view.geometry.slot_size));
   }
 
-  // Whether a reader runs on our CPU (as of its latest read): then a
-  // poll for the slot it frees yields to it rather than spins.
+  // Whether a blocking reader runs on our CPU (as of its latest read):
+  // then a poll for the slot it frees yields to it rather than spins. (A
+  // leaky reader never holds the writer back for long: yielding to it
+  // while a blocking reader elsewhere keeps the slot only spun on the
+  // writer's CPU.)
   bool reader_on_this_cpu() const {
     const std::uint32_t here = current_cpu_tag();
     bool found = false;
     object::for_each_bit(participants.occupied(), [&](std::uint32_t i) {
-      found |=
-          here != 0 && is_reading(i) && view.reader(i)->cpu.load(std::memory_order_relaxed) == here;
+      found |= here != 0 && is_blocking_reader(i) &&
+               view.reader(i)->cpu.load(std::memory_order_relaxed) == here;
     });
     return found;
   }
@@ -347,6 +350,7 @@ struct Writer::Impl {
       bool reader_here = reader_was_here.load(std::memory_order_relaxed) && reader_on_this_cpu();
       int spins = reader_here ? kSpinsBeforeLook : 0, yields = 0;
       show_cpu(control->writer_cpu);
+      bool sleep_now = false;
       do {
         if (interrupted.load() || ready())
           return true;
@@ -354,10 +358,10 @@ struct Writer::Impl {
           reader_here = reader_on_this_cpu();
           reader_was_here.store(reader_here, std::memory_order_relaxed);
         }
-        // The reader's turn does not use up the budget.
-        const Clock::duration turn = turns.step(reader_here, yields);
-        if (turn != Clock::duration::zero()) {
-          spin_end = std::min(deadline, spin_end + turn);
+        const TurnTaking::Step step = turns.step(reader_here, yields);
+        sleep_now = step.sleep_now;
+        if (step.peer_turn != Clock::duration::zero()) {
+          spin_end = std::min(deadline, spin_end + step.peer_turn);  // not the poll's time
           reader_here = reader_on_this_cpu();
         }
         if (Clock::now() - last_reclaim_look >= kLivenessSlice) {
@@ -365,8 +369,10 @@ struct Writer::Impl {
           reclaim_dead_readers();
           last_reclaim_look = Clock::now();
         }
-      } while (Clock::now() < spin_end);
-      return Clock::now() < deadline;
+      } while (!sleep_now && Clock::now() < spin_end);
+      if (!sleep_now)
+        return Clock::now() < deadline;
+      // A reader on our CPU is not taking a turn now: sleep, not spin.
     }
     // Read-only readers cannot wake us when they let go of a slot: look
     // again soon while they are there.

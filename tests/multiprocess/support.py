@@ -26,6 +26,27 @@ def process_gone(pid):
     return not os.path.exists(f"/proc/{pid}")
 
 
+def cpu_seconds(pid):
+    """CPU time (user + system) of a process and its children so far, as
+    /proc says: for a runuser whose gst-launch is its child."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            pids += [int(child) for child in children.read().split()]
+    except OSError:
+        pass
+    for each in pids:
+        try:
+            with open(f"/proc/{each}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except OSError:
+            pass
+    return total / tick
+
+
 def finish(process, timeout=PROCESS_TIMEOUT):
     """(exit code, stdout, stderr) of a process, killed if it overstays."""
     try:

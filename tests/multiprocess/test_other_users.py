@@ -12,8 +12,8 @@ import tempfile
 import time
 import unittest
 
-from support import (ProcessTest, finish, frames, gst_launch, process_gone, ring_path,
-                     wait_for)
+from support import (ProcessTest, cpu_seconds, finish, frames, gst_launch, process_gone,
+                     ring_path, wait_for)
 
 SMALL = "video/x-raw,format=I420,width=160,height=120,framerate=30/1"
 # How long the other user's sources wait for a ring (ns): ample for a writer
@@ -224,9 +224,31 @@ class OtherUsers(ProcessTest):
             info = os.stat(ring_path(ring))
             self.assertEqual(info.st_mode & 0o077, 0, "nobody but its writer's user may open it "
                              "before it has its group (who did could keep it open after)")
+            used_before = cpu_seconds(reader.pid)
             time.sleep(1)
             self.assert_still_waiting(reader, log)
+            # Each look at the ring is an event of its name (the source's
+            # own open and close): waking on those made the wait a spin.
+            self.assertLess(cpu_seconds(reader.pid) - used_before, 0.3,
+                            "the member's source spun while the ring was being created")
             self.assert_member_reads_every_frame(writer, reader, 10)
+
+    def test_a_source_waits_for_its_own_users_ring_being_created_without_spinning(self):
+        # Its looks open and close the ring, and each is an event of the
+        # ring's name: waking on those made the wait a spin at 100% of a CPU.
+        ring = self.ring("creating-own")
+        writer = self.group_writer(ring, "root", 10, {
+            "LD_PRELOAD": os.environ["SHMRING_SLOW_FCHOWN"],
+            "SHMRING_TEST_FCHOWN_DELAY_MS": "1500"})
+        self.wait_for_ring(ring)
+        reader = gst_launch(f"shmringsrc ring={ring} timeout={WAIT} ! checksumsink")
+        self.processes.append(reader)
+        time.sleep(0.3)
+        used_before = cpu_seconds(reader.pid)
+        time.sleep(0.8)
+        self.assertLess(cpu_seconds(reader.pid) - used_before, 0.3,
+                        "the source spun while its ring was being created")
+        self.assert_member_reads_every_frame(writer, reader, 10)
 
     def test_a_member_waits_out_a_writer_that_died_before_sharing_its_ring(self):
         # What a writer killed before it gave its ring a group leaves: an

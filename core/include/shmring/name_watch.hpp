@@ -22,6 +22,10 @@ class NameWatch {
   // previous call (true), the deadline passed (false), or interrupt() was
   // called (true; check your own flag).
   bool wait(Deadline deadline);
+  // Sleeps until the deadline (false) or interrupt() (true), whatever
+  // happens to the name: for a ring that is there but not ready, whose
+  // every look (our own open and close of it) is an event of its name.
+  bool sleep(Deadline deadline);
   // Wakes wait() now and every later call until clear_interrupt(). Any
   // thread.
   void interrupt();

@@ -341,17 +341,14 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
       r.waiting_since = r.last_liveness_check = now;
     const std::chrono::nanoseconds poll_for =
         std::max<std::chrono::nanoseconds>(r.spin_time, kPollBeforeSleep);
-    if (now < r.waiting_since + poll_for) {
+    if (writer_here || now < r.waiting_since + poll_for) {
       if (now - r.last_liveness_check >= kLivenessSlice) {
         r.last_liveness_check = now;
         if (!writer_alive())
           return ReadStatus::WriterDead;
       }
-      const TurnTaking::Step step = r.turns.step(writer_here, r.yields);
-      if (!step.sleep_now) {
-        r.waiting_since += step.peer_turn;  // the writer's turn is not the poll's
+      if (!r.turns.step(writer_here, r.yields).sleep_now)
         continue;
-      }
     }
     // A read-only reader sleeps uncounted: a writer that has not noticed it
     // yet would not wake it, so it looks again sooner.

@@ -102,14 +102,17 @@ constexpr std::chrono::nanoseconds kEmptyYield{1500};
 class TurnTaking {
  public:
   struct Step {
-    bool sleep_now = false;       // the peer shares our CPU: poll no more
-    Clock::duration peer_turn{};  // to leave out of the poll's budget
+    bool sleep_now = false;  // the peer shares our CPU and takes no turn now
+    bool yielded = false;    // the peer took a turn
   };
 
   // One step of a poll: a spin hint when the peer runs elsewhere; when it
   // shares our CPU, a yield to it, or, where a yield does not pay (this
   // wait's yields are spent, yields are paused, this turn is one that
   // sleeps, or the peer turned out not to be runnable), the word to sleep.
+  // While the peer shares our CPU a poll is these steps alone, whatever its
+  // time budget (which is for spinning): they end in a sleep by their own
+  // limits.
   Step step(bool peer_here, int &yields) {
     if (!peer_here) {
       cpu_relax();
@@ -131,7 +134,7 @@ class TurnTaking {
     if (took <= kLongYield) {
       if (quick_in_a_row_.fetch_add(1, std::memory_order_relaxed) + 1 >= kQuickYieldsToReset)
         pause_.store(0, std::memory_order_relaxed);
-      return {false, took};
+      return {false, true};
     }
     quick_in_a_row_.store(0, std::memory_order_relaxed);
     const Clock::duration pause =
@@ -140,7 +143,7 @@ class TurnTaking {
     pause_.store(pause.count(), std::memory_order_relaxed);
     paused_until_.store((before + took + pause).time_since_epoch().count(),
                         std::memory_order_relaxed);
-    return {false, took};
+    return {false, true};
   }
 
  private:

@@ -371,7 +371,7 @@ struct Writer::Impl {
           reclaim_dead_readers();
           last_reclaim_look = Clock::now();
         }
-      } while (!sleep_now && (reader_here || Clock::now() < spin_end));
+      } while (!sleep_now && Clock::now() < (reader_here ? deadline : spin_end));
       if (!sleep_now)
         return Clock::now() < deadline;
       // A reader on our CPU is not taking a turn now: sleep, not spin.

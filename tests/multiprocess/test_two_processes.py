@@ -8,6 +8,7 @@ bounded by a timeout, and every ring is gone afterwards.
 """
 import os
 import signal
+import subprocess
 import tempfile
 import time
 import unittest
@@ -56,18 +57,35 @@ class TwoProcesses(ProcessTest):
         self.assertEqual(code, 0, err)
         self.assertFalse(os.path.exists(ring_path(ring)), "the last reader removes it")
 
+    def pinned(self, cpu, description):
+        """gst-launch-1.0 on one CPU (under taskset), or anywhere if None."""
+        if cpu is None:
+            return self.start(description)
+        process = subprocess.Popen(["taskset", "-c", str(cpu), "gst-launch-1.0", "-q"] +
+                                   description.split(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        self.processes.append(process)
+        return process
+
     def test_a_spinning_writer_reclaims_a_reader_killed_while_it_polls(self):
         # The writer polls for a free slot for up to 60 s and waits for a
         # blocking reader for up to 30 s: a reader SIGKILLed meanwhile is
         # reclaimed as a sleeping writer would (in 100 ms), so the other
         # reader and the writer finish within finish()'s bound.
+        # The readers run on another CPU than the writer's: a writer whose
+        # reader shares its CPU yields or sleeps rather than spins, and this
+        # is about the writer that spins.
         ring = self.ring("spin-dead-reader")
-        doomed = self.start(f"shmringsrc ring={ring} ! identity sleep-time=5000 ! fakesink")
-        live = self.start(f"shmringsrc ring={ring} ! fakesink")
+        cpus = sorted(os.sched_getaffinity(0))
+        writer_cpu, readers_cpu = (cpus[0], cpus[1]) if len(cpus) > 1 else (None, None)
+        doomed = self.pinned(readers_cpu, f"shmringsrc ring={ring} ! identity sleep-time=5000 ! "
+                             f"fakesink")
+        live = self.pinned(readers_cpu, f"shmringsrc ring={ring} ! fakesink")
         time.sleep(0.5)
-        writer = self.start(f"videotestsrc num-buffers=600 ! video/x-raw,width=64,height=48 ! "
-                            f"shmringsink ring={ring} sync=false wait-for-readers=true "
-                            f"timeout=30000000000 spin-time=60000000000")
+        writer = self.pinned(writer_cpu, f"videotestsrc num-buffers=600 ! "
+                             f"video/x-raw,width=64,height=48 ! shmringsink ring={ring} "
+                             f"sync=false wait-for-readers=true timeout=30000000000 "
+                             f"spin-time=60000000000")
         time.sleep(1.0)
         doomed.kill()
         code, _, err = finish(writer, timeout=20)

@@ -46,16 +46,27 @@ class TwoProcesses(ProcessTest):
         # A spin budget longer than anything the test waits for: the reader
         # still looks at its writer's liveness while it polls, and ends
         # (on-writer-lost=eos) within finish()'s bound.
+        # On two CPUs: a reader whose writer shares its CPU yields or sleeps
+        # rather than spins, and this is about the reader that spins.
         ring = self.ring("spin-dead-writer")
-        reader = self.start(f"shmringsrc ring={ring} spin-time=60000000000 ! fakesink")
+        reader_cpu, writer_cpu = self.two_cpus()
+        reader = self.pinned(reader_cpu, f"shmringsrc ring={ring} spin-time=60000000000 ! "
+                             f"fakesink")
         time.sleep(0.3)
-        writer = self.start(f"videotestsrc is-live=true ! {CAPS} ! shmringsink ring={ring}")
+        writer = self.pinned(writer_cpu, f"videotestsrc is-live=true ! {CAPS} ! "
+                             f"shmringsink ring={ring}")
         time.sleep(1.5)
         writer.kill()
         finish(writer)
         code, _, err = finish(reader, timeout=20)
         self.assertEqual(code, 0, err)
         self.assertFalse(os.path.exists(ring_path(ring)), "the last reader removes it")
+
+    @staticmethod
+    def two_cpus():
+        """Two CPUs this test may use, or (None, None) where it has one."""
+        cpus = sorted(os.sched_getaffinity(0))
+        return (cpus[0], cpus[1]) if len(cpus) > 1 else (None, None)
 
     def pinned(self, cpu, description):
         """gst-launch-1.0 on one CPU (under taskset), or anywhere if None."""
@@ -76,8 +87,7 @@ class TwoProcesses(ProcessTest):
         # reader shares its CPU yields or sleeps rather than spins, and this
         # is about the writer that spins.
         ring = self.ring("spin-dead-reader")
-        cpus = sorted(os.sched_getaffinity(0))
-        writer_cpu, readers_cpu = (cpus[0], cpus[1]) if len(cpus) > 1 else (None, None)
+        writer_cpu, readers_cpu = self.two_cpus()
         doomed = self.pinned(readers_cpu, f"shmringsrc ring={ring} ! identity sleep-time=5000 ! "
                              f"fakesink")
         live = self.pinned(readers_cpu, f"shmringsrc ring={ring} ! fakesink")

@@ -99,19 +99,9 @@ void fill(std::vector<std::uint8_t> &buffer, std::uint64_t n, std::uint64_t size
 // Reads until EOS; checks order, metadata, caps and payload of each frame.
 // Returns the number of frames verified.
 std::uint64_t read_and_verify(const std::string &name) {
-  std::shared_ptr<Reader> reader;
-  const auto give_up = in_ms(10000);
-  while (!reader) {
-    try {
-      reader = Reader::open({name, false, kSchema});
-    } catch (const Error &error) {
-      if (error.code() != ErrorCode::NotFound && error.code() != ErrorCode::NotReady)
-        throw;
-      if (std::chrono::steady_clock::now() > give_up)
-        return 0;
-      usleep(1000);
-    }
-  }
+  const std::shared_ptr<Reader> reader = shmring::test::open_when_ready({name, false, kSchema});
+  if (!reader)
+    return 0;
   std::uint64_t expected = 0;
   std::vector<std::uint8_t> bytes(kFrameSize);
   for (;;) {

@@ -137,18 +137,9 @@ Sleeps stream_on_one_cpu(const std::string &name, int cpu, bool realtime) {
     pin_to(cpu);
     if (realtime)
       run_realtime();
-    std::shared_ptr<Reader> ring_reader;
-    for (const auto give_up = in_ms(10000); !ring_reader;) {
-      try {
-        ring_reader = Reader::open({name, false});
-      } catch (const Error &error) {
-        if (error.code() != ErrorCode::NotFound && error.code() != ErrorCode::NotReady)
-          throw;
-        if (std::chrono::steady_clock::now() > give_up)
-          throw;
-        usleep(1000);
-      }
-    }
+    const std::shared_ptr<Reader> ring_reader = test::open_when_ready({name, false});
+    if (!ring_reader)
+      throw Error(ErrorCode::System, "no ring within 10 s");
     const std::uint64_t before = voluntary_switches();
     for (std::uint64_t expected = 0;; ++expected) {
       Frame frame;

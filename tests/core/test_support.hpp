@@ -9,9 +9,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "shmring/error.hpp"
 #include "shmring/object_name.hpp"
+#include "shmring/reader.hpp"
 
 namespace shmring::test {
 
@@ -25,6 +28,25 @@ inline bool ring_exists(const std::string &name) {
 
 inline std::chrono::steady_clock::time_point in_ms(int ms) {
   return std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+}
+
+// A reader of `options.name`, opened once its writer (another process,
+// perhaps not started yet) has made the ring; nullptr if it has not within
+// `timeout_ms`. Errors other than "not there yet" are thrown.
+inline std::shared_ptr<Reader> open_when_ready(const ReaderOptions &options,
+                                               int timeout_ms = 10000) {
+  const auto give_up = in_ms(timeout_ms);
+  for (;;) {
+    try {
+      return Reader::open(options);
+    } catch (const Error &error) {
+      if (error.code() != ErrorCode::NotFound && error.code() != ErrorCode::NotReady)
+        throw;
+      if (std::chrono::steady_clock::now() > give_up)
+        return nullptr;
+      usleep(1000);
+    }
+  }
 }
 
 // Deterministic payload for frame `n`: the reader recomputes it to check.

@@ -284,9 +284,27 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
   Impl &r = *impl_;
   const std::uint64_t lost_at_start = r.counters.lost;
   int spins = 0;
+  const auto deliver = [&] {
+    out.lost_before = r.counters.lost - lost_at_start;
+    out.resyncs_before = std::exchange(r.resyncs_pending, 0);
+    r.started = true;
+    r.waiting_since = Deadline{};
+    r.yields = 0;
+    ++r.cursor;
+    ++r.counters.received;
+    r.publish_progress();
+    return ReadStatus::Frame;
+  };
   for (;;) {
     if (r.interrupted.load())
       return ReadStatus::Interrupted;
+    // A record already published is read without looking at write_seq: its
+    // descriptor says so (the writer stores it first), and write_seq's line
+    // is one the writer rewrites on every record, a line from its core per
+    // read. The rest of the pass below is for an empty ring, and a cursor
+    // the writer is not at.
+    if (r.try_read(r.cursor, out) == ReadAttempt::Got)
+      return deliver();
     // Closed is stored after the last publish: seeing it first means the
     // write_seq loaded next is final.
     const bool closed = r.writer_closed();
@@ -297,17 +315,8 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     }
     if (r.cursor < written) {
       ReadAttempt attempt = r.try_read(r.cursor, out);
-      if (attempt == ReadAttempt::Got) {
-        out.lost_before = r.counters.lost - lost_at_start;
-        out.resyncs_before = std::exchange(r.resyncs_pending, 0);
-        r.started = true;
-        r.waiting_since = Deadline{};
-        r.yields = 0;
-        ++r.cursor;
-        ++r.counters.received;
-        r.publish_progress();
-        return ReadStatus::Frame;
-      }
+      if (attempt == ReadAttempt::Got)
+        return deliver();
       // Overwritten (we fell behind) or invalid: go to the newest record,
       // if the writer really published it.
       if (r.cursor + 1 < written && r.published(written - 1)) {

@@ -31,9 +31,6 @@ constexpr auto kReadOnlyRecheck = std::chrono::milliseconds(5);
 constexpr auto kReadOnlyHoldBound = std::chrono::milliseconds(50);
 // Every how many records the writer shows readers which CPU it runs on.
 constexpr std::uint64_t kShowCpuEvery = 64;
-// How many of the newest read records find_free_slot tries before its scan:
-// the newest, which a reader may still hold, and the one before.
-constexpr std::uint64_t kShortCutRecords = 2;
 // How often a writer that never waits still sweeps for dead readers.
 constexpr auto kIdleReclaimPeriod = std::chrono::seconds(1);
 }  // namespace
@@ -74,12 +71,11 @@ struct Writer::Impl {
   // Slots a read-only reader was found holding during the acquire numbered
   // `acquire_round` (it holds them for a copy: microseconds).
   std::uint64_t acquire_round = 1;
+  // The slots of the two newest records, for find_free_slot's short cut.
+  long newest_slot_index = -1;
+  long second_newest_slot = -1;
   std::vector<std::uint64_t> read_only_held_in_round;
   std::vector<Deadline> read_only_held_since;  // first seen held; {} when not
-  // Which slot record s was published in, at s % slot_count, for
-  // find_free_slot's short cut (stale once the slot is rewritten: checked
-  // against slot_sequence).
-  std::vector<std::uint32_t> slot_of_recent_record;
   Deadline last_reclaim = Clock::now();
 
   Impl(object::Handle handle_, const Geometry &geometry)
@@ -94,8 +90,7 @@ struct Writer::Impl {
         slot_lent(geometry.slot_count, false),
         slot_caps(geometry.slot_count, 0),
         read_only_held_in_round(geometry.slot_count, 0),
-        read_only_held_since(geometry.slot_count),
-        slot_of_recent_record(geometry.slot_count, 0) {
+        read_only_held_since(geometry.slot_count) {
     std::fill(std::begin(stalled_cursor), std::end(stalled_cursor), kNoSequence);
   }
 
@@ -214,20 +209,12 @@ struct Writer::Impl {
     const std::uint64_t newest = next_sequence == 0 ? kNoSequence : next_sequence - 1;
     // The usual answer without looking at every slot (whose holder words
     // readers write: each look is a cache line from another core): the
-    // slot of the newest record that every blocking reader has read, the
-    // newest record itself excepted, or, should a reader still hold that
-    // one (it has just read it), of the record before. It is the one the
-    // scan below would pick: with readers caught up, the record before the
-    // newest; with a ring full of unread records, the one just read.
-    const std::uint64_t below = std::min(keep_from, next_sequence == 0 ? 0 : next_sequence - 1);
-    for (std::uint64_t record = below; record > 0 && record + kShortCutRecords > below;) {
-      --record;
-      const std::uint32_t candidate = slot_of_recent_record[record % slot_of_recent_record.size()];
-      if (slot_sequence[candidate] != record || !ours_to_lend(candidate))
-        break;  // rewritten, or lent: the scan decides
-      if (!held_by_reader(candidate))
-        return candidate;
-    }
+    // slot of the record before the newest, which the scan below would pick
+    // when it is free, the readers having read it.
+    if (second_newest_slot >= 0 && next_sequence >= 2 &&
+        slot_sequence[second_newest_slot] == next_sequence - 2 &&
+        slot_free(static_cast<std::uint32_t>(second_newest_slot), keep_from))
+      return second_newest_slot;
     // Otherwise the choice is made from our own records first, with a look
     // at the holder word of the pick alone; only should a reader hold it,
     // at those of every slot it could fall on. A ring full of unread records
@@ -578,7 +565,8 @@ void Writer::publish(const WritableSlot &slot, const RecordHeader &record, const
   w.slot_lent[slot.index] = false;
   w.slot_sequence[slot.index] = sequence;
   w.slot_caps[slot.index] = record.caps_id;
-  w.slot_of_recent_record[sequence % w.slot_of_recent_record.size()] = slot.index;
+  w.second_newest_slot = w.newest_slot_index;
+  w.newest_slot_index = slot.index;
 
   Descriptor *descriptor = w.view.descriptor(sequence);
   descriptor->seq.store(kNoSequence, std::memory_order_relaxed);

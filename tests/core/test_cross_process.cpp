@@ -546,6 +546,31 @@ TEST_F(RingTest, AWriteSequenceNobodyPublishedIsNotFollowed) {
   reader->release(frame.slot);
 }
 
+TEST_F(RingTest, AWriteSequenceScribbledBackDoesNotHidePublishedRecords) {
+  const std::string name = ring("write-seq-back");
+  auto writer = Writer::create({name, 4, 64});
+  auto reader = Reader::open({name, false});
+  RecordHeader info;
+  info.size = 8;
+  for (std::uint64_t value = 1; value <= 3; ++value)
+    ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  // Another process scribbles the write sequence back to 0: the records'
+  // descriptors still say they were published, and the reader reads them
+  // in order (it does not wait for the writer's next publish to restore it).
+  ControlMapping control(name, 4, 64);
+  control.view.control()->write_seq.store(0);
+  for (std::uint64_t expected = 1; expected <= 3; ++expected) {
+    Frame frame;
+    ASSERT_EQ(reader->next(frame, in_ms(200)), ReadStatus::Frame) << "record " << expected;
+    std::uint64_t value = 0;
+    std::memcpy(&value, frame.data, sizeof value);
+    EXPECT_EQ(value, expected);
+    reader->release(frame.slot);
+  }
+  EXPECT_EQ(reader->counters().lost, 0u);
+  EXPECT_EQ(reader->counters().resyncs, 0u);
+}
+
 TEST_F(RingTest, ACursorPastTheWriterIsResynchronisedAndReported) {
   const std::string name = ring("implausible-cursor");
   auto writer = Writer::create({name, 4, 64});

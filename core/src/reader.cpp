@@ -308,7 +308,14 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     // Closed is stored after the last publish: seeing it first means the
     // write_seq loaded next is final.
     const bool closed = r.writer_closed();
-    const std::uint64_t written = r.control->write_seq.load(std::memory_order_acquire);
+    std::uint64_t written = r.control->write_seq.load(std::memory_order_acquire);
+    // The writer stores a record's descriptor before it advances write_seq:
+    // the record just read by its descriptor may leave our cursor one past
+    // write_seq for a moment. That is a writer mid-publish, with nothing
+    // new yet (wait for write_seq to pass our cursor), not a cursor to
+    // resynchronise, which would read that record again.
+    if (r.cursor == written + 1 && r.published(written))
+      written = r.cursor;
     if (r.cursor > written) {
       r.resync(written);
       continue;

@@ -205,6 +205,52 @@ TEST_F(RingTest, EveryReaderProcessSeesEveryFrame) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
+// A reader right behind its writer meets a record whose descriptor is
+// published while write_seq is not advanced yet: it reads it once, without
+// a resynchronisation (which read it again: a second frame with the same
+// slot, whose release dropped the first one's hold, and a lost record).
+TEST_F(RingTest, AReaderRightBehindAFastWriterReadsEachRecordOnce) {
+  const std::string name = ring("right-behind");
+  constexpr std::uint64_t kCount = 300000;
+  pid_t writer = fork();
+  if (writer == 0) {
+    int code = 0;
+    try {
+      auto w = Writer::create({name, 3, 8});
+      if (w->wait_for_reader(in_ms(10000)) != WaitStatus::Ok)
+        _exit(10);
+      RecordHeader info;
+      info.size = 8;
+      for (std::uint64_t n = 0; n < kCount && code == 0; ++n)
+        if (w->write(info, &n, in_ms(10000)) != WaitStatus::Ok)
+          code = 11;
+      w->close();
+    } catch (const Error &) {
+      code = 12;
+    }
+    _exit(code);
+  }
+  auto reader = shmring::test::open_when_ready({name, false});
+  ASSERT_NE(reader, nullptr);
+  std::uint64_t expected = 0, out_of_order = 0;
+  Frame frame;
+  while (reader->next(frame, in_ms(10000)) == ReadStatus::Frame) {
+    std::uint64_t value = 0;
+    std::memcpy(&value, frame.data, sizeof value);
+    if (value != expected || frame.resyncs_before != 0 || frame.lost_before != 0)
+      ++out_of_order;
+    expected = value + 1;
+    reader->release(frame.slot);
+  }
+  EXPECT_EQ(expected, kCount);
+  EXPECT_EQ(out_of_order, 0u) << "records read twice, skipped or resynchronised";
+  EXPECT_EQ(reader->counters().resyncs, 0u);
+  EXPECT_EQ(reader->counters().lost, 0u);
+  EXPECT_EQ(reader->counters().received, kCount);
+  int status = wait_child(writer, 20000);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
 TEST_F(RingTest, HeldSlotIsNeverOverwritten) {
   const std::string name = ring("held");
   auto writer = Writer::create({name, 3, 64});

@@ -385,6 +385,9 @@ GstFlowReturn wait_preroll_unless_flushing(GstShmringSink *self) {
 // and retries once playing again.
 GstFlowReturn acquire_slot(GstShmringSink *self, shmring::WritableSlot &slot) {
   SinkState &s = *self->state;
+  // A slot free now needs no deadline (and no clock read for it).
+  if (s.writer->try_acquire(slot))
+    return GST_FLOW_OK;
   for (;;) {
     const guint64 timeout = s.live.timeout.load(std::memory_order_relaxed);
     const shmring::AtDeadline at_deadline = s.live.at_deadline();

@@ -952,7 +952,11 @@ Step read_next(GstShmringSrc *self, std::shared_ptr<shmring::gst::ReaderLink> &l
   // ended; the clock is read only then.
   const bool timing = gst_debug_category_get_threshold(GST_CAT_DEFAULT) >= GST_LEVEL_DEBUG;
   const shmring::Deadline asked = timing ? shmring::Clock::now() : shmring::Deadline{};
-  const shmring::ReadStatus status = link->reader->next(frame, shmring::deadline_after(kReadSlice));
+  // A record already there needs no deadline (and no clock read for it).
+  const shmring::ReadStatus status =
+      !timing && link->reader->try_next(frame)
+          ? shmring::ReadStatus::Frame
+          : link->reader->next(frame, shmring::deadline_after(kReadSlice));
   if (timing) {
     const auto waited =
         std::chrono::duration_cast<std::chrono::microseconds>(shmring::Clock::now() - asked)

@@ -171,6 +171,18 @@ struct Reader::Impl {
     space_channel.notify();
   }
 
+  // Hands out the record try_read() got: `lost` were skipped before it.
+  void deliver(Frame &out, std::uint64_t lost) {
+    out.lost_before = lost;
+    out.resyncs_before = std::exchange(resyncs_pending, 0);
+    started = true;
+    waiting_since = Deadline{};
+    yields = 0;
+    ++cursor;
+    ++counters.received;
+    publish_progress();
+  }
+
   // Makes our progress visible to the writer (a read-only reader has no
   // place for it, and never holds the writer back).
   void publish_progress() {
@@ -285,14 +297,7 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
   const std::uint64_t lost_at_start = r.counters.lost;
   int spins = 0;
   const auto deliver = [&] {
-    out.lost_before = r.counters.lost - lost_at_start;
-    out.resyncs_before = std::exchange(r.resyncs_pending, 0);
-    r.started = true;
-    r.waiting_since = Deadline{};
-    r.yields = 0;
-    ++r.cursor;
-    ++r.counters.received;
-    r.publish_progress();
+    r.deliver(out, r.counters.lost - lost_at_start);
     return ReadStatus::Frame;
   };
   for (;;) {
@@ -390,6 +395,14 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     if (!in_time && !writer_alive())
       return ReadStatus::WriterDead;
   }
+}
+
+bool Reader::try_next(Frame &out) {
+  Impl &r = *impl_;
+  if (r.interrupted.load() || r.try_read(r.cursor, out) != ReadAttempt::Got)
+    return false;
+  r.deliver(out, 0);
+  return true;
 }
 
 void Reader::release(std::uint32_t slot) {

@@ -280,6 +280,12 @@ struct Writer::Impl {
     return true;
   }
 
+  // What the caller gets for a slot claim() took.
+  WritableSlot lent(std::uint32_t index) const {
+    return WritableSlot{index, payload + index * view.geometry.slot_stride,
+                        view.geometry.slot_size};
+  }
+
   // Takes back the holder bits of readers whose process is gone, and their
   // participant entries.
   std::uint32_t reclaim_dead_readers() {
@@ -466,10 +472,7 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
                            AtDeadline at_deadline) {
   Impl &w = *impl_;
   auto cancelled = [&] { return w.interrupted.load() || (cancel && cancel->load()); };
-  auto lend = [&](long index) {
-    out = WritableSlot{static_cast<std::uint32_t>(index),
-                       w.payload + index * w.view.geometry.slot_stride, w.view.geometry.slot_size};
-  };
+  auto lend = [&](long index) { out = w.lent(static_cast<std::uint32_t>(index)); };
   bool first_look = true;
   // When this acquire first had to wait, for its DEBUG line.
   Deadline waited_from{};
@@ -541,6 +544,25 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
           return w.find_free_slot(true) >= 0;
         },
         deadline, waited_from + std::max<std::chrono::nanoseconds>(w.spin_time, kPollBeforeSleep));
+  }
+}
+
+bool Writer::try_acquire(WritableSlot &out) {
+  Impl &w = *impl_;
+  if (w.interrupted.load())
+    return false;
+  std::lock_guard<std::mutex> guard(w.lock);
+  w.maybe_reclaim_dead_readers();
+  ++w.acquire_round;
+  for (;;) {
+    const long index = w.find_free_slot(true);
+    if (index < 0)
+      return false;
+    if (w.claim(static_cast<std::uint32_t>(index))) {
+      out = w.lent(static_cast<std::uint32_t>(index));
+      return true;
+    }
+    // Lost a race with a reader's hold: the next look passes that slot over.
   }
 }
 

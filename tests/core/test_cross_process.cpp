@@ -372,6 +372,62 @@ TEST_F(RingTest, WriterTimesOutWhenReadersHoldEverySlot) {
   reader->release(b.slot);
 }
 
+// try_acquire and try_next take what is there now and otherwise say no at
+// once: no wait, and none of what acquire() does when its deadline passes
+// (a blocking reader that has not read is never overrun by a try).
+TEST_F(RingTest, TryAcquireAndTryNextTakeWhatIsThereAndNeverWait) {
+  const std::string name = ring("try");
+  auto writer = Writer::create({name, 2, 64});
+  auto reader = Reader::open({name, false});
+  Frame frame;
+  EXPECT_FALSE(reader->try_next(frame)) << "nothing published yet";
+  RecordHeader info;
+  info.size = 8;
+  WritableSlot slot;
+  for (std::uint64_t value = 1; value <= 2; ++value) {
+    ASSERT_TRUE(writer->try_acquire(slot));
+    std::memcpy(slot.data, &value, sizeof value);
+    writer->publish(slot, info);
+  }
+  // Both slots hold records the blocking reader has not read.
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_FALSE(writer->try_acquire(slot));
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(1)) << "did not wait";
+  EXPECT_EQ(writer->stats().overruns, 0u);
+  for (std::uint64_t expected = 1; expected <= 2; ++expected) {
+    ASSERT_TRUE(reader->try_next(frame)) << "record " << expected;
+    std::uint64_t value = 0;
+    std::memcpy(&value, frame.data, sizeof value);
+    EXPECT_EQ(value, expected);
+    if (expected == 1)
+      reader->release(frame.slot);
+  }
+  EXPECT_EQ(reader->counters().received, 2u);
+  EXPECT_FALSE(reader->try_next(frame)) << "nothing newer";
+  // Record 1 is read and released, record 2 still held: its slot is not lent.
+  const std::uint32_t held = frame.slot;
+  ASSERT_TRUE(writer->try_acquire(slot));
+  EXPECT_NE(slot.index, held);
+  std::uint64_t value = 3;
+  std::memcpy(slot.data, &value, sizeof value);
+  writer->publish(slot, info);
+  EXPECT_FALSE(writer->try_acquire(slot)) << "the one slot left is held";
+  // After interrupt() neither takes anything, as their waiting forms do not.
+  reader->interrupt();
+  EXPECT_FALSE(reader->try_next(frame)) << "interrupted, though record 3 is there";
+  reader->clear_interrupt();
+  ASSERT_TRUE(reader->try_next(frame));
+  std::memcpy(&value, frame.data, sizeof value);
+  EXPECT_EQ(value, 3u);
+  reader->release(frame.slot);
+  reader->release(held);
+  writer->interrupt();
+  EXPECT_FALSE(writer->try_acquire(slot)) << "interrupted, though a slot is free";
+  writer->clear_interrupt();
+  EXPECT_TRUE(writer->try_acquire(slot));
+  writer->abandon(slot);
+}
+
 TEST_F(RingTest, InterruptWakesEveryWaitAtOnce) {
   const std::string name = ring("interrupt");
   auto writer = Writer::create({name, 2, 64});

@@ -92,6 +92,11 @@ class Reader {
   Reader &operator=(const Reader &) = delete;
 
   ReadStatus next(Frame &out, Deadline deadline);
+  // The next record if it is there to read now, as next() would return it;
+  // false otherwise (call next() to wait for it). Neither waits nor reads
+  // the clock: a caller that reads in slices computes its deadline only
+  // when it has to wait.
+  bool try_next(Frame &out);
   void release(std::uint32_t slot);
 
   // The caps text for an id found in a record; nullopt if the writer has

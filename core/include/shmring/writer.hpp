@@ -113,6 +113,10 @@ class Writer {
   WaitStatus acquire(WritableSlot &out, Deadline deadline,
                      const std::atomic<bool> *cancel = nullptr,
                      AtDeadline at_deadline = AtDeadline::OverrunStalledReaders);
+  // A slot if one is free now, as acquire() would lend it; false otherwise
+  // (call acquire() to wait for one). Neither waits nor reads the clock: a
+  // caller computes acquire()'s deadline only when it has to wait.
+  bool try_acquire(WritableSlot &out);
   // Publishes the slot as the next sequence. record.size must fit the slot;
   // `user` is the record's user area (user.size bytes; null: zeros).
   void publish(const WritableSlot &slot, const RecordHeader &record, const void *user = nullptr);

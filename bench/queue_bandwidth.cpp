@@ -39,6 +39,7 @@ struct Args {
   int writers = 0;
   int readers = 0;
   bool lease = false;
+  bool one_cpu = false;
 };
 
 // Writes items until `seconds` have passed since `go` closed (after this
@@ -102,7 +103,12 @@ int read_items(const Args &args, const std::string &name) {
 }
 
 bool parse(int argc, char **argv, Args &args) {
-  if (argc != 7)
+  if (argc != 7 && argc != 8)
+    return false;
+  // "one-cpu": every process on CPU 0 (a one-CPU container, or a pair the
+  // scheduler packed onto one CPU).
+  args.one_cpu = argc == 8 && std::string(argv[7]) == "one-cpu";
+  if (argc == 8 && !args.one_cpu)
     return false;
   args.node = std::strtoull(argv[1], nullptr, 10);
   args.nodes = static_cast<std::uint32_t>(std::strtoul(argv[2], nullptr, 10));
@@ -119,7 +125,8 @@ bool parse(int argc, char **argv, Args &args) {
 int main(int argc, char **argv) {
   Args args;
   if (!parse(argc, argv, args)) {
-    std::fprintf(stderr, "usage: %s NODE_BYTES NODES SECONDS WRITERS READERS copy|lease\n",
+    std::fprintf(stderr,
+                 "usage: %s NODE_BYTES NODES SECONDS WRITERS READERS copy|lease [one-cpu]\n",
                  argv[0]);
     return 2;
   }
@@ -132,8 +139,8 @@ int main(int argc, char **argv) {
   for (int r = 0; r < args.readers; ++r) {
     const pid_t pid = fork();
     if (pid == 0) {
-      pin_to_cpu(1 + 2 * r);  // readers on odd CPUs, writers on even ones
-      close(go[1]);           // only the parent may hold it: its close is the start
+      pin_to_cpu(args.one_cpu ? 0 : 1 + 2 * r);  // readers on odd CPUs, writers on even ones
+      close(go[1]);  // only the parent may hold it: its close is the start
       _exit(read_items(args, name));
     }
     readers.push_back(pid);
@@ -142,7 +149,7 @@ int main(int argc, char **argv) {
   for (int w = 0; w < args.writers; ++w) {
     const pid_t pid = fork();
     if (pid == 0) {
-      pin_to_cpu(2 * w);
+      pin_to_cpu(args.one_cpu ? 0 : 2 * w);
       close(go[1]);
       const long long items = write_items(args, name, ready[1], go[0]);
       (void)!write(counts[1], &items, sizeof items);

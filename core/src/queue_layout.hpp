@@ -56,7 +56,12 @@ static_assert(sizeof(NodeMeta) == 64, "region layout counts one cache line per n
 
 struct alignas(64) QueueControl {
   alignas(64) std::atomic<std::uint64_t> enqueue_pos;  // next position writers claim
+  // The CPU a writer last ran on when it claimed (same_cpu.hpp's tag: CPU
+  // + 1, 0 unknown), for readers deciding whether to yield to it. In spare
+  // bytes of the line writers write on every claim: an older build leaves 0.
+  std::atomic<std::uint32_t> writer_cpu;
   alignas(64) std::atomic<std::uint64_t> dequeue_pos;  // next position readers claim
+  std::atomic<std::uint32_t> reader_cpu;               // the same, of readers
   alignas(64) std::atomic<std::uint32_t> data_word;    // readers sleep here
   std::atomic<std::uint32_t> data_waiters;
   std::atomic<std::uint32_t> space_word;  // writers sleep here
@@ -67,7 +72,9 @@ struct alignas(64) QueueControl {
 
   NodeMeta *nodes() { return reinterpret_cast<NodeMeta *>(this + 1); }
 };
+static_assert(offsetof(QueueControl, writer_cpu) == 8);
 static_assert(offsetof(QueueControl, dequeue_pos) == 64);
+static_assert(offsetof(QueueControl, reader_cpu) == 72);
 static_assert(offsetof(QueueControl, data_word) == 128);
 static_assert(offsetof(QueueControl, lost) == 152);
 static_assert(sizeof(QueueControl) == 192);

@@ -146,11 +146,21 @@ class TurnTaking {
     return {false, true};
   }
 
+  // Whether the latest wait found its peer on our CPU: the next wait then
+  // looks where the peer runs before it spins (the look reads a line the
+  // peer writes often, so it is otherwise left until a spin has failed).
+  bool peer_was_here() const { return peer_was_here_.load(std::memory_order_relaxed); }
+  void set_peer_was_here(bool here) {
+    if (peer_was_here_.load(std::memory_order_relaxed) != here)
+      peer_was_here_.store(here, std::memory_order_relaxed);
+  }
+
  private:
   std::atomic<Clock::rep> paused_until_{0};
   std::atomic<Clock::rep> pause_{0};  // the latest pause; 0 after a run of quick yields
   std::atomic<unsigned> turns_{0};
   std::atomic<unsigned> quick_in_a_row_{0};
+  std::atomic<bool> peer_was_here_{false};
 };
 
 }  // namespace shmring

@@ -43,9 +43,8 @@ struct Writer::Impl {
   std::byte *payload = nullptr;
   WakeChannel data_channel;
   WakeChannel space_channel;
-  std::chrono::nanoseconds spin_time{0};     // WriterOptions::spin_time
-  TurnTaking turns;                          // with readers on our CPU
-  std::atomic<bool> reader_was_here{false};  // in the last wait for space
+  std::chrono::nanoseconds spin_time{0};  // WriterOptions::spin_time
+  TurnTaking turns;                       // with readers on our CPU
 
   // Guards everything below that is not atomic. Never held across a wait.
   mutable std::mutex lock;
@@ -353,7 +352,7 @@ struct Writer::Impl {
       // Looked at after each yield, and at the start of a wait if the last
       // wait found a reader here; else only once most waits are over (the
       // readers' entries are lines they write on every read).
-      bool reader_here = reader_was_here.load(std::memory_order_relaxed) && reader_on_this_cpu();
+      bool reader_here = turns.peer_was_here() && reader_on_this_cpu();
       int spins = reader_here ? kSpinsBeforeLook : 0, yields = 0;
       show_cpu(control->writer_cpu);
       bool sleep_now = false;
@@ -366,7 +365,7 @@ struct Writer::Impl {
         if (spins < kSpinsBeforeLook && (++spins == kSpinsBeforeLook || Clock::now() >= spin_end)) {
           spins = kSpinsBeforeLook;
           reader_here = reader_on_this_cpu();
-          reader_was_here.store(reader_here, std::memory_order_relaxed);
+          turns.set_peer_was_here(reader_here);
         }
         const TurnTaking::Step step = turns.step(reader_here, yields);
         sleep_now = step.sleep_now;

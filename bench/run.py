@@ -583,10 +583,10 @@ class Harness:
         return run_ring_tool(self.tool, "ring-bandwidth", node, nodes, seconds, *spin)
 
     @steady
-    def queue_bandwidth(self, node, nodes, seconds, writers, readers, mode):
+    def queue_bandwidth(self, node, nodes, seconds, writers, readers, mode, *one_cpu):
         out = subprocess.run([self.tool("queue-bandwidth"), str(node), str(nodes), seconds,
-                              str(writers), str(readers), mode], capture_output=True, text=True,
-                             check=True, timeout=120).stdout.split()
+                              str(writers), str(readers), mode, *one_cpu], capture_output=True,
+                             text=True, check=True, timeout=120).stdout.split()
         return float(out[6]), int(out[4]) / float(out[5])
 
     def seed_chart(self, quick):
@@ -625,13 +625,15 @@ class Harness:
         ring_rate = lambda size, *spin: self.ring_rate(size, 64, seconds, *spin)[1]
         for size in (64, 1024):
             _, queue = self.queue_bandwidth(size, 64, seconds, 1, 1, "copy")
+            _, queue_one_cpu = self.queue_bandwidth(size, 64, seconds, 1, 1, "copy", "one-cpu")
             _, bare_touch = self.bare_ring(size, 64, seconds, "touch")
             _, bare_held = self.bare_ring(size, 64, seconds, "held")
             _, bare_copy = self.bare_ring(size, 64, seconds, "copy")
             rows.append(dict(size=size, ring=ring_rate(size), ring_spin=ring_rate(size, "1000"),
                              # spin 0, the reader on the writer's CPU
-                             ring_one_cpu=ring_rate(size, "0", "0"), queue=queue, bare_touch=bare_touch, bare_held=bare_held,
-                             bare_copy=bare_copy))
+                             ring_one_cpu=ring_rate(size, "0", "0"), queue=queue,
+                             queue_one_cpu=queue_one_cpu, bare_touch=bare_touch,
+                             bare_held=bare_held, bare_copy=bare_copy))
         return rows
 
 
@@ -699,13 +701,16 @@ def report(results, lines):
     out("'bare': bench/bare-ring, a ring with nothing but two indices, read as the ring is "
         "(touch) or as the queue is (copy);")
     out("'bare held': touch plus the ring's per-record holds and full orderings, nothing else;")
-    out("'one CPU': the ring's reader on the writer's CPU, where the two take turns")
-    out(f"{'size':<8} {'ring':>8} {'ring, spin 1 ms':>16} {'one CPU':>8} {'queue':>8} {'bare touch':>11} "
+    out("'one CPU': the reader on the writer's CPU, where the two take turns")
+    out(f"{'size':<8} {'ring':>8} {'ring, spin 1 ms':>16} {'one CPU':>8} {'queue':>8} "
+        f"{'one CPU':>8} {'bare touch':>11} "
         f"{'bare held':>10} {'bare copy':>10} {'ring/bare':>10} {'ring/held':>10} "
         f"{'queue/bare':>11}")
     for r in results["records"]:
         out(f"{str(r['size']) + ' B':<8} {r['ring'] / 1e6:8.2f} {r['ring_spin'] / 1e6:16.2f} "
-            f"{r['ring_one_cpu'] / 1e6:8.2f} {r['queue'] / 1e6:8.2f} {r['bare_touch'] / 1e6:11.2f} {r['bare_held'] / 1e6:10.2f} "
+            f"{r['ring_one_cpu'] / 1e6:8.2f} {r['queue'] / 1e6:8.2f} "
+            f"{r['queue_one_cpu'] / 1e6:8.2f} {r['bare_touch'] / 1e6:11.2f} "
+            f"{r['bare_held'] / 1e6:10.2f} "
             f"{r['bare_copy'] / 1e6:10.2f} {ratio(r['ring'], r['bare_touch']):>10} "
             f"{ratio(r['ring'], r['bare_held']):>10} {ratio(r['queue'], r['bare_copy']):>11}")
     out("")

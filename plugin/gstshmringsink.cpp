@@ -30,7 +30,6 @@
 
 #include <grp.h>
 #include <gst/video/video.h>
-#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -171,9 +170,6 @@ struct SinkState {
   std::vector<KnownReader> readers;     // streaming thread only
   std::uint64_t readers_signature = 0;  // of `readers`; streaming thread only
   bool readers_unknown = true;          // `readers` is not of this ring yet
-  // The coarse clock's tick of the last look at the reader table; streaming
-  // thread only.
-  gint64 readers_looked_at = 0;
   // Set when a LATENCY event reaches the sink: the next buffer publishes
   // the pipeline's latency for readers.
   std::atomic<bool> latency_changed{true};
@@ -323,29 +319,12 @@ void post_reader_message(GstShmringSink *self, const char *name, const KnownRead
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), structure));
 }
 
-// Whether the reader table is due a look: once per tick of the coarse clock
-// (1-4 ms; reading it costs a few nanoseconds, no precise clock read). The
-// look reads every reader's entry, a line each reader writes on every read:
-// for every buffer, it was 8% of the streaming thread at 64 B.
-bool reader_table_due(SinkState &s) {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-  const gint64 tick = gint64(now.tv_sec) * G_GINT64_CONSTANT(1000000000) + now.tv_nsec;
-  if (tick == s.readers_looked_at && !s.readers_unknown)
-    return false;
-  s.readers_looked_at = tick;
-  return true;
-}
-
 // Posts shmring-reader-joined / -left element messages for changes in the
-// reader table since the last look: at most once per tick of the coarse
-// clock, unless `at_once`.
-void announce_reader_changes(GstShmringSink *self, bool at_once = false) {
+// reader table since the last call.
+void announce_reader_changes(GstShmringSink *self) {
   SinkState &s = *self->state;
-  if (!reader_table_due(s) && !at_once)
-    return;
-  // The table is read in full (and a vector allocated) only when a reader
-  // came or went.
+  // Looked at for every buffer: the reader table is read in full (and a
+  // vector allocated) only when a reader came or went.
   const std::uint64_t signature = s.writer->readers_signature();
   if (signature == s.readers_signature && !s.readers_unknown)
     return;
@@ -893,7 +872,7 @@ static GstFlowReturn gst_shmring_sink_render(GstBaseSink *base, GstBuffer *buffe
     GstFlowReturn ret = wait_for_a_reader(self);
     if (ret != GST_FLOW_OK)
       return ret;
-    announce_reader_changes(self, true);  // the reader waited for, at once
+    announce_reader_changes(self);
   }
   // A `slot-size` the buffer does not fit: the error, now that a reader
   // that was asked for is there to hear of it.

@@ -45,6 +45,12 @@ struct Writer::Impl {
   WakeChannel space_channel;
   std::chrono::nanoseconds spin_time{0};  // WriterOptions::spin_time
   TurnTaking turns;                       // with readers on our CPU
+  // The participant entries as of the last look at the readers' cursors
+  // (every acquire makes one), and which of them were reading: their
+  // entries are lines readers write on every read, which readers_signature
+  // need not take again for each record.
+  mutable std::atomic<std::uint64_t> looked_at_entries{0};
+  mutable std::atomic<std::uint64_t> reading_entries{0};
 
   // Guards everything below that is not atomic. Never held across a wait.
   mutable std::mutex lock;
@@ -116,16 +122,25 @@ struct Writer::Impl {
   }
 
   // Lowest sequence that some active blocking reader has not read yet.
+  // Notes which entries were reading, for readers_signature().
   std::uint64_t oldest_unread_by_blocking_readers() const {
     std::uint64_t oldest = next_sequence;
-    object::for_each_bit(participants.occupied(), [&](std::uint32_t i) {
-      if (!is_blocking_reader(i))
+    const std::uint64_t occupied = participants.occupied();
+    std::uint64_t reading = 0;
+    object::for_each_bit(occupied, [&](std::uint32_t i) {
+      if (!is_reading(i))
+        return;
+      reading |= std::uint64_t{1} << i;
+      if (view.reader(i)->policy.load(std::memory_order_relaxed) !=
+          static_cast<std::uint32_t>(ReaderPolicy::Block))
         return;
       // Reader-written: a cursor beyond what exists is treated as caught up.
       const std::uint64_t cursor = view.reader(i)->cursor.load(std::memory_order_acquire);
       if (cursor != stalled_cursor[i] && cursor < oldest)
         oldest = cursor;
     });
+    looked_at_entries.store(occupied, std::memory_order_relaxed);
+    reading_entries.store(reading, std::memory_order_relaxed);
     return oldest;
   }
 
@@ -679,10 +694,16 @@ std::vector<ReaderInfo> Writer::readers() const {
 }
 
 std::uint64_t Writer::readers_signature() const {
-  // FNV-1a over (entry, pid) of every reading entry, in entry order.
+  // FNV-1a over (entry, pid) of every reading entry, in entry order. An
+  // entry that was there at the last acquire's look at the readers is taken
+  // as that look found it (one record late at most); only a newer one is
+  // looked at now.
+  const std::uint64_t looked_at = impl_->looked_at_entries.load(std::memory_order_relaxed);
+  const std::uint64_t reading = impl_->reading_entries.load(std::memory_order_relaxed);
   std::uint64_t signature = 14695981039346656037ull;
   object::for_each_bit(impl_->participants.occupied(), [&](std::uint32_t i) {
-    if (!impl_->is_reading(i))
+    const std::uint64_t bit = std::uint64_t{1} << i;
+    if ((looked_at & bit) ? !(reading & bit) : !impl_->is_reading(i))
       return;
     const std::uint64_t entry =
         std::uint64_t{i} << 32 | static_cast<std::uint32_t>(impl_->participants.pid(i));

@@ -6,11 +6,13 @@
 #include <gst/check/gstharness.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gst/app/gstappsink.h>
@@ -21,6 +23,7 @@
 #include "ring_layout.hpp"
 #include "ring_record.h"
 #include "shmring/inspect.hpp"
+#include "shmring/reader.hpp"
 #include "shmring/writer.hpp"
 
 namespace {
@@ -1232,6 +1235,97 @@ GST_START_TEST(test_a_stream_without_caps_passes_as_bytes) {
 }
 GST_END_TEST;
 
+// With wait-for-readers, a sink whose last reader left holds the stream
+// again at once: nothing is published into a ring nobody reads.
+GST_START_TEST(test_a_sink_holds_the_stream_as_soon_as_its_last_reader_leaves) {
+  const std::string ring = ring_name("last-leaves");
+  GstHarness *sink = sink_harness(ring, "wait-for-readers=true");
+  GstHarness *src = src_harness(ring, "timestamp-mode=original");
+  fail_unless(gst_harness_push_event(sink, gst_event_new_stream_start("last-leaves")));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(sink, gst_event_new_segment(&segment)));
+  for (guint64 n = 0; n < 3; ++n) {
+    gst_harness_push(sink, numbered_buffer(n, 100));
+    gst_buffer_unref(gst_harness_pull(src));
+  }
+  gst_harness_teardown(src);  // its reader leaves the ring
+  // Render waits for a reader now: pushed from a thread of its own, and
+  // ended by the sink's shutdown.
+  std::thread pusher([sink] {
+    for (guint64 n = 3; n < 6; ++n)
+      if (gst_harness_push(sink, numbered_buffer(n, 100)) != GST_FLOW_OK)
+        break;
+  });
+  g_usleep(300 * 1000);
+  fail_unless_equals_uint64(stat_of(element_of(sink, "shmringsink"), "published"), 3);
+  gst_element_set_state(sink->element, GST_STATE_NULL);
+  pusher.join();
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
+// Every reader process that comes and goes while buffers flow is announced
+// once as joined and once as left, however briefly it stayed (here: two
+// records; each takes the entry the one before it left).
+GST_START_TEST(test_every_brief_reader_is_announced_joined_and_left) {
+  const std::string ring = ring_name("brief-readers");
+  GstHarness *sink = sink_harness(ring);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(element_of(sink, "shmringsink"), bus);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  guint64 n = 0;
+  fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n++, 64)), GST_FLOW_OK);
+  constexpr int kReaders = 5;
+  for (int r = 0; r < kReaders; ++r) {
+    int joined_pipe[2];
+    fail_unless(pipe(joined_pipe) == 0);
+    const pid_t child = fork();
+    if (child == 0) {
+      shmring::ReaderOptions options;
+      options.name = ring;
+      options.user = shmring::gst::kRecordSchema;
+      auto reader = shmring::Reader::open(options);
+      if (write(joined_pipe[1], "j", 1) != 1)
+        _exit(2);
+      for (int i = 0; i < 2; ++i) {
+        shmring::Frame frame;
+        if (reader->next(frame, shmring::deadline_after(std::chrono::seconds(5))) !=
+            shmring::ReadStatus::Frame)
+          _exit(3);
+        reader->release(frame.slot);
+      }
+      reader.reset();  // leaves the ring
+      _exit(0);
+    }
+    close(joined_pipe[1]);
+    char mark = 0;
+    fail_unless(read(joined_pipe[0], &mark, 1) == 1, "reader %d joined", r);
+    close(joined_pipe[0]);
+    for (int i = 0; i < 2; ++i)
+      fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n++, 64)), GST_FLOW_OK);
+    int status = 0;
+    fail_unless(waitpid(child, &status, 0) == child);
+    fail_unless(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader %d: status %d", r, status);
+  }
+  fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n++, 64)), GST_FLOW_OK);
+  int joined = 0, left = 0;
+  while (GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure *structure = gst_message_get_structure(message);
+    joined += gst_structure_has_name(structure, "shmring-reader-joined");
+    left += gst_structure_has_name(structure, "shmring-reader-left");
+    gst_message_unref(message);
+  }
+  fail_unless_equals_int(joined, kReaders);
+  fail_unless_equals_int(left, kReaders);
+  gst_element_set_bus(element_of(sink, "shmringsink"), nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
 // Both elements are made from shmring:// URIs: the ring from the URI, other
 // properties from its query; the URI reads back without the query.
 GST_START_TEST(test_elements_are_made_from_shmring_uris) {
@@ -1922,6 +2016,8 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_hostile_text_in_the_ring_is_dropped_without_a_warning);
   tcase_add_test(tc, test_an_unconstrained_upstream_sends_a_common_format);
   tcase_add_test(tc, test_a_stream_without_caps_passes_as_bytes);
+  tcase_add_test(tc, test_a_sink_holds_the_stream_as_soon_as_its_last_reader_leaves);
+  tcase_add_test(tc, test_every_brief_reader_is_announced_joined_and_left);
   tcase_add_test(tc, test_elements_are_made_from_shmring_uris);
   tcase_add_test(tc, test_debug_output_tells_the_story);
   tcase_add_test(tc, test_latency_is_the_writers_plus_one_frame);

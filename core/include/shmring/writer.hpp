@@ -138,7 +138,9 @@ class Writer {
   std::vector<ReaderInfo> readers() const;
   // A value that changes when a reader attaches or detaches (its entry and
   // pid), without allocating: cheap enough to look at for every record, and
-  // call readers() only when it changed.
+  // call readers() only when it changed. A reader present at the last
+  // acquire is taken as that acquire found it (no look at the line the
+  // reader writes on every read): a detach shows one record later.
   std::uint64_t readers_signature() const;
   // Takes back the entries and held slots of readers whose process is gone.
   // Returns how many were reclaimed.

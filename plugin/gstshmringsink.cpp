@@ -146,7 +146,10 @@ struct LiveSettings {
 struct KnownReader {
   guint32 index;
   gint pid;
-  bool operator==(const KnownReader &o) const { return index == o.index && pid == o.pid; }
+  guint32 session;  // a reader that left and came back to the same entry is another one
+  bool operator==(const KnownReader &o) const {
+    return index == o.index && pid == o.pid && session == o.session;
+  }
 };
 
 }  // namespace
@@ -332,7 +335,7 @@ void announce_reader_changes(GstShmringSink *self) {
   s.readers_unknown = false;
   std::vector<KnownReader> now;
   for (const shmring::ReaderInfo &info : s.writer->readers())
-    now.push_back({info.index, info.pid});
+    now.push_back({info.index, info.pid, info.session});
   for (const KnownReader &r : now) {
     if (std::find(s.readers.begin(), s.readers.end(), r) == s.readers.end()) {
       GST_INFO_OBJECT(self, "reader pid %d joined", r.pid);
@@ -470,7 +473,7 @@ void announce_move(GstShmringSink *self) {
   SinkState &s = *self->state;
   std::vector<KnownReader> now;
   for (const shmring::ReaderInfo &info : s.writer->readers())
-    now.push_back({info.index, info.pid});
+    now.push_back({info.index, info.pid, info.session});
   for (const KnownReader &r : s.readers) {
     const bool followed =
         std::any_of(now.begin(), now.end(), [&r](const KnownReader &n) { return n.pid == r.pid; });

@@ -257,6 +257,15 @@ class Participants {
                header_->participants[index].word.load(std::memory_order_acquire))
                    .state == ParticipantState::Active;
   }
+  // The entry's generation: it changes at every claim, leave and reap, so
+  // each stay of a participant in the entry has its own.
+  std::uint32_t generation(std::uint32_t index) const {
+    return index < kMaxParticipants
+               ? ParticipantWord::decode(
+                     header_->participants[index].word.load(std::memory_order_acquire))
+                     .generation
+               : 0;
+  }
   // Active, and its process lives.
   bool alive(std::uint32_t index) const;
   pid_t pid(std::uint32_t index) const;

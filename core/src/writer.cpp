@@ -33,6 +33,14 @@ constexpr auto kReadOnlyHoldBound = std::chrono::milliseconds(50);
 constexpr std::uint64_t kShowCpuEvery = 64;
 // How often a writer that never waits still sweeps for dead readers.
 constexpr auto kIdleReclaimPeriod = std::chrono::seconds(1);
+
+// FNV-1a, a 64-bit word at a time (byte by byte), for the readers' signature.
+constexpr std::uint64_t kFnvBasis = 14695981039346656037ull;
+std::uint64_t fnv_mix(std::uint64_t hash, std::uint64_t word) {
+  for (int byte = 0; byte < 8; ++byte)
+    hash = (hash ^ ((word >> (8 * byte)) & 0xff)) * 1099511628211ull;
+  return hash;
+}
 }  // namespace
 
 struct Writer::Impl {
@@ -45,10 +53,10 @@ struct Writer::Impl {
   WakeChannel space_channel;
   std::chrono::nanoseconds spin_time{0};  // WriterOptions::spin_time
   TurnTaking turns;                       // with readers on our CPU
-  // The participant entries as of the last look at the readers' cursors
-  // (every acquire makes one), and which of them were reading: their
-  // entries are lines readers write on every read, which readers_signature
-  // need not take again for each record.
+  // The participant entries and their sessions as of the last look at the
+  // readers' cursors (every acquire makes one: entries_key), and which of
+  // them were reading: their entries are lines readers write on every read,
+  // which readers_signature need not take again for each record.
   mutable std::atomic<std::uint64_t> looked_at_entries{0};
   mutable std::atomic<std::uint64_t> reading_entries{0};
 
@@ -121,6 +129,16 @@ struct Writer::Impl {
     });
   }
 
+  // Which entries are occupied, in which sessions: read from the object
+  // header, whose entries change only at joins and leaves.
+  std::uint64_t entries_key(std::uint64_t occupied) const {
+    std::uint64_t key = fnv_mix(kFnvBasis, occupied);
+    object::for_each_bit(occupied, [&](std::uint32_t i) {
+      key = fnv_mix(key, std::uint64_t{i} << 32 | participants.generation(i));
+    });
+    return key;
+  }
+
   // Lowest sequence that some active blocking reader has not read yet.
   // Notes which entries were reading, for readers_signature().
   std::uint64_t oldest_unread_by_blocking_readers() const {
@@ -139,7 +157,7 @@ struct Writer::Impl {
       if (cursor != stalled_cursor[i] && cursor < oldest)
         oldest = cursor;
     });
-    looked_at_entries.store(occupied, std::memory_order_relaxed);
+    looked_at_entries.store(entries_key(occupied), std::memory_order_relaxed);
     reading_entries.store(reading, std::memory_order_relaxed);
     return oldest;
   }
@@ -688,27 +706,27 @@ std::vector<ReaderInfo> Writer::readers() const {
     info.received = entry->received.load(std::memory_order_relaxed);
     info.lost = entry->lost.load(std::memory_order_relaxed);
     info.identity = entry->identity.load(std::memory_order_relaxed);
+    info.session = impl_->participants.generation(i);
     result.push_back(info);
   });
   return result;
 }
 
 std::uint64_t Writer::readers_signature() const {
-  // FNV-1a over (entry, pid) of every reading entry, in entry order. An
-  // entry that was there at the last acquire's look at the readers is taken
-  // as that look found it (one record late at most); only a newer one is
-  // looked at now.
-  const std::uint64_t looked_at = impl_->looked_at_entries.load(std::memory_order_relaxed);
+  // FNV-1a over (entry, session, pid) of every reading entry, in entry
+  // order. While the entries and their sessions are those of the last
+  // acquire's look at the readers, which of them read is taken as that look
+  // found it (a detach shows one record late); otherwise each is looked at.
+  const std::uint64_t occupied = impl_->participants.occupied();
+  const bool as_looked =
+      impl_->entries_key(occupied) == impl_->looked_at_entries.load(std::memory_order_relaxed);
   const std::uint64_t reading = impl_->reading_entries.load(std::memory_order_relaxed);
-  std::uint64_t signature = 14695981039346656037ull;
-  object::for_each_bit(impl_->participants.occupied(), [&](std::uint32_t i) {
-    const std::uint64_t bit = std::uint64_t{1} << i;
-    if ((looked_at & bit) ? !(reading & bit) : !impl_->is_reading(i))
+  std::uint64_t signature = kFnvBasis;
+  object::for_each_bit(occupied, [&](std::uint32_t i) {
+    if (as_looked ? !(reading & (std::uint64_t{1} << i)) : !impl_->is_reading(i))
       return;
-    const std::uint64_t entry =
-        std::uint64_t{i} << 32 | static_cast<std::uint32_t>(impl_->participants.pid(i));
-    for (int byte = 0; byte < 8; ++byte)
-      signature = (signature ^ ((entry >> (8 * byte)) & 0xff)) * 1099511628211ull;
+    signature = fnv_mix(signature, std::uint64_t{i} << 32 | impl_->participants.generation(i));
+    signature = fnv_mix(signature, static_cast<std::uint32_t>(impl_->participants.pid(i)));
   });
   return signature;
 }

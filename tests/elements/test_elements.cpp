@@ -1326,6 +1326,46 @@ GST_START_TEST(test_every_brief_reader_is_announced_joined_and_left) {
 }
 GST_END_TEST;
 
+// A reader that leaves and comes back in the same process (a pipeline set
+// to NULL and to PLAYING again) takes the same entry with the same pid: it
+// is announced as having left and joined again all the same.
+GST_START_TEST(test_a_reader_back_in_the_same_process_is_announced_again) {
+  const std::string ring = ring_name("back-again");
+  GstHarness *sink = sink_harness(ring);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(element_of(sink, "shmringsink"), bus);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  guint64 n = 0;
+  fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n++, 64)), GST_FLOW_OK);
+  constexpr int kStays = 3;
+  for (int stay = 0; stay < kStays; ++stay) {
+    shmring::ReaderOptions options;
+    options.name = ring;
+    options.user = shmring::gst::kRecordSchema;
+    auto reader = shmring::Reader::open(options);
+    fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n++, 64)), GST_FLOW_OK);
+    shmring::Frame frame;
+    fail_unless(reader->next(frame, shmring::deadline_after(std::chrono::seconds(5))) ==
+                shmring::ReadStatus::Frame);
+    reader->release(frame.slot);
+  }  // each stay's reader leaves before the next one joins
+  fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n++, 64)), GST_FLOW_OK);
+  int joined = 0, left = 0;
+  while (GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure *structure = gst_message_get_structure(message);
+    joined += gst_structure_has_name(structure, "shmring-reader-joined");
+    left += gst_structure_has_name(structure, "shmring-reader-left");
+    gst_message_unref(message);
+  }
+  fail_unless_equals_int(joined, kStays);
+  fail_unless_equals_int(left, kStays);
+  gst_element_set_bus(element_of(sink, "shmringsink"), nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(sink);
+  fail_if(ring_exists(ring));
+}
+GST_END_TEST;
+
 // Both elements are made from shmring:// URIs: the ring from the URI, other
 // properties from its query; the URI reads back without the query.
 GST_START_TEST(test_elements_are_made_from_shmring_uris) {
@@ -2018,6 +2058,7 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_a_stream_without_caps_passes_as_bytes);
   tcase_add_test(tc, test_a_sink_holds_the_stream_as_soon_as_its_last_reader_leaves);
   tcase_add_test(tc, test_every_brief_reader_is_announced_joined_and_left);
+  tcase_add_test(tc, test_a_reader_back_in_the_same_process_is_announced_again);
   tcase_add_test(tc, test_elements_are_made_from_shmring_uris);
   tcase_add_test(tc, test_debug_output_tells_the_story);
   tcase_add_test(tc, test_latency_is_the_writers_plus_one_frame);

@@ -63,6 +63,9 @@ struct ReaderInfo {
   std::uint64_t received = 0;
   std::uint64_t lost = 0;
   std::uint64_t identity = 0;  // ReaderOptions::identity (0: a reader that gave none)
+  // This stay of the reader in its entry: a reader that leaves and one that
+  // takes the same entry after it (even in the same process) differ in it.
+  std::uint32_t session = 0;
 };
 
 struct WriterStats {

@@ -34,12 +34,12 @@ constexpr std::uint64_t kShowCpuEvery = 64;
 // How often a writer that never waits still sweeps for dead readers.
 constexpr auto kIdleReclaimPeriod = std::chrono::seconds(1);
 
-// FNV-1a, a 64-bit word at a time (byte by byte), for the readers' signature.
-constexpr std::uint64_t kFnvBasis = 14695981039346656037ull;
-std::uint64_t fnv_mix(std::uint64_t hash, std::uint64_t word) {
-  for (int byte = 0; byte < 8; ++byte)
-    hash = (hash ^ ((word >> (8 * byte)) & 0xff)) * 1099511628211ull;
-  return hash;
+// Mixes a word into the readers' signature: one multiply per word (it is
+// computed for every record), a change detector rather than a hash of quality.
+constexpr std::uint64_t kSignatureBasis = 14695981039346656037ull;
+std::uint64_t signature_mix(std::uint64_t hash, std::uint64_t word) {
+  hash = (hash ^ word) * 0x9e3779b97f4a7c15ull;
+  return hash ^ (hash >> 29);
 }
 }  // namespace
 
@@ -132,9 +132,9 @@ struct Writer::Impl {
   // Which entries are occupied, in which sessions: read from the object
   // header, whose entries change only at joins and leaves.
   std::uint64_t entries_key(std::uint64_t occupied) const {
-    std::uint64_t key = fnv_mix(kFnvBasis, occupied);
+    std::uint64_t key = signature_mix(kSignatureBasis, occupied);
     object::for_each_bit(occupied, [&](std::uint32_t i) {
-      key = fnv_mix(key, std::uint64_t{i} << 32 | participants.generation(i));
+      key = signature_mix(key, std::uint64_t{i} << 32 | participants.generation(i));
     });
     return key;
   }
@@ -713,7 +713,7 @@ std::vector<ReaderInfo> Writer::readers() const {
 }
 
 std::uint64_t Writer::readers_signature() const {
-  // FNV-1a over (entry, session, pid) of every reading entry, in entry
+  // A mix of (entry, session, pid) of every reading entry, in entry
   // order. While the entries and their sessions are those of the last
   // acquire's look at the readers, which of them read is taken as that look
   // found it (a detach shows one record late); otherwise each is looked at.
@@ -721,12 +721,13 @@ std::uint64_t Writer::readers_signature() const {
   const bool as_looked =
       impl_->entries_key(occupied) == impl_->looked_at_entries.load(std::memory_order_relaxed);
   const std::uint64_t reading = impl_->reading_entries.load(std::memory_order_relaxed);
-  std::uint64_t signature = kFnvBasis;
+  std::uint64_t signature = kSignatureBasis;
   object::for_each_bit(occupied, [&](std::uint32_t i) {
     if (as_looked ? !(reading & (std::uint64_t{1} << i)) : !impl_->is_reading(i))
       return;
-    signature = fnv_mix(signature, std::uint64_t{i} << 32 | impl_->participants.generation(i));
-    signature = fnv_mix(signature, static_cast<std::uint32_t>(impl_->participants.pid(i)));
+    signature =
+        signature_mix(signature, std::uint64_t{i} << 32 | impl_->participants.generation(i));
+    signature = signature_mix(signature, static_cast<std::uint32_t>(impl_->participants.pid(i)));
   });
   return signature;
 }

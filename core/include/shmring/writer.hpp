@@ -139,8 +139,8 @@ class Writer {
 
   // Attached readers, as they describe themselves (for stats and messages).
   std::vector<ReaderInfo> readers() const;
-  // A value that changes when a reader attaches or detaches (its entry and
-  // pid), without allocating: cheap enough to look at for every record, and
+  // A value that changes when a reader attaches or detaches (its entry,
+  // session and pid), without allocating: cheap enough to look at for every record, and
   // call readers() only when it changed. A reader present at the last
   // acquire is taken as that acquire found it (no look at the line the
   // reader writes on every read): a detach shows one record later.

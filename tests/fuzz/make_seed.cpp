@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ring_image.hpp"
@@ -48,13 +49,27 @@ int main(int argc, char **argv) {
               image.bytes.begin() + static_cast<long>(image_end));
 
   if (live) {
-    // Live mode: then, before each read, a store into the control block;
-    // here write_seq (offset 0) jumps far past the writer and back.
+    // Live mode: then, before each read, a store into the control block
+    // (offset in 8-byte words). Here write_seq (word 0) jumps far past the
+    // writer and back, after the one record was read; then record 0's
+    // descriptor says it is no longer there, and write_seq goes below the
+    // reader's cursor: a cursor past the writer, resynchronised. (With
+    // record 0 still published, write_seq one below the cursor is a writer
+    // in the middle of a publish, which is waited for.)
     seed[0] |= 4;
-    for (std::uint64_t value :
-         {std::uint64_t{1} << 62, std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{1} << 40,
-          std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1}, std::uint64_t{1}}) {
-      const std::uint32_t offset = 0;
+    const std::uint32_t write_seq_word = 0;
+    const auto descriptor_0_word =
+        static_cast<std::uint32_t>((image.descriptors() - image.control()) / 8);
+    const std::pair<std::uint32_t, std::uint64_t> scribbles[] = {
+        {write_seq_word, std::uint64_t{1} << 62},
+        {write_seq_word, 1},
+        {write_seq_word, 2},
+        {write_seq_word, std::uint64_t{1} << 40},
+        {descriptor_0_word, kNoSequence},
+        {write_seq_word, 0},
+        {write_seq_word, 1},
+        {write_seq_word, 1}};
+    for (const auto &[offset, value] : scribbles) {
       const auto *o = reinterpret_cast<const unsigned char *>(&offset);
       const auto *v = reinterpret_cast<const unsigned char *>(&value);
       seed.insert(seed.end(), o, o + sizeof offset);

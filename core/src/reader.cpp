@@ -322,6 +322,10 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     if (r.cursor == written + 1 && r.published(written))
       written = r.cursor;
     if (r.cursor > written) {
+      // Looked at once more: a writer that has moved on since (this reader
+      // was descheduled between its loads) leaves no cursor past it.
+      if (r.control->write_seq.load(std::memory_order_acquire) >= r.cursor)
+        continue;
       r.resync(written);
       continue;
     }

@@ -267,15 +267,28 @@ TEST_F(RingTest, QueuePeersAloneOnOneCpuTakeTurnsInsteadOfSleeping) {
 // Beside a busy third task on their CPU, a yield hands that task its whole
 // time slice: the pair sleeps instead (a woken sleeper runs before a task
 // that used up its slice), as it did before it took turns.
-TEST_F(RingTest, PeersBesideABusyTaskOnTheirCpuSleepRatherThanYieldToIt) {
+// `stream` (one of the above) with a busy task on the pair's CPU.
+template <typename Stream>
+Sleeps beside_a_busy_task(Stream stream, const std::string &name) {
   const int cpu = first_allowed_cpu();
   const pid_t busy = test::spawn([&] {
     pin_to(cpu);
     for (const auto end = in_ms(60000); std::chrono::steady_clock::now() < end;) {
     }
   });
-  const Sleeps sleeps = stream_on_one_cpu(ring("busy-cpu"), cpu, false);
+  const Sleeps sleeps = stream(name, cpu, false);
   test::kill_child(busy);
+  return sleeps;
+}
+
+TEST_F(RingTest, PeersBesideABusyTaskOnTheirCpuSleepRatherThanYieldToIt) {
+  const Sleeps sleeps = beside_a_busy_task(stream_on_one_cpu, ring("busy-cpu"));
+  EXPECT_GT(sleeps.writer + sleeps.reader, kRecords / 100)
+      << "the pair kept yielding its CPU to a busy task";
+}
+
+TEST_F(RingTest, QueuePeersBesideABusyTaskOnTheirCpuSleepRatherThanYieldToIt) {
+  const Sleeps sleeps = beside_a_busy_task(queue_stream_on_one_cpu, ring("queue-busy-cpu"));
   EXPECT_GT(sleeps.writer + sleeps.reader, kRecords / 100)
       << "the pair kept yielding its CPU to a busy task";
 }

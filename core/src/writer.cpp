@@ -312,6 +312,20 @@ struct Writer::Impl {
     return true;
   }
 
+  // Lends a slot free now (under `lock`); false when there is none.
+  bool claim_free_slot(WritableSlot &out) {
+    for (;;) {
+      const long index = find_free_slot(true);
+      if (index < 0)
+        return false;
+      if (claim(static_cast<std::uint32_t>(index))) {
+        out = lent(static_cast<std::uint32_t>(index));
+        return true;
+      }
+      // Lost a race with a reader's hold: the next look passes that slot over.
+    }
+  }
+
   // What the caller gets for a slot claim() took.
   WritableSlot lent(std::uint32_t index) const {
     return WritableSlot{index, payload + index * view.geometry.slot_stride,
@@ -528,14 +542,9 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
         ++w.acquire_round;
         first_look = false;
       }
-      const long index = w.find_free_slot(true);
-      if (index >= 0) {
-        if (w.claim(static_cast<std::uint32_t>(index))) {
-          lend(index);
-          log_wait("got one");
-          return WaitStatus::Ok;
-        }
-        continue;  // lost a race with a reader: look again
+      if (w.claim_free_slot(out)) {
+        log_wait("got one");
+        return WaitStatus::Ok;
       }
       if (Clock::now() >= deadline) {
         // The wait is over. A dead reader's slots may have come back; if
@@ -586,16 +595,7 @@ bool Writer::try_acquire(WritableSlot &out) {
   std::lock_guard<std::mutex> guard(w.lock);
   w.maybe_reclaim_dead_readers();
   ++w.acquire_round;
-  for (;;) {
-    const long index = w.find_free_slot(true);
-    if (index < 0)
-      return false;
-    if (w.claim(static_cast<std::uint32_t>(index))) {
-      out = w.lent(static_cast<std::uint32_t>(index));
-      return true;
-    }
-    // Lost a race with a reader's hold: the next look passes that slot over.
-  }
+  return w.claim_free_slot(out);
 }
 
 void Writer::publish(const WritableSlot &slot, const RecordHeader &record, const void *user) {

@@ -1266,6 +1266,41 @@ GST_START_TEST(test_a_sink_holds_the_stream_as_soon_as_its_last_reader_leaves) {
 }
 GST_END_TEST;
 
+// A core reader of a sink's ring (which carries the plugin's record schema).
+std::shared_ptr<shmring::Reader> plugin_schema_reader(const std::string &ring) {
+  shmring::ReaderOptions options;
+  options.name = ring;
+  options.user = shmring::gst::kRecordSchema;
+  return shmring::Reader::open(options);
+}
+
+// Reads the next record within 5 s and lets go of it.
+bool read_and_release(shmring::Reader &reader) {
+  shmring::Frame frame;
+  if (reader.next(frame, shmring::deadline_after(std::chrono::seconds(5))) !=
+      shmring::ReadStatus::Frame)
+    return false;
+  reader.release(frame.slot);
+  return true;
+}
+
+// The shmring-reader-joined and -left messages waiting on `bus`, counted
+// (every element message is taken off it).
+struct ReaderMessages {
+  int joined = 0;
+  int left = 0;
+};
+ReaderMessages reader_messages(GstBus *bus) {
+  ReaderMessages counted;
+  while (GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure *structure = gst_message_get_structure(message);
+    counted.joined += gst_structure_has_name(structure, "shmring-reader-joined");
+    counted.left += gst_structure_has_name(structure, "shmring-reader-left");
+    gst_message_unref(message);
+  }
+  return counted;
+}
+
 // Every reader process that comes and goes while buffers flow is announced
 // once as joined and once as left, however briefly it stayed (here: two
 // records; each takes the entry the one before it left).
@@ -1283,19 +1318,12 @@ GST_START_TEST(test_every_brief_reader_is_announced_joined_and_left) {
     fail_unless(pipe(joined_pipe) == 0);
     const pid_t child = fork();
     if (child == 0) {
-      shmring::ReaderOptions options;
-      options.name = ring;
-      options.user = shmring::gst::kRecordSchema;
-      auto reader = shmring::Reader::open(options);
+      auto reader = plugin_schema_reader(ring);
       if (write(joined_pipe[1], "j", 1) != 1)
         _exit(2);
-      for (int i = 0; i < 2; ++i) {
-        shmring::Frame frame;
-        if (reader->next(frame, shmring::deadline_after(std::chrono::seconds(5))) !=
-            shmring::ReadStatus::Frame)
+      for (int i = 0; i < 2; ++i)
+        if (!read_and_release(*reader))
           _exit(3);
-        reader->release(frame.slot);
-      }
       reader.reset();  // leaves the ring
       _exit(0);
     }
@@ -1310,15 +1338,9 @@ GST_START_TEST(test_every_brief_reader_is_announced_joined_and_left) {
     fail_unless(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader %d: status %d", r, status);
   }
   fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n++, 64)), GST_FLOW_OK);
-  int joined = 0, left = 0;
-  while (GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
-    const GstStructure *structure = gst_message_get_structure(message);
-    joined += gst_structure_has_name(structure, "shmring-reader-joined");
-    left += gst_structure_has_name(structure, "shmring-reader-left");
-    gst_message_unref(message);
-  }
-  fail_unless_equals_int(joined, kReaders);
-  fail_unless_equals_int(left, kReaders);
+  const ReaderMessages messages = reader_messages(bus);
+  fail_unless_equals_int(messages.joined, kReaders);
+  fail_unless_equals_int(messages.left, kReaders);
   gst_element_set_bus(element_of(sink, "shmringsink"), nullptr);
   gst_object_unref(bus);
   gst_harness_teardown(sink);
@@ -1339,26 +1361,14 @@ GST_START_TEST(test_a_reader_back_in_the_same_process_is_announced_again) {
   fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n++, 64)), GST_FLOW_OK);
   constexpr int kStays = 3;
   for (int stay = 0; stay < kStays; ++stay) {
-    shmring::ReaderOptions options;
-    options.name = ring;
-    options.user = shmring::gst::kRecordSchema;
-    auto reader = shmring::Reader::open(options);
+    auto reader = plugin_schema_reader(ring);
     fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n++, 64)), GST_FLOW_OK);
-    shmring::Frame frame;
-    fail_unless(reader->next(frame, shmring::deadline_after(std::chrono::seconds(5))) ==
-                shmring::ReadStatus::Frame);
-    reader->release(frame.slot);
+    fail_unless(read_and_release(*reader));
   }  // each stay's reader leaves before the next one joins
   fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n++, 64)), GST_FLOW_OK);
-  int joined = 0, left = 0;
-  while (GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
-    const GstStructure *structure = gst_message_get_structure(message);
-    joined += gst_structure_has_name(structure, "shmring-reader-joined");
-    left += gst_structure_has_name(structure, "shmring-reader-left");
-    gst_message_unref(message);
-  }
-  fail_unless_equals_int(joined, kStays);
-  fail_unless_equals_int(left, kStays);
+  const ReaderMessages messages = reader_messages(bus);
+  fail_unless_equals_int(messages.joined, kStays);
+  fail_unless_equals_int(messages.left, kStays);
   gst_element_set_bus(element_of(sink, "shmringsink"), nullptr);
   gst_object_unref(bus);
   gst_harness_teardown(sink);

@@ -4,10 +4,13 @@ copy of the tree, rebuilds, and runs the suites that should catch each.
 Prints one line per mutant and 'mutants: N caught, M survived', naming the
 survivors; exits 1 if any survived (a promise without a test).
 
-  tools/mutate.sh [--only NAME ...] [--keep]
+  tools/mutate.sh [--only NAME ...] [--keep] [--baseline-passed]
 
 The unmutated tree must pass every suite named first: otherwise a "caught"
-would mean nothing. Shared memory objects that a mutant's run leaves behind
+would mean nothing. (--baseline-passed: the caller has just run every suite
+on this very tree, as tools/test.sh does, and they passed.) A suite stops at
+its first failing test (gtest's GTEST_FAIL_FAST, unittest's --failfast): one
+red test is the verdict, and the rest of the suite would only take time. Shared memory objects that a mutant's run leaves behind
 are removed: only those that were not there before and whose owner is dead
 (another job's live objects are left alone)."""
 import argparse
@@ -102,11 +105,24 @@ def remove_dead_leftovers(build_dir, before):
                 pass
 
 
-def run_suite(build, suite, log):
-    """True when the suite passed."""
-    result = subprocess.run(["meson", "test", "-C", build, "--no-rebuild", "--num-processes", "2",
-                             "--timeout-multiplier", "0.5", "--print-errorlogs", suite],
-                            stdout=log, stderr=subprocess.STDOUT)
+def python_suites(build):
+    """Names of the suites that run a Python unittest script."""
+    tests = json.loads(subprocess.run(["meson", "introspect", "--tests", build], check=True,
+                                      capture_output=True, text=True).stdout)
+    return {t["name"] for t in tests if os.path.basename(t["cmd"][0]).startswith("python")}
+
+
+def run_suite(build, suite, log, fail_fast=False, python=()):
+    """True when the suite passed. With fail_fast it ends at its first
+    failing test."""
+    command = ["meson", "test", "-C", build, "--no-rebuild", "--num-processes", "2",
+               "--timeout-multiplier", "0.5", "--print-errorlogs", suite]
+    env = dict(os.environ)
+    if fail_fast:
+        env["GTEST_FAIL_FAST"] = "1"
+        if suite in python:
+            command[4:4] = ["--test-args=--failfast"]
+    result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     return result.returncode == 0
 
 
@@ -119,6 +135,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", help="mutant names to run")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy")
+    parser.add_argument("--baseline-passed", action="store_true",
+                        help="every suite has just passed on this tree: do not run them again")
     args = parser.parse_args()
     mutants = parse_mutants(os.path.join(ROOT, "tools", "mutants.txt"))
     if args.only:
@@ -147,13 +165,15 @@ def main():
                 print(f"the unmutated tree does not build: {log_path}")
                 return 2
             suites = list(dict.fromkeys(s for m in mutants for s in m.suites))
-            for suite in suites:
+            python = python_suites(build_dir)
+            for suite in [] if args.baseline_passed else suites:
                 if not run_suite(build_dir, suite, log):
                     print(f"the unmutated tree fails suite {suite}: nothing to measure "
                           f"(see {log_path})")
                     return 2
-            print(f"baseline: {len(suites)} suites pass ({time.monotonic() - started:.0f} s)",
-                  flush=True)
+            print(f"baseline: {len(suites)} suites pass "
+                  f"({'as the caller ran them' if args.baseline_passed else 'here'}, "
+                  f"{time.monotonic() - started:.0f} s)", flush=True)
 
         caught, survived = [], []
         for m in mutants:
@@ -170,8 +190,8 @@ def main():
                     verdict = "does not build (fix the mutant)"
                     survived.append(m.name)
                 else:
-                    catcher = next((s for s in m.suites if not run_suite(build_dir, s, log)),
-                                   None)
+                    catcher = next((s for s in m.suites
+                                    if not run_suite(build_dir, s, log, True, python)), None)
                     if catcher:
                         verdict = f"caught by {catcher}"
                         caught.append(m.name)

@@ -195,6 +195,13 @@ struct Reader::Impl {
     space_channel.notify();  // a writer may wait on this cursor
   }
 
+  // True while `sequence` is still to come: its descriptor holds an earlier
+  // lap's sequence, or is being changed. (A later one: it was overwritten.)
+  bool awaited(std::uint64_t sequence) const {
+    const std::uint64_t seen = view.descriptor(sequence)->seq.load(std::memory_order_acquire);
+    return seen < sequence || seen == kNoSequence;
+  }
+
   // True when the writer really published `sequence`: its descriptor says
   // so. write_seq alone is a shared word anybody with write access may have
   // scribbled over.
@@ -310,6 +317,18 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     // the writer is not at.
     if (r.try_read(r.cursor, out) == ReadAttempt::Got)
       return deliver();
+    // Still to come: a writer on another CPU mostly publishes it within a
+    // short spin, which polls only the cursor's descriptor, the line the
+    // publish stores first. The pass below reads write_seq's line too, and
+    // a publish must then take that line back from this core as well: with
+    // a reader that keeps up (an empty ring at every record), that cost a
+    // fifth of the 64 B rate. Not while the writer shares our CPU (it
+    // cannot publish while we spin): the last pass found it there.
+    if (spins < kSpinsBeforeSleep && !r.turns.peer_was_here() && r.awaited(r.cursor)) {
+      while (++spins < kSpinsBeforeSleep && r.awaited(r.cursor) && !r.interrupted.load())
+        cpu_relax();
+      continue;
+    }
     // Closed is stored after the last publish: seeing it first means the
     // write_seq loaded next is final.
     const bool closed = r.writer_closed();
@@ -349,6 +368,7 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     // yields to it instead. (Where it runs is on the line of write_seq,
     // read above anyway.)
     const bool writer_here = on_this_cpu(r.control->writer_cpu.load(std::memory_order_relaxed));
+    r.turns.set_peer_was_here(writer_here);
     if (!writer_here && spins++ < kSpinsBeforeSleep) {
       cpu_relax();
       continue;
@@ -423,7 +443,10 @@ void Reader::detach() {
     return;  // never held the writer back
   impl_->entry->mode.store(static_cast<std::uint32_t>(ReaderMode::Draining),
                            std::memory_order_release);
-  impl_->space_channel.notify();
+  // Forced: the space word changes whether or not the writer sleeps, and
+  // that change is how a writer that looks at readers' entries once a lap
+  // (slots in turn) learns of the detach at once.
+  impl_->space_channel.notify_forced();
 }
 
 void Reader::interrupt() {

@@ -1,0 +1,139 @@
+// Which slot the writer lends: small records take the slots in turn, large
+// ones the warmest slot first; and what the writer's once-a-lap look at its
+// readers must still see at once.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <set>
+#include <vector>
+
+#include "shmring/reader.hpp"
+#include "shmring/writer.hpp"
+#include "test_support.hpp"
+
+using namespace shmring;
+using shmring::test::in_ms;
+using shmring::test::RingTest;
+using shmring::test::wait_child;
+
+namespace {
+
+// Writes `count` records of `size` bytes, each read and released by
+// `reader` before the next is written; returns the slot of each.
+std::vector<std::uint32_t> slots_read_along(Writer &writer, Reader &reader, int count,
+                                            std::uint64_t size) {
+  std::vector<std::uint8_t> payload(size, 7);
+  RecordHeader info;
+  info.size = size;
+  std::vector<std::uint32_t> slots;
+  for (int n = 0; n < count; ++n) {
+    if (writer.write(info, payload.data(), in_ms(1000)) != WaitStatus::Ok) {
+      ADD_FAILURE() << "write " << n;
+      break;
+    }
+    Frame frame;
+    if (reader.next(frame, in_ms(1000)) != ReadStatus::Frame) {
+      ADD_FAILURE() << "read " << n;
+      break;
+    }
+    slots.push_back(frame.slot);
+    reader.release(frame.slot);
+  }
+  return slots;
+}
+
+}  // namespace
+
+// 8 slots of 64 B records: each record goes to the slot after the last one's,
+// though every slot before it is free again, so the writer runs ahead of its
+// readers on lines they left a lap ago. 8 slots of 64 KiB records (512 KiB,
+// past what stays cached): the slot just read is written again, still warm.
+TEST_F(RingTest, SmallRecordsTakeTheSlotsInTurnLargeOnesTheWarmestFirst) {
+  const std::string small_name = ring("in-turn-small");
+  auto small = Writer::create({small_name, 8, 64});
+  auto small_reader = Reader::open({small_name, false});
+  const std::vector<std::uint32_t> in_turn = slots_read_along(*small, *small_reader, 24, 64);
+  ASSERT_EQ(in_turn.size(), 24u);
+  for (std::size_t n = 1; n < in_turn.size(); ++n)
+    EXPECT_EQ(in_turn[n], (in_turn[n - 1] + 1) % 8) << "record " << n;
+
+  const std::string large_name = ring("in-turn-large");
+  auto large = Writer::create({large_name, 8, 64 * 1024});
+  auto large_reader = Reader::open({large_name, false});
+  const std::vector<std::uint32_t> warm = slots_read_along(*large, *large_reader, 24, 64 * 1024);
+  ASSERT_EQ(warm.size(), 24u);
+  const std::set<std::uint32_t> used(warm.begin(), warm.end());
+  EXPECT_LE(used.size(), 3u) << "large records cycled through the slots";
+}
+
+// A blocking reader in another process reads in bursts with pauses: the
+// writer fills the ring, waits, and rides its last look at the reader's
+// cursor for a lap at a time in between. Nothing unread is overwritten.
+TEST_F(RingTest, AReaderInBurstsLosesNothingToAWriterRidingItsLastLook) {
+  const std::string name = ring("bursts");
+  constexpr std::uint64_t kCount = 20000;
+  pid_t writer = fork();
+  if (writer == 0) {
+    int code = 0;
+    try {
+      auto w = Writer::create({name, 16, 64});
+      if (w->wait_for_reader(in_ms(10000)) != WaitStatus::Ok)
+        _exit(10);
+      RecordHeader info;
+      info.size = sizeof(std::uint64_t);
+      for (std::uint64_t n = 0; n < kCount && code == 0; ++n)
+        if (w->write(info, &n, in_ms(10000)) != WaitStatus::Ok)
+          code = 11;
+      if (w->stats().overruns != 0)
+        code = 12;
+      w->close();
+    } catch (const Error &) {
+      code = 13;
+    }
+    _exit(code);
+  }
+  auto reader = shmring::test::open_when_ready({name, false});
+  ASSERT_NE(reader, nullptr);
+  std::uint64_t expected = 0, wrong = 0;
+  Frame frame;
+  while (reader->next(frame, in_ms(10000)) == ReadStatus::Frame) {
+    std::uint64_t value = 0;
+    std::memcpy(&value, frame.data, sizeof value);
+    if (value != expected || frame.lost_before != 0)
+      ++wrong;
+    expected = value + 1;
+    reader->release(frame.slot);
+    if (value % 997 == 0)
+      usleep(200);  // a burst ends: the ring fills behind it
+  }
+  EXPECT_EQ(expected, kCount);
+  EXPECT_EQ(wrong, 0u) << "records skipped or out of order";
+  EXPECT_EQ(reader->counters().lost, 0u);
+  int status = wait_child(writer, 20000);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+// A reader that detaches (a source stopping while buffers it lent are still
+// downstream) stops counting as a reader at once, though the writer's look
+// at the readers' entries, once a lap, was taken while it read.
+TEST_F(RingTest, ADetachShowsInTheReadersSignatureAtOnce) {
+  const std::string name = ring("detach-seen");
+  auto writer = Writer::create({name, 8, 64});
+  auto reader = Reader::open({name, false});
+  const std::uint64_t nobody = [&] {
+    auto probe = Writer::create({ring("detach-seen-empty"), 8, 64});
+    return probe->readers_signature();
+  }();
+  slots_read_along(*writer, *reader, 3, 64);
+  const std::uint64_t reading = writer->readers_signature();
+  EXPECT_NE(reading, nobody);
+  reader->detach();
+  // One more record: in turn, from the look taken before the detach.
+  RecordHeader info;
+  info.size = 8;
+  std::uint64_t value = 1;
+  ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  EXPECT_EQ(writer->readers_signature(), nobody) << "the detached reader still counts";
+  EXPECT_TRUE(writer->readers().empty());
+}

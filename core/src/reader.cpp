@@ -48,7 +48,10 @@ struct Reader::Impl {
   std::uint64_t bit = 0;
   RingReader *entry = nullptr;
   std::uint64_t cursor = 0;
-  bool started = false;      // losses before the first frame are not losses
+  // counters.lost as of the last frame handed out: a frame's lost_before
+  // is everything skipped since, in this call or in calls that returned
+  // without a frame.
+  std::uint64_t lost_reported = 0;
   bool joined_live = false;  // the writer was alive and writing when we joined
   ReaderCounters counters;
   std::uint64_t resyncs_pending = 0;  // reported with the next frame
@@ -171,11 +174,10 @@ struct Reader::Impl {
     space_channel.notify();
   }
 
-  // Hands out the record try_read() got: `lost` were skipped before it.
-  void deliver(Frame &out, std::uint64_t lost) {
-    out.lost_before = lost;
+  // Hands out the record try_read() got.
+  void deliver(Frame &out) {
+    out.lost_before = counters.lost - std::exchange(lost_reported, counters.lost);
     out.resyncs_before = std::exchange(resyncs_pending, 0);
-    started = true;
     waiting_since = Deadline{};
     yields = 0;
     ++cursor;
@@ -222,8 +224,12 @@ struct Reader::Impl {
     publish_progress();
   }
 
+  // Every record published after this reader joined is one it reads or
+  // loses, its first frame included: a blocking reader the writer waited
+  // for and then overran before that frame lost records as surely as one
+  // overrun later.
   void skip_to(std::uint64_t sequence) {
-    if (started && sequence > cursor) {
+    if (sequence > cursor) {
       counters.lost += sequence - cursor;
       SHMRING_LOG(Debug, "ring '" + handle.name + "': fell behind, skipped " +
                              std::to_string(sequence - cursor) + " frame(s) to the newest");
@@ -301,10 +307,9 @@ std::shared_ptr<Reader> Reader::open(const ReaderOptions &options) {
 
 ReadStatus Reader::next(Frame &out, Deadline deadline) {
   Impl &r = *impl_;
-  const std::uint64_t lost_at_start = r.counters.lost;
   int spins = 0;
   const auto deliver = [&] {
-    r.deliver(out, r.counters.lost - lost_at_start);
+    r.deliver(out);
     return ReadStatus::Frame;
   };
   for (;;) {
@@ -423,9 +428,24 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
 
 bool Reader::try_next(Frame &out) {
   Impl &r = *impl_;
-  if (r.interrupted.load() || r.try_read(r.cursor, out) != ReadAttempt::Got)
+  if (r.interrupted.load())
     return false;
-  r.deliver(out, 0);
+  if (r.try_read(r.cursor, out) == ReadAttempt::Got) {
+    r.deliver(out);
+    return true;
+  }
+  if (r.awaited(r.cursor))
+    return false;  // still to come: the usual answer
+  // Overwritten: this reader fell a ring behind. As next() does, go to the
+  // newest record, if the writer really published it, and take it if it is
+  // there now (a poller that only ever tries would otherwise stay behind).
+  const std::uint64_t written = r.control->write_seq.load(std::memory_order_acquire);
+  if (r.cursor + 1 >= written || !r.published(written - 1))
+    return false;
+  r.skip_to(written - 1);
+  if (r.try_read(r.cursor, out) != ReadAttempt::Got)
+    return false;  // overwritten again already: its losses go with the next frame
+  r.deliver(out);
   return true;
 }
 

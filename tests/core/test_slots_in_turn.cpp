@@ -137,3 +137,51 @@ TEST_F(RingTest, ADetachShowsInTheReadersSignatureAtOnce) {
   EXPECT_EQ(writer->readers_signature(), nobody) << "the detached reader still counts";
   EXPECT_TRUE(writer->readers().empty());
 }
+
+// A leaky reader a ring behind that only ever tries (a render loop taking the
+// latest frame at each refresh) gets the newest record from try_next, as
+// next() would give it, with what it skipped counted.
+TEST_F(RingTest, TryNextARingBehindTakesTheNewestAndCountsWhatItSkipped) {
+  for (const std::uint32_t slots : {2u, 8u, 64u}) {
+    const std::string name = ring("try-behind-" + std::to_string(slots));
+    auto writer = Writer::create({name, slots, 64});
+    auto reader = Reader::open({name, true});
+    slots_read_along(*writer, *reader, 1, 8);
+    RecordHeader info;
+    info.size = sizeof(std::uint64_t);
+    const std::uint64_t behind = 2 * slots + 3;
+    for (std::uint64_t n = 1; n <= behind; ++n)
+      ASSERT_EQ(writer->write(info, &n, in_ms(1000)), WaitStatus::Ok);
+    Frame frame;
+    ASSERT_TRUE(reader->try_next(frame)) << slots << " slots";
+    std::uint64_t value = 0;
+    std::memcpy(&value, frame.data, sizeof value);
+    EXPECT_EQ(value, behind) << "the newest record";
+    EXPECT_EQ(frame.lost_before, behind - 1);
+    EXPECT_EQ(reader->counters().lost, behind - 1);
+    reader->release(frame.slot);
+    EXPECT_FALSE(reader->try_next(frame)) << "nothing newer";
+  }
+}
+
+// A blocking reader that joined, then made its first read only after the
+// writer had waited for it and overrun it: the records it never got are
+// lost, on its first frame as on any other.
+TEST_F(RingTest, ABlockingReaderOverrunBeforeItsFirstReadCountsItsLosses) {
+  const std::string name = ring("lost-first");
+  auto writer = Writer::create({name, 4, 64});
+  auto reader = Reader::open({name, false});
+  RecordHeader info;
+  info.size = sizeof(std::uint64_t);
+  for (std::uint64_t n = 0; n < 20; ++n)
+    ASSERT_EQ(writer->write(info, &n, in_ms(30)), WaitStatus::Ok);
+  EXPECT_GT(writer->stats().overruns, 0u);
+  Frame frame;
+  ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
+  std::uint64_t first = 0;
+  std::memcpy(&first, frame.data, sizeof first);
+  EXPECT_GT(first, 0u);
+  EXPECT_EQ(frame.lost_before, first) << "records 0.." << first - 1 << " never read";
+  EXPECT_EQ(reader->counters().lost, first);
+  reader->release(frame.slot);
+}

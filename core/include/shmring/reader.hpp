@@ -92,7 +92,8 @@ class Reader {
   Reader &operator=(const Reader &) = delete;
 
   ReadStatus next(Frame &out, Deadline deadline);
-  // The next record if it is there to read now, as next() would return it;
+  // The next record if it is there to read now, as next() would return it
+  // (a reader a ring behind gets the newest, counting what it skipped);
   // false otherwise (call next() to wait for it). Neither waits nor reads
   // the clock: a caller that reads in slices computes its deadline only
   // when it has to wait.

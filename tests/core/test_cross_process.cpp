@@ -11,6 +11,7 @@
 
 #include "child_process.hpp"
 #include "named_object.hpp"
+#include "numbered_stream.hpp"
 #include "ring_layout.hpp"
 #include "shmring/error.hpp"
 #include "shmring/inspect.hpp"
@@ -212,38 +213,12 @@ TEST_F(RingTest, EveryReaderProcessSeesEveryFrame) {
 TEST_F(RingTest, AReaderRightBehindAFastWriterReadsEachRecordOnce) {
   const std::string name = ring("right-behind");
   constexpr std::uint64_t kCount = 300000;
-  pid_t writer = fork();
-  if (writer == 0) {
-    int code = 0;
-    try {
-      auto w = Writer::create({name, 3, 8});
-      if (w->wait_for_reader(in_ms(10000)) != WaitStatus::Ok)
-        _exit(10);
-      RecordHeader info;
-      info.size = 8;
-      for (std::uint64_t n = 0; n < kCount && code == 0; ++n)
-        if (w->write(info, &n, in_ms(10000)) != WaitStatus::Ok)
-          code = 11;
-      w->close();
-    } catch (const Error &) {
-      code = 12;
-    }
-    _exit(code);
-  }
+  const pid_t writer = shmring::test::fork_numbered_writer(name, 3, kCount);
   auto reader = shmring::test::open_when_ready({name, false});
   ASSERT_NE(reader, nullptr);
-  std::uint64_t expected = 0, out_of_order = 0;
-  Frame frame;
-  while (reader->next(frame, in_ms(10000)) == ReadStatus::Frame) {
-    std::uint64_t value = 0;
-    std::memcpy(&value, frame.data, sizeof value);
-    if (value != expected || frame.resyncs_before != 0 || frame.lost_before != 0)
-      ++out_of_order;
-    expected = value + 1;
-    reader->release(frame.slot);
-  }
-  EXPECT_EQ(expected, kCount);
-  EXPECT_EQ(out_of_order, 0u) << "records read twice, skipped or resynchronised";
+  const auto stream = shmring::test::read_numbered(*reader);
+  EXPECT_EQ(stream.next, kCount);
+  EXPECT_EQ(stream.wrong, 0u) << "records read twice, skipped or resynchronised";
   EXPECT_EQ(reader->counters().resyncs, 0u);
   EXPECT_EQ(reader->counters().lost, 0u);
   EXPECT_EQ(reader->counters().received, kCount);

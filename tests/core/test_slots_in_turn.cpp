@@ -8,6 +8,7 @@
 #include <set>
 #include <vector>
 
+#include "numbered_stream.hpp"
 #include "shmring/reader.hpp"
 #include "shmring/writer.hpp"
 #include "test_support.hpp"
@@ -73,45 +74,19 @@ TEST_F(RingTest, SmallRecordsTakeTheSlotsInTurnLargeOnesTheWarmestFirst) {
 TEST_F(RingTest, AReaderInBurstsLosesNothingToAWriterRidingItsLastLook) {
   const std::string name = ring("bursts");
   constexpr std::uint64_t kCount = 20000;
-  pid_t writer = fork();
-  if (writer == 0) {
-    int code = 0;
-    try {
-      auto w = Writer::create({name, 16, 64});
-      if (w->wait_for_reader(in_ms(10000)) != WaitStatus::Ok)
-        _exit(10);
-      RecordHeader info;
-      info.size = sizeof(std::uint64_t);
-      for (std::uint64_t n = 0; n < kCount && code == 0; ++n)
-        if (w->write(info, &n, in_ms(10000)) != WaitStatus::Ok)
-          code = 11;
-      if (w->stats().overruns != 0)
-        code = 12;
-      w->close();
-    } catch (const Error &) {
-      code = 13;
-    }
-    _exit(code);
-  }
+  const pid_t writer = shmring::test::fork_numbered_writer(name, 16, kCount);
   auto reader = shmring::test::open_when_ready({name, false});
   ASSERT_NE(reader, nullptr);
-  std::uint64_t expected = 0, wrong = 0;
-  Frame frame;
-  while (reader->next(frame, in_ms(10000)) == ReadStatus::Frame) {
-    std::uint64_t value = 0;
-    std::memcpy(&value, frame.data, sizeof value);
-    if (value != expected || frame.lost_before != 0)
-      ++wrong;
-    expected = value + 1;
-    reader->release(frame.slot);
+  const auto stream = shmring::test::read_numbered(*reader, [](std::uint64_t value) {
     if (value % 997 == 0)
       usleep(200);  // a burst ends: the ring fills behind it
-  }
-  EXPECT_EQ(expected, kCount);
-  EXPECT_EQ(wrong, 0u) << "records skipped or out of order";
+  });
+  EXPECT_EQ(stream.next, kCount);
+  EXPECT_EQ(stream.wrong, 0u) << "records skipped or out of order";
   EXPECT_EQ(reader->counters().lost, 0u);
   int status = wait_child(writer, 20000);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << status << " (12: overran the reader)";
 }
 
 // A reader that detaches (a source stopping while buffers it lent are still

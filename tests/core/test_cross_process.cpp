@@ -648,6 +648,42 @@ TEST_F(RingTest, AWriteSequenceScribbledBackDoesNotHidePublishedRecords) {
   EXPECT_EQ(reader->counters().resyncs, 0u);
 }
 
+// A writer stores a record's descriptor before it advances write_seq: a
+// reader that read the record by its descriptor in between has a cursor one
+// past write_seq. That is a writer mid-publish (the window is held open
+// here by putting write_seq back), and the reader waits for the next record
+// rather than resynchronise and read that one again. (A reader waiting for
+// its next record spins on the descriptor first, so a streaming test
+// rarely meets the window.)
+TEST_F(RingTest, AReaderOnePastAWriterMidPublishWaitsRatherThanReadsAgain) {
+  const std::string name = ring("mid-publish");
+  auto writer = Writer::create({name, 4, 64});
+  auto reader = Reader::open({name, false});
+  RecordHeader info;
+  info.size = 8;
+  std::uint64_t value = 1;
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ControlMapping control(name, 4, 64);
+  control.view.control()->write_seq.store(0);  // published, write_seq not yet moved on
+  Frame frame;
+  ASSERT_EQ(reader->next(frame, in_ms(200)), ReadStatus::Frame);
+  std::uint64_t got = 0;
+  std::memcpy(&got, frame.data, sizeof got);
+  EXPECT_EQ(got, 1u);
+  reader->release(frame.slot);
+  EXPECT_EQ(reader->next(frame, in_ms(50)), ReadStatus::Timeout) << "read record 0 again";
+  control.view.control()->write_seq.store(1);  // the publish completes
+  value = 2;
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(reader->next(frame, in_ms(200)), ReadStatus::Frame);
+  std::memcpy(&got, frame.data, sizeof got);
+  EXPECT_EQ(got, 2u);
+  EXPECT_EQ(frame.lost_before, 0u);
+  EXPECT_EQ(frame.resyncs_before, 0u);
+  reader->release(frame.slot);
+  EXPECT_EQ(reader->counters().resyncs, 0u);
+}
+
 TEST_F(RingTest, ACursorPastTheWriterIsResynchronisedAndReported) {
   const std::string name = ring("implausible-cursor");
   auto writer = Writer::create({name, 4, 64});

@@ -70,16 +70,19 @@ struct Writer::Impl {
   mutable std::atomic<std::uint64_t> looked_at_entries{0};
   mutable std::atomic<std::uint32_t> looked_at_space_word{0};
   mutable std::atomic<std::uint64_t> reading_entries{0};
-  // ... and the oldest record a blocking reader had not read then. Every
-  // record before it stays read by every blocking reader: their cursors
-  // only move on, and one that joins since starts at the newest record,
-  // which no look let go of (it is at or past next_sequence as of any look
-  // before it). So slots in turn are judged by that look, and the readers'
-  // entries looked at once a lap, not for every record. Unless the look
-  // passed over a stalled reader: one that reads again must be waited for
-  // from its next record on.
+  // ... and the oldest record a blocking reader had not read then. While
+  // no reader came, went or detached since (entries_as_looked), every
+  // record before it stays read by every blocking reader, as their cursors
+  // only move on. So slots in turn are judged by that look, and the
+  // readers' entries looked at once a lap, not for every record. A reader
+  // that joins bumps the space word once it is active and has taken its
+  // start again, so the next claim looks afresh and counts it. Nor is a
+  // look ridden that passed over a stalled reader: one that reads again
+  // must be waited for from its next record on.
   mutable std::uint64_t looked_keep_from = 0;
   mutable bool look_reusable = false;
+  // Whether that look found a leaky reader: slots are then not taken in turn.
+  mutable bool leaky_at_look = false;
 
   // Guards everything below that is not atomic. Never held across a wait.
   mutable std::mutex lock;
@@ -173,14 +176,16 @@ struct Writer::Impl {
     std::uint64_t oldest = next_sequence;
     const std::uint64_t occupied = participants.occupied();
     std::uint64_t reading = 0;
-    bool any_stalled = false;
+    bool any_stalled = false, any_leaky = false;
     object::for_each_bit(occupied, [&](std::uint32_t i) {
       if (!is_reading(i))
         return;
       reading |= std::uint64_t{1} << i;
       if (view.reader(i)->policy.load(std::memory_order_relaxed) !=
-          static_cast<std::uint32_t>(ReaderPolicy::Block))
+          static_cast<std::uint32_t>(ReaderPolicy::Block)) {
+        any_leaky = true;
         return;
+      }
       // Reader-written: a cursor beyond what exists is treated as caught up.
       const std::uint64_t cursor = view.reader(i)->cursor.load(std::memory_order_acquire);
       any_stalled |= cursor == stalled_cursor[i];
@@ -192,19 +197,28 @@ struct Writer::Impl {
     reading_entries.store(reading, std::memory_order_relaxed);
     looked_keep_from = oldest;
     look_reusable = !any_stalled;
+    leaky_at_look = any_leaky;
     return oldest;
   }
 
   // Whether no reader came, went or detached since the last look.
   bool entries_as_looked() const {
-    return control->space_word.load(std::memory_order_acquire) ==
+    // seq_cst: ordered after our last publish, as a joining reader's load of
+    // write_seq is after its bump of this word (reader.cpp, join).
+    return control->space_word.load(std::memory_order_seq_cst) ==
                looked_at_space_word.load(std::memory_order_relaxed) &&
            entries_key(participants.occupied()) ==
                looked_at_entries.load(std::memory_order_relaxed);
   }
 
+  // Not while a leaky or read-only reader is there: one behind would read
+  // the records of up to a lap ago, each still in its slot, where it asks
+  // for the newest (a render loop polling at 60 Hz got records 63 ms old
+  // from 64 slots at 1 kHz); with the warmest slot first, the slot of the
+  // record it is behind on is the next to be written.
   bool takes_slots_in_turn() const {
-    return std::uint64_t{view.geometry.slot_count} * latest_record_size <= kInTurnWithin;
+    return std::uint64_t{view.geometry.slot_count} * latest_record_size <= kInTurnWithin &&
+           !leaky_at_look && !read_only_readers();
   }
 
   // A free slot, or -1. With respect_unread, a slot holding a sequence that a
@@ -312,7 +326,7 @@ struct Writer::Impl {
   // the other side's index only when its copy says full. The newest record
   // is the last slot in turn.
   long find_free_slot_in_turn() const {
-    if (look_reusable && slot_free(next_in_turn, looked_keep_from))
+    if (look_reusable && entries_as_looked() && slot_free(next_in_turn, looked_keep_from))
       return next_in_turn;
     const std::uint64_t keep_from = oldest_unread_by_blocking_readers();
     const std::uint32_t count = view.geometry.slot_count;

@@ -1,9 +1,11 @@
 // Which slot the writer lends: small records take the slots in turn, large
 // ones the warmest slot first; and what the writer's once-a-lap look at its
 // readers must still see at once.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <set>
 #include <vector>
@@ -158,5 +160,121 @@ TEST_F(RingTest, ABlockingReaderOverrunBeforeItsFirstReadCountsItsLosses) {
   EXPECT_GT(first, 0u);
   EXPECT_EQ(frame.lost_before, first) << "records 0.." << first - 1 << " never read";
   EXPECT_EQ(reader->counters().lost, first);
+  reader->release(frame.slot);
+}
+
+namespace {
+
+volatile std::sig_atomic_t stop_writing = 0;
+
+// Forks a writer that publishes numbered 64 B records into `slots` slots as
+// fast as its readers allow, until SIGTERM.
+pid_t fork_nonstop_writer(const std::string &name, std::uint32_t slots) {
+  const pid_t child = fork();
+  if (child != 0)
+    return child;
+  std::signal(SIGTERM, [](int) { stop_writing = 1; });
+  int code = 0;
+  try {
+    auto writer = Writer::create({name, slots, 64});
+    RecordHeader info;
+    info.size = sizeof(std::uint64_t);
+    for (std::uint64_t n = 0; !stop_writing && code == 0; ++n)
+      if (writer->write(info, &n, in_ms(10000)) != WaitStatus::Ok)
+        code = 11;
+  } catch (const Error &) {
+    code = 12;
+  }
+  _exit(code);
+}
+
+}  // namespace
+
+// A blocking reader that joins a writer publishing as fast as it can loses
+// nothing from its first record on: the writer, riding its last look at the
+// readers for a lap (slots in turn), takes a new one once the reader is
+// there, and the reader starts where it is certain to be seen.
+TEST_F(RingTest, ABlockingReaderJoiningAFastWriterLosesNothing) {
+  for (const std::uint32_t slots : {2u, 8u}) {
+    const std::string name = ring("join-fast-" + std::to_string(slots));
+    const pid_t writer = fork_nonstop_writer(name, slots);
+    for (int trial = 0; trial < 30; ++trial) {
+      auto reader = shmring::test::open_when_ready({name, false});
+      ASSERT_NE(reader, nullptr);
+      // A first read a moment after the join, as a pipeline's would be:
+      // the writer goes on meanwhile, up to what this reader holds it to.
+      usleep(200);
+      std::uint64_t previous = 0, wrong = 0;
+      for (int n = 0; n < 200; ++n) {
+        Frame frame;
+        ASSERT_EQ(reader->next(frame, in_ms(2000)), ReadStatus::Frame) << "trial " << trial;
+        std::uint64_t value = 0;
+        std::memcpy(&value, frame.data, sizeof value);
+        if (frame.lost_before != 0 || (n > 0 && value != previous + 1))
+          ++wrong;
+        previous = value;
+        reader->release(frame.slot);
+      }
+      EXPECT_EQ(wrong, 0u) << slots << " slots, trial " << trial;
+      EXPECT_EQ(reader->counters().lost, 0u) << slots << " slots, trial " << trial;
+    }
+    kill(writer, SIGTERM);
+    int status = wait_child(writer, 10000);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+}
+
+// The race above, held still: the writer's claim has looked at its readers
+// (none) and not yet published when a blocking reader joins, which starts
+// at the record before. The next claim must see the reader, and not ride
+// that look into the slot of the reader's first record.
+TEST_F(RingTest, AReaderJoiningBetweenTheWritersLookAndItsPublishIsWaitedFor) {
+  const std::string name = ring("join-mid-claim");
+  auto writer = Writer::create({name, 2, 64});
+  RecordHeader info;
+  info.size = sizeof(std::uint64_t);
+  std::uint64_t value = 0;
+  for (; value < 2; ++value)
+    ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  WritableSlot slot;
+  ASSERT_TRUE(writer->try_acquire(slot));  // record 2's claim: it looks at the readers
+  auto reader = Reader::open({name, false});
+  std::memcpy(slot.data, &value, sizeof value);
+  writer->publish(slot, info);
+  EXPECT_FALSE(writer->try_acquire(slot))
+      << "took the slot of record 1, which the reader starts at";
+  for (std::uint64_t expected = 1; expected <= 2; ++expected) {
+    Frame frame;
+    ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
+    std::uint64_t got = 0;
+    std::memcpy(&got, frame.data, sizeof got);
+    EXPECT_EQ(got, expected);
+    EXPECT_EQ(frame.lost_before, 0u);
+    reader->release(frame.slot);
+  }
+}
+
+// A leaky reader a few records behind, in a ring of many small slots, gets
+// the newest record, as it does with large ones: slots are not taken in
+// turn while a leaky reader is there, which would keep a lap of old records
+// for it to read one by one.
+TEST_F(RingTest, ALeakyReaderBehindGetsTheNewestSmallRecord) {
+  const std::string name = ring("leaky-newest");
+  auto writer = Writer::create({name, 64, 64});
+  auto reader = Reader::open({name, true});
+  RecordHeader info;
+  info.size = sizeof(std::uint64_t);
+  std::uint64_t value = 0;
+  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  Frame frame;
+  ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
+  reader->release(frame.slot);
+  for (value = 1; value <= 10; ++value)
+    ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
+  std::uint64_t got = 0;
+  std::memcpy(&got, frame.data, sizeof got);
+  EXPECT_EQ(got, 10u) << "an old record, not the newest";
+  EXPECT_EQ(frame.lost_before, 9u);
   reader->release(frame.slot);
 }

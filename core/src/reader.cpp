@@ -96,7 +96,7 @@ struct Reader::Impl {
   // we get round to looking at it again.
   void start_at_newest() {
     joined_live = !writer_closed();
-    const std::uint64_t written = control->write_seq.load(std::memory_order_seq_cst);
+    const std::uint64_t written = control->write_seq.load(std::memory_order_acquire);
     // The newest record, if there is one: a ring may number its records
     // from any sequence (WriterOptions::first_sequence).
     cursor = written > 0 && published(written - 1) ? written - 1 : written;
@@ -122,19 +122,10 @@ struct Reader::Impl {
         [&](std::uint32_t i) { drop_all_holds(std::uint64_t{1} << i); });
     bit = std::uint64_t{1} << entry_index;
     entry = view.reader(entry_index);
-    // Forced: the space word changes whether or not the writer sleeps, and
-    // a writer riding an earlier look at its readers (small records, slots
-    // in turn), which passed this reader over while its entry was not yet
-    // active, takes a new one at its next claim, which counts it.
+    // Forced: the space word changes whether or not the writer sleeps, so
+    // that a writer taking its readers as its last look found them
+    // (readers_signature, slots in turn) looks again, and sees this reader.
     space_channel.notify_forced();
-    // Then where this reader starts, again: what the writer let go of
-    // before it saw this reader is not this reader's to lose. The newest
-    // record now was published after the bump above (the write sequence is
-    // loaded after it, seq_cst), or is the one a claim riding the old look
-    // cannot take: the newest is the last slot in turn.
-    start_at_newest();
-    entry->cursor.store(cursor, std::memory_order_release);
-    space_channel.notify();  // a writer held back by the start filled in above
   }
 
   void drop_all_holds(std::uint64_t mask) {

@@ -74,11 +74,13 @@ struct Writer::Impl {
   // no reader came, went or detached since (entries_as_looked), every
   // record before it stays read by every blocking reader, as their cursors
   // only move on. So slots in turn are judged by that look, and the
-  // readers' entries looked at once a lap, not for every record. A reader
-  // that joins bumps the space word once it is active and has taken its
-  // start again, so the next claim looks afresh and counts it. Nor is a
-  // look ridden that passed over a stalled reader: one that reads again
-  // must be waited for from its next record on.
+  // readers' entries looked at once a lap, not for every record. A look
+  // that found an entry taken but not yet active is not ridden: its reader
+  // is filling in where it starts, which that look could not count (a
+  // reader's join changes the entries before that, so a look taken earlier
+  // is not ridden past it either). Nor is a look that passed over a
+  // stalled reader: one that reads again must be waited for from its next
+  // record on.
   mutable std::uint64_t looked_keep_from = 0;
   mutable bool look_reusable = false;
   // Whether that look found a leaky reader: slots are then not taken in turn.
@@ -176,8 +178,10 @@ struct Writer::Impl {
     std::uint64_t oldest = next_sequence;
     const std::uint64_t occupied = participants.occupied();
     std::uint64_t reading = 0;
-    bool any_stalled = false, any_leaky = false;
+    bool any_stalled = false, any_leaky = false, any_joining = false;
     object::for_each_bit(occupied, [&](std::uint32_t i) {
+      if (!participants.active(i))
+        any_joining = true;  // or leaving: not counted, but not settled either
       if (!is_reading(i))
         return;
       reading |= std::uint64_t{1} << i;
@@ -196,16 +200,14 @@ struct Writer::Impl {
     looked_at_space_word.store(space_word, std::memory_order_relaxed);
     reading_entries.store(reading, std::memory_order_relaxed);
     looked_keep_from = oldest;
-    look_reusable = !any_stalled;
+    look_reusable = !any_stalled && !any_joining;
     leaky_at_look = any_leaky;
     return oldest;
   }
 
   // Whether no reader came, went or detached since the last look.
   bool entries_as_looked() const {
-    // seq_cst: ordered after our last publish, as a joining reader's load of
-    // write_seq is after its bump of this word (reader.cpp, join).
-    return control->space_word.load(std::memory_order_seq_cst) ==
+    return control->space_word.load(std::memory_order_acquire) ==
                looked_at_space_word.load(std::memory_order_relaxed) &&
            entries_key(participants.occupied()) ==
                looked_at_entries.load(std::memory_order_relaxed);

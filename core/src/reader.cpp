@@ -126,6 +126,18 @@ struct Reader::Impl {
     // that a writer taking its readers as its last look found them
     // (readers_signature, slots in turn) looks again, and sees this reader.
     space_channel.notify_forced();
+    // Between filling in its start and turning active this reader was
+    // counted by no look: a writer that went on (a page fault in the fill
+    // is enough) may have reused the slot it starts at. What went before it
+    // was seen was never this reader's: start at the newest then, with no
+    // loss. The writer lets records go oldest first (slots in turn), or the
+    // one before the newest first (warmest slot), so a start still there
+    // means everything after it is too, and from now on every look counts it.
+    if (cursor < control->write_seq.load(std::memory_order_acquire) && !published(cursor)) {
+      start_at_newest();
+      entry->cursor.store(cursor, std::memory_order_release);
+      space_channel.notify();  // a writer held back by the start it saw
+    }
   }
 
   void drop_all_holds(std::uint64_t mask) {

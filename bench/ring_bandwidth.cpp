@@ -7,14 +7,7 @@
 // With SPIN_US, the reader and the writer busy-poll that long before they
 // sleep (spin_time): while records flow, neither makes a system call.
 //
-// The reader asks for each record with a deadline of its own, read from the
-// clock (25 ns here, a fifth of a record): the simple use, and the table's.
-// With READER try-next it first takes a record that is there without one, as
-// shmringsrc does: it then waits at the head of the ring more often, on the
-// lines the writer is writing, and the pair runs slower (design notes,
-// "Small records: slots in turn").
-//
-//   ring-bandwidth NODE_BYTES NODES SECONDS [SPIN_US [READER_CPU [READER]]]
+//   ring-bandwidth NODE_BYTES NODES SECONDS [SPIN_US [READER_CPU]]
 // prints: node_bytes nodes records seconds bytes_per_second
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,14 +32,10 @@ Clock::time_point in(int ms) { return Clock::now() + std::chrono::milliseconds(m
 }  // namespace
 
 int main(int argc, char **argv) {
-  if (argc < 4 || argc > 7 ||
-      (argc == 7 && std::string(argv[6]) != "try-next" && std::string(argv[6]) != "deadline")) {
-    std::fprintf(stderr,
-                 "usage: %s NODE_BYTES NODES SECONDS [SPIN_US [READER_CPU [deadline|try-next]]]\n",
-                 argv[0]);
+  if (argc < 4 || argc > 6) {
+    std::fprintf(stderr, "usage: %s NODE_BYTES NODES SECONDS [SPIN_US [READER_CPU]]\n", argv[0]);
     return 2;
   }
-  const bool try_next_first = argc == 7 && std::string(argv[6]) == "try-next";
   const auto spin = std::chrono::microseconds(argc >= 5 ? std::atoi(argv[4]) : 0);
   // The writer runs on CPU 0; the reader on CPU 1, or with READER_CPU 0 on
   // the writer's (a one-CPU container, or a pair the scheduler packed).
@@ -72,8 +61,7 @@ int main(int argc, char **argv) {
     unsigned sum = 0;
     for (;;) {
       shmring::Frame frame;
-      const bool got = try_next_first && reader->try_next(frame);
-      if (!got && reader->next(frame, in(10000)) != shmring::ReadStatus::Frame)
+      if (reader->next(frame, in(10000)) != shmring::ReadStatus::Frame)
         _exit(1);
       if (frame.record.kind == kEosRecord)
         _exit(sum == 12345 ? 3 : 0);  // keeps the reads

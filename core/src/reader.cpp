@@ -48,10 +48,7 @@ struct Reader::Impl {
   std::uint64_t bit = 0;
   RingReader *entry = nullptr;
   std::uint64_t cursor = 0;
-  // counters.lost as of the last frame handed out: a frame's lost_before
-  // is everything skipped since, in this call or in calls that returned
-  // without a frame.
-  std::uint64_t lost_reported = 0;
+  bool started = false;      // losses before the first frame are not losses
   bool joined_live = false;  // the writer was alive and writing when we joined
   ReaderCounters counters;
   std::uint64_t resyncs_pending = 0;  // reported with the next frame
@@ -122,22 +119,7 @@ struct Reader::Impl {
         [&](std::uint32_t i) { drop_all_holds(std::uint64_t{1} << i); });
     bit = std::uint64_t{1} << entry_index;
     entry = view.reader(entry_index);
-    // Forced: the space word changes whether or not the writer sleeps, so
-    // that a writer taking its readers as its last look found them
-    // (readers_signature, slots in turn) looks again, and sees this reader.
-    space_channel.notify_forced();
-    // Between filling in its start and turning active this reader was
-    // counted by no look: a writer that went on (a page fault in the fill
-    // is enough) may have reused the slot it starts at. What went before it
-    // was seen was never this reader's: start at the newest then, with no
-    // loss. The writer lets records go oldest first (slots in turn), or the
-    // one before the newest first (warmest slot), so a start still there
-    // means everything after it is too, and from now on every look counts it.
-    if (cursor < control->write_seq.load(std::memory_order_acquire) && !published(cursor)) {
-      start_at_newest();
-      entry->cursor.store(cursor, std::memory_order_release);
-      space_channel.notify();  // a writer held back by the start it saw
-    }
+    space_channel.notify();  // a writer may be waiting for its first reader
   }
 
   void drop_all_holds(std::uint64_t mask) {
@@ -189,10 +171,11 @@ struct Reader::Impl {
     space_channel.notify();
   }
 
-  // Hands out the record try_read() got.
-  void deliver(Frame &out) {
-    out.lost_before = counters.lost - std::exchange(lost_reported, counters.lost);
+  // Hands out the record try_read() got: `lost` were skipped before it.
+  void deliver(Frame &out, std::uint64_t lost) {
+    out.lost_before = lost;
     out.resyncs_before = std::exchange(resyncs_pending, 0);
+    started = true;
     waiting_since = Deadline{};
     yields = 0;
     ++cursor;
@@ -239,12 +222,8 @@ struct Reader::Impl {
     publish_progress();
   }
 
-  // Every record published after this reader joined is one it reads or
-  // loses, its first frame included: a blocking reader the writer waited
-  // for and then overran before that frame lost records as surely as one
-  // overrun later.
   void skip_to(std::uint64_t sequence) {
-    if (sequence > cursor) {
+    if (started && sequence > cursor) {
       counters.lost += sequence - cursor;
       SHMRING_LOG(Debug, "ring '" + handle.name + "': fell behind, skipped " +
                              std::to_string(sequence - cursor) + " frame(s) to the newest");
@@ -322,9 +301,10 @@ std::shared_ptr<Reader> Reader::open(const ReaderOptions &options) {
 
 ReadStatus Reader::next(Frame &out, Deadline deadline) {
   Impl &r = *impl_;
+  const std::uint64_t lost_at_start = r.counters.lost;
   int spins = 0;
   const auto deliver = [&] {
-    r.deliver(out);
+    r.deliver(out, r.counters.lost - lost_at_start);
     return ReadStatus::Frame;
   };
   for (;;) {
@@ -337,18 +317,6 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     // the writer is not at.
     if (r.try_read(r.cursor, out) == ReadAttempt::Got)
       return deliver();
-    // Still to come: a writer on another CPU mostly publishes it within a
-    // short spin, which polls only the cursor's descriptor, the line the
-    // publish stores first. The pass below reads write_seq's line too, and
-    // a publish must then take that line back from this core as well: with
-    // a reader that keeps up (an empty ring at every record), that cost a
-    // fifth of the 64 B rate. Not while the writer shares our CPU (it
-    // cannot publish while we spin): the last pass found it there.
-    if (spins < kSpinsBeforeSleep && !r.turns.peer_was_here() && r.awaited(r.cursor)) {
-      while (++spins < kSpinsBeforeSleep && r.awaited(r.cursor) && !r.interrupted.load())
-        cpu_relax();
-      continue;
-    }
     // Closed is stored after the last publish: seeing it first means the
     // write_seq loaded next is final.
     const bool closed = r.writer_closed();
@@ -388,7 +356,6 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
     // yields to it instead. (Where it runs is on the line of write_seq,
     // read above anyway.)
     const bool writer_here = on_this_cpu(r.control->writer_cpu.load(std::memory_order_relaxed));
-    r.turns.set_peer_was_here(writer_here);
     if (!writer_here && spins++ < kSpinsBeforeSleep) {
       cpu_relax();
       continue;
@@ -446,7 +413,7 @@ bool Reader::try_next(Frame &out) {
   if (r.interrupted.load())
     return false;
   if (r.try_read(r.cursor, out) == ReadAttempt::Got) {
-    r.deliver(out);
+    r.deliver(out, 0);
     return true;
   }
   if (r.awaited(r.cursor))
@@ -457,10 +424,11 @@ bool Reader::try_next(Frame &out) {
   const std::uint64_t written = r.control->write_seq.load(std::memory_order_acquire);
   if (r.cursor + 1 >= written || !r.published(written - 1))
     return false;
+  const std::uint64_t lost_at_start = r.counters.lost;
   r.skip_to(written - 1);
   if (r.try_read(r.cursor, out) != ReadAttempt::Got)
-    return false;  // overwritten again already: its losses go with the next frame
-  r.deliver(out);
+    return false;  // overwritten again already: next() carries on from here
+  r.deliver(out, r.counters.lost - lost_at_start);
   return true;
 }
 
@@ -478,10 +446,7 @@ void Reader::detach() {
     return;  // never held the writer back
   impl_->entry->mode.store(static_cast<std::uint32_t>(ReaderMode::Draining),
                            std::memory_order_release);
-  // Forced: the space word changes whether or not the writer sleeps, and
-  // that change is how a writer that looks at readers' entries once a lap
-  // (slots in turn) learns of the detach at once.
-  impl_->space_channel.notify_forced();
+  impl_->space_channel.notify();
 }
 
 void Reader::interrupt() {

@@ -12,7 +12,6 @@
 #include "futex.hpp"
 #include "log.hpp"
 #include "named_object.hpp"
-#include "prefetch.hpp"
 #include "ring_layout.hpp"
 #include "same_cpu.hpp"
 #include "shmring/error.hpp"
@@ -34,13 +33,6 @@ constexpr auto kReadOnlyHoldBound = std::chrono::milliseconds(50);
 constexpr std::uint64_t kShowCpuEvery = 64;
 // How often a writer that never waits still sweeps for dead readers.
 constexpr auto kIdleReclaimPeriod = std::chrono::seconds(1);
-// A ring whose slots' worth of records (slot count x the latest record's
-// size) fits in this takes its slots in turn (find_free_slot_in_turn); a
-// bigger one reuses its warmest slot first. A quarter of this machine's L2:
-// every slot's record stays in the caches either way.
-constexpr std::uint64_t kInTurnWithin = 256 * 1024;
-// How much of the next slot in turn the writer asks for ahead of writing it.
-constexpr std::uint64_t kPrefetchAtMost = 4096;
 
 // Mixes a word into the readers' signature: one multiply per word (it is
 // computed for every record), a change detector rather than a hash of quality.
@@ -61,30 +53,12 @@ struct Writer::Impl {
   WakeChannel space_channel;
   std::chrono::nanoseconds spin_time{0};  // WriterOptions::spin_time
   TurnTaking turns;                       // with readers on our CPU
-  // The last look at the readers' entries (oldest_unread_by_blocking_readers),
-  // lines readers write on every read: the participant entries and their
-  // sessions then (entries_key), the space word then, and which entries
-  // were reading. While the first two are unchanged, so is which entries
-  // read (a reader stores its mode before it joins, and bumps the space word
-  // after it detaches): readers_signature need not look again.
+  // The participant entries and their sessions as of the last look at the
+  // readers' cursors (every acquire makes one: entries_key), and which of
+  // them were reading: their entries are lines readers write on every read,
+  // which readers_signature need not take again for each record.
   mutable std::atomic<std::uint64_t> looked_at_entries{0};
-  mutable std::atomic<std::uint32_t> looked_at_space_word{0};
   mutable std::atomic<std::uint64_t> reading_entries{0};
-  // ... and the oldest record a blocking reader had not read then. While
-  // no reader came, went or detached since (entries_as_looked), every
-  // record before it stays read by every blocking reader, as their cursors
-  // only move on. So slots in turn are judged by that look, and the
-  // readers' entries looked at once a lap, not for every record. A look
-  // that found an entry taken but not yet active is not ridden: its reader
-  // is filling in where it starts, which that look could not count (a
-  // reader's join changes the entries before that, so a look taken earlier
-  // is not ridden past it either). Nor is a look that passed over a
-  // stalled reader: one that reads again must be waited for from its next
-  // record on.
-  mutable std::uint64_t looked_keep_from = 0;
-  mutable bool look_reusable = false;
-  // Whether that look found a leaky reader: slots are then not taken in turn.
-  mutable bool leaky_at_look = false;
 
   // Guards everything below that is not atomic. Never held across a wait.
   mutable std::mutex lock;
@@ -113,10 +87,6 @@ struct Writer::Impl {
   // The slots of the two newest records, for find_free_slot's short cut.
   long newest_slot_index = -1;
   long second_newest_slot = -1;
-  // Slots in turn: the one after the slot last lent, and the size of the
-  // latest record (which decides whether slots are taken in turn).
-  std::uint32_t next_in_turn = 0;
-  std::uint64_t latest_record_size = 0;
   std::vector<std::uint64_t> read_only_held_in_round;
   std::vector<Deadline> read_only_held_since;  // first seen held; {} when not
   Deadline last_reclaim = Clock::now();
@@ -157,7 +127,6 @@ struct Writer::Impl {
       if (cursor < next_sequence)
         stalled_cursor[i] = cursor;
     });
-    look_reusable = false;
   }
 
   // Which entries are occupied, in which sessions: read from the object
@@ -173,54 +142,24 @@ struct Writer::Impl {
   // Lowest sequence that some active blocking reader has not read yet.
   // Notes which entries were reading, for readers_signature().
   std::uint64_t oldest_unread_by_blocking_readers() const {
-    // Before the entries: a detach this look misses shows as a change.
-    const std::uint32_t space_word = control->space_word.load(std::memory_order_acquire);
     std::uint64_t oldest = next_sequence;
     const std::uint64_t occupied = participants.occupied();
     std::uint64_t reading = 0;
-    bool any_stalled = false, any_leaky = false, any_joining = false;
     object::for_each_bit(occupied, [&](std::uint32_t i) {
-      if (!participants.active(i))
-        any_joining = true;  // or leaving: not counted, but not settled either
       if (!is_reading(i))
         return;
       reading |= std::uint64_t{1} << i;
       if (view.reader(i)->policy.load(std::memory_order_relaxed) !=
-          static_cast<std::uint32_t>(ReaderPolicy::Block)) {
-        any_leaky = true;
+          static_cast<std::uint32_t>(ReaderPolicy::Block))
         return;
-      }
       // Reader-written: a cursor beyond what exists is treated as caught up.
       const std::uint64_t cursor = view.reader(i)->cursor.load(std::memory_order_acquire);
-      any_stalled |= cursor == stalled_cursor[i];
       if (cursor != stalled_cursor[i] && cursor < oldest)
         oldest = cursor;
     });
     looked_at_entries.store(entries_key(occupied), std::memory_order_relaxed);
-    looked_at_space_word.store(space_word, std::memory_order_relaxed);
     reading_entries.store(reading, std::memory_order_relaxed);
-    looked_keep_from = oldest;
-    look_reusable = !any_stalled && !any_joining;
-    leaky_at_look = any_leaky;
     return oldest;
-  }
-
-  // Whether no reader came, went or detached since the last look.
-  bool entries_as_looked() const {
-    return control->space_word.load(std::memory_order_acquire) ==
-               looked_at_space_word.load(std::memory_order_relaxed) &&
-           entries_key(participants.occupied()) ==
-               looked_at_entries.load(std::memory_order_relaxed);
-  }
-
-  // Not while a leaky or read-only reader is there: one behind would read
-  // the records of up to a lap ago, each still in its slot, where it asks
-  // for the newest (a render loop polling at 60 Hz got records 63 ms old
-  // from 64 slots at 1 kHz); with the warmest slot first, the slot of the
-  // record it is behind on is the next to be written.
-  bool takes_slots_in_turn() const {
-    return std::uint64_t{view.geometry.slot_count} * latest_record_size <= kInTurnWithin &&
-           !leaky_at_look && !read_only_readers();
   }
 
   // A free slot, or -1. With respect_unread, a slot holding a sequence that a
@@ -297,8 +236,6 @@ struct Writer::Impl {
   }
 
   long find_free_slot(bool respect_unread) const {
-    if (respect_unread && takes_slots_in_turn())
-      return find_free_slot_in_turn();
     const std::uint64_t keep_from =
         respect_unread ? oldest_unread_by_blocking_readers() : next_sequence;
     const std::uint64_t newest = next_sequence == 0 ? kNoSequence : next_sequence - 1;
@@ -318,40 +255,6 @@ struct Writer::Impl {
     if (pick < 0 || !held_by_reader(static_cast<std::uint32_t>(pick)))
       return pick;
     return best_slot(keep_from, newest, true);
-  }
-
-  // Small records: the slots in turn, as a queue takes its nodes. The
-  // writer then runs up to a lap ahead of its readers, writing lines they
-  // let go of a lap ago rather than the one a reader is on, and looks at
-  // their entries once a lap (the last look holds until the slot in turn
-  // holds a record it did not find read), as rigtorp's SPSC queue reads
-  // the other side's index only when its copy says full. The newest record
-  // is the last slot in turn.
-  long find_free_slot_in_turn() const {
-    if (look_reusable && entries_as_looked() && slot_free(next_in_turn, looked_keep_from))
-      return next_in_turn;
-    const std::uint64_t keep_from = oldest_unread_by_blocking_readers();
-    const std::uint32_t count = view.geometry.slot_count;
-    for (std::uint32_t k = 0; k < count; ++k) {
-      const std::uint32_t i = (next_in_turn + k) % count;
-      if (slot_free(i, keep_from))
-        return i;
-    }
-    return -1;
-  }
-
-  // Asks for the next slot in turn ahead of writing it (its header and the
-  // first bytes of its payload, as much as the latest record used): the
-  // lines are a reader's from a lap ago, and a store that has to fetch them
-  // holds up the publish's fence until they come.
-  void prefetch_next_in_turn() const {
-    const auto *meta = reinterpret_cast<const std::byte *>(view.slot(next_in_turn));
-    for (std::uint64_t offset = 0; offset < view.geometry.meta_stride; offset += kCacheLine)
-      prefetch_for_write(meta + offset);
-    const std::byte *data = payload + next_in_turn * view.geometry.slot_stride;
-    const std::uint64_t bytes = std::min(latest_record_size, kPrefetchAtMost);
-    for (std::uint64_t offset = 0; offset < std::max<std::uint64_t>(bytes, 1); offset += kCacheLine)
-      prefetch_for_write(data + offset);
   }
 
   long best_slot(std::uint64_t keep_from, std::uint64_t newest, bool look_at_holders) const {
@@ -406,9 +309,6 @@ struct Writer::Impl {
     read_only_held_since[index] = Deadline{};
     slot_lent[index] = true;
     slot_sequence[index] = kNoSequence;
-    next_in_turn = (index + 1) % view.geometry.slot_count;
-    if (takes_slots_in_turn())
-      prefetch_next_in_turn();
     return true;
   }
 
@@ -444,7 +344,6 @@ struct Writer::Impl {
           stalled_cursor[i] = kNoSequence;
         });
     counters.readers_reclaimed += reclaimed;
-    look_reusable = false;
     if (reclaimed)
       SHMRING_LOG(Info, "ring '" + handle.name + "': reclaimed " + std::to_string(reclaimed) +
                             " dead reader(s) and their slots");
@@ -720,7 +619,6 @@ void Writer::publish(const WritableSlot &slot, const RecordHeader &record, const
   w.slot_lent[slot.index] = false;
   w.slot_sequence[slot.index] = sequence;
   w.slot_caps[slot.index] = record.caps_id;
-  w.latest_record_size = record.size;
   w.second_newest_slot = w.newest_slot_index;
   w.newest_slot_index = slot.index;
 
@@ -816,11 +714,12 @@ std::vector<ReaderInfo> Writer::readers() const {
 
 std::uint64_t Writer::readers_signature() const {
   // A mix of (entry, session, pid) of every reading entry, in entry
-  // order. While no reader came, went or detached since the last look at
-  // the readers (entries_as_looked), which of them read is taken as that
-  // look found it; otherwise each is looked at.
+  // order. While the entries and their sessions are those of the last
+  // acquire's look at the readers, which of them read is taken as that look
+  // found it (a detach shows one record late); otherwise each is looked at.
   const std::uint64_t occupied = impl_->participants.occupied();
-  const bool as_looked = impl_->entries_as_looked();
+  const bool as_looked =
+      impl_->entries_key(occupied) == impl_->looked_at_entries.load(std::memory_order_relaxed);
   const std::uint64_t reading = impl_->reading_entries.load(std::memory_order_relaxed);
   std::uint64_t signature = kSignatureBasis;
   object::for_each_bit(occupied, [&](std::uint32_t i) {

@@ -403,6 +403,35 @@ TEST_F(RingTest, TryAcquireAndTryNextTakeWhatIsThereAndNeverWait) {
   writer->abandon(slot);
 }
 
+// A leaky reader a ring behind that only ever tries (a render loop taking the
+// latest frame at each refresh) gets the newest record from try_next, as
+// next() would give it, with what it skipped counted.
+TEST_F(RingTest, TryNextARingBehindTakesTheNewestAndCountsWhatItSkipped) {
+  for (const std::uint32_t slots : {2u, 8u, 64u}) {
+    const std::string name = ring("try-behind-" + std::to_string(slots));
+    auto writer = Writer::create({name, slots, 64});
+    auto reader = Reader::open({name, true});
+    RecordHeader info;
+    info.size = sizeof(std::uint64_t);
+    std::uint64_t value = 0;
+    ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+    Frame frame;
+    ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
+    reader->release(frame.slot);
+    const std::uint64_t behind = 2 * slots + 3;
+    for (value = 1; value <= behind; ++value)
+      ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+    ASSERT_TRUE(reader->try_next(frame)) << slots << " slots";
+    std::uint64_t got = 0;
+    std::memcpy(&got, frame.data, sizeof got);
+    EXPECT_EQ(got, behind) << "the newest record";
+    EXPECT_EQ(frame.lost_before, behind - 1);
+    EXPECT_EQ(reader->counters().lost, behind - 1);
+    reader->release(frame.slot);
+    EXPECT_FALSE(reader->try_next(frame)) << "nothing newer";
+  }
+}
+
 TEST_F(RingTest, InterruptWakesEveryWaitAtOnce) {
   const std::string name = ring("interrupt");
   auto writer = Writer::create({name, 2, 64});

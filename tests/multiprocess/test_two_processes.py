@@ -13,8 +13,8 @@ import tempfile
 import time
 import unittest
 
-from support import (CAPS, ProcessTest, finish, frames, ring_path, run_pipeline, seconds,
-                     stats_of)
+from support import (CAPS, ProcessTest, finish, frames, reader_count, ring_path, run_pipeline,
+                     seconds, stats_of)
 
 
 class TwoProcesses(ProcessTest):
@@ -55,7 +55,15 @@ class TwoProcesses(ProcessTest):
         time.sleep(0.3)
         writer = self.pinned(writer_cpu, f"videotestsrc is-live=true ! {CAPS} ! "
                              f"shmringsink ring={ring}")
-        time.sleep(1.5)
+        # Killed once the reader reads, not after a fixed time: a reader that
+        # first came to the ring after its writer died would (rightly) wait
+        # for a new one, which this test does not ask about. On a host in a
+        # slow spell, beside another suite, 1.5 s was not always enough.
+        attached_by = time.monotonic() + 20
+        while reader_count(ring) < 1 and time.monotonic() < attached_by:
+            time.sleep(0.05)
+        self.assertEqual(reader_count(ring), 1, "the reader never attached")
+        time.sleep(0.5)  # and reads for a while, spinning between frames
         writer.kill()
         finish(writer)
         code, _, err = finish(reader, timeout=20)

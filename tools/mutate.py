@@ -10,9 +10,10 @@ The unmutated tree must pass every suite named first: otherwise a "caught"
 would mean nothing. (--baseline-passed: the caller has just run every suite
 on this very tree, as tools/test.sh does, and they passed.) A suite stops at
 its first failing test (gtest's GTEST_FAIL_FAST, unittest's --failfast): one
-red test is the verdict, and the rest of the suite would only take time. Shared memory objects that a mutant's run leaves behind
-are removed: only those that were not there before and whose owner is dead
-(another job's live objects are left alone)."""
+red test is the verdict, and the rest of the suite would only take time.
+Shared memory objects that a mutant's run leaves behind are removed: only
+those that were not there before and whose owner is dead (another job's
+live objects are left alone)."""
 import argparse
 import json
 import os

@@ -222,6 +222,16 @@ struct Reader::Impl {
     publish_progress();
   }
 
+  // A reader that fell behind (its record overwritten) goes to the newest
+  // record, if the writer really published it: false when there is none
+  // past the one after the cursor to go to.
+  bool skip_to_newest(std::uint64_t written) {
+    if (cursor + 1 >= written || !published(written - 1))
+      return false;
+    skip_to(written - 1);
+    return true;
+  }
+
   void skip_to(std::uint64_t sequence) {
     if (started && sequence > cursor) {
       counters.lost += sequence - cursor;
@@ -340,12 +350,9 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
       ReadAttempt attempt = r.try_read(r.cursor, out);
       if (attempt == ReadAttempt::Got)
         return deliver();
-      // Overwritten (we fell behind) or invalid: go to the newest record,
-      // if the writer really published it.
-      if (r.cursor + 1 < written && r.published(written - 1)) {
-        r.skip_to(written - 1);
+      // Overwritten (we fell behind) or invalid: go to the newest record.
+      if (r.skip_to_newest(written))
         continue;
-      }
       // The newest record itself cannot be read (being rewritten, or
       // corrupt), or write_seq names a record nobody published: wait for
       // a newer one rather than spin on it or skip to it.
@@ -419,13 +426,11 @@ bool Reader::try_next(Frame &out) {
   if (r.awaited(r.cursor))
     return false;  // still to come: the usual answer
   // Overwritten: this reader fell a ring behind. As next() does, go to the
-  // newest record, if the writer really published it, and take it if it is
-  // there now (a poller that only ever tries would otherwise stay behind).
-  const std::uint64_t written = r.control->write_seq.load(std::memory_order_acquire);
-  if (r.cursor + 1 >= written || !r.published(written - 1))
-    return false;
+  // newest record and take it if it is there now (a poller that only ever
+  // tries would otherwise stay behind).
   const std::uint64_t lost_at_start = r.counters.lost;
-  r.skip_to(written - 1);
+  if (!r.skip_to_newest(r.control->write_seq.load(std::memory_order_acquire)))
+    return false;
   if (r.try_read(r.cursor, out) != ReadAttempt::Got)
     return false;  // overwritten again already: next() carries on from here
   r.deliver(out, r.counters.lost - lost_at_start);

@@ -681,9 +681,8 @@ TEST_F(RingTest, AWriteSequenceScribbledBackDoesNotHidePublishedRecords) {
 // reader that read the record by its descriptor in between has a cursor one
 // past write_seq. That is a writer mid-publish (the window is held open
 // here by putting write_seq back), and the reader waits for the next record
-// rather than resynchronise and read that one again. (A reader waiting for
-// its next record spins on the descriptor first, so a streaming test
-// rarely meets the window.)
+// rather than resynchronise and read that one again. (A streaming test meets
+// that window only when the reader is scheduled into it by chance.)
 TEST_F(RingTest, AReaderOnePastAWriterMidPublishWaitsRatherThanReadsAgain) {
   const std::string name = ring("mid-publish");
   auto writer = Writer::create({name, 4, 64});

@@ -31,7 +31,9 @@ std::uint64_t random_identity() {
 // Spins before sleeping: a frame that is about to arrive costs no syscall.
 constexpr int kSpinsBeforeSleep = 64;
 
-enum class ReadAttempt { Got, Overwritten, Invalid };
+// NotYet: the record's descriptor holds an earlier lap's sequence, or is
+// being changed. Overwritten: a later lap's, or the slot was taken back.
+enum class ReadAttempt { Got, NotYet, Overwritten, Invalid };
 
 }  // namespace
 
@@ -129,8 +131,13 @@ struct Reader::Impl {
 
   ReadAttempt try_read(std::uint64_t sequence, Frame &out) {
     Descriptor *descriptor = view.descriptor(sequence);
-    if (descriptor->seq.load(std::memory_order_acquire) != sequence)
-      return ReadAttempt::Overwritten;
+    // Whether the record is still to come or gone is told from this one
+    // load: a second look could see it published in between and take it
+    // for gone.
+    const std::uint64_t seen = descriptor->seq.load(std::memory_order_acquire);
+    if (seen != sequence)
+      return seen < sequence || seen == kNoSequence ? ReadAttempt::NotYet
+                                                    : ReadAttempt::Overwritten;
     const std::uint32_t slot = descriptor->slot.load(std::memory_order_relaxed);
     if (slot >= view.geometry.slot_count)
       return ReadAttempt::Overwritten;
@@ -193,13 +200,6 @@ struct Reader::Impl {
     show_cpu(entry->cpu);
     entry->cursor.store(cursor, std::memory_order_release);
     space_channel.notify();  // a writer may wait on this cursor
-  }
-
-  // True while `sequence` is still to come: its descriptor holds an earlier
-  // lap's sequence, or is being changed. (A later one: it was overwritten.)
-  bool awaited(std::uint64_t sequence) const {
-    const std::uint64_t seen = view.descriptor(sequence)->seq.load(std::memory_order_acquire);
-    return seen < sequence || seen == kNoSequence;
   }
 
   // True when the writer really published `sequence`: its descriptor says
@@ -350,7 +350,10 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
       ReadAttempt attempt = r.try_read(r.cursor, out);
       if (attempt == ReadAttempt::Got)
         return deliver();
-      // Overwritten (we fell behind) or invalid: go to the newest record.
+      // Not there although write_seq is past it (the writer publishes a
+      // descriptor before it advances write_seq): overwritten, its
+      // descriptor taken for a later lap (we fell behind), or invalid. Go
+      // to the newest record.
       if (r.skip_to_newest(written))
         continue;
       // The newest record itself cannot be read (being rewritten, or
@@ -419,11 +422,12 @@ bool Reader::try_next(Frame &out) {
   Impl &r = *impl_;
   if (r.interrupted.load())
     return false;
-  if (r.try_read(r.cursor, out) == ReadAttempt::Got) {
+  const ReadAttempt attempt = r.try_read(r.cursor, out);
+  if (attempt == ReadAttempt::Got) {
     r.deliver(out, 0);
     return true;
   }
-  if (r.awaited(r.cursor))
+  if (attempt == ReadAttempt::NotYet)
     return false;  // still to come: the usual answer
   // Overwritten: this reader fell a ring behind. As next() does, go to the
   // newest record and take it if it is there now (a poller that only ever

@@ -51,13 +51,22 @@ struct NumberedStream {
   std::uint64_t wrong = 0;  // records out of turn, or after a loss or resync
 };
 
+// How read_numbered takes each record: next() alone, or try_next() first
+// and next() only when it has nothing (as the source element does).
+enum class Take { Next, TryFirst };
+
 // Reads the stream until the writer closes it; `after_each` (the number just
 // read) runs after each record is released.
 inline NumberedStream read_numbered(Reader &reader,
-                                    const std::function<void(std::uint64_t)> &after_each = {}) {
+                                    const std::function<void(std::uint64_t)> &after_each = {},
+                                    Take take = Take::Next) {
   NumberedStream stream;
   Frame frame;
-  while (reader.next(frame, in_ms(10000)) == ReadStatus::Frame) {
+  const auto take_one = [&] {
+    return (take == Take::TryFirst && reader.try_next(frame)) ||
+           reader.next(frame, in_ms(10000)) == ReadStatus::Frame;
+  };
+  while (take_one()) {
     std::uint64_t value = 0;
     std::memcpy(&value, frame.data, sizeof value);
     if (value != stream.next || frame.lost_before != 0 || frame.resyncs_before != 0)

@@ -53,6 +53,7 @@ struct Reader::Impl {
   bool started = false;      // losses before the first frame are not losses
   bool joined_live = false;  // the writer was alive and writing when we joined
   ReaderCounters counters;
+  std::uint64_t lost_reported = 0;    // counters.lost as of the last frame handed out
   std::uint64_t resyncs_pending = 0;  // reported with the next frame
   std::atomic<bool> interrupted{false};
   // Opened without write access (another user's ring shared read-only): no
@@ -178,9 +179,13 @@ struct Reader::Impl {
     space_channel.notify();
   }
 
-  // Hands out the record try_read() got: `lost` were skipped before it.
-  void deliver(Frame &out, std::uint64_t lost) {
-    out.lost_before = lost;
+  // Hands out the record try_read() got, with every loss counted since the
+  // last frame handed out: a skip made in a call that then had nothing to
+  // hand out (try_next, whose newest was overwritten again at once) is
+  // reported with the next frame, whichever call hands it out.
+  void deliver(Frame &out) {
+    out.lost_before = counters.lost - lost_reported;
+    lost_reported = counters.lost;
     out.resyncs_before = std::exchange(resyncs_pending, 0);
     started = true;
     waiting_since = Deadline{};
@@ -311,10 +316,9 @@ std::shared_ptr<Reader> Reader::open(const ReaderOptions &options) {
 
 ReadStatus Reader::next(Frame &out, Deadline deadline) {
   Impl &r = *impl_;
-  const std::uint64_t lost_at_start = r.counters.lost;
   int spins = 0;
   const auto deliver = [&] {
-    r.deliver(out, r.counters.lost - lost_at_start);
+    r.deliver(out);
     return ReadStatus::Frame;
   };
   for (;;) {
@@ -424,7 +428,7 @@ bool Reader::try_next(Frame &out) {
     return false;
   const ReadAttempt attempt = r.try_read(r.cursor, out);
   if (attempt == ReadAttempt::Got) {
-    r.deliver(out, 0);
+    r.deliver(out);
     return true;
   }
   if (attempt == ReadAttempt::NotYet)
@@ -432,12 +436,11 @@ bool Reader::try_next(Frame &out) {
   // Overwritten: this reader fell a ring behind. As next() does, go to the
   // newest record and take it if it is there now (a poller that only ever
   // tries would otherwise stay behind).
-  const std::uint64_t lost_at_start = r.counters.lost;
   if (!r.skip_to_newest(r.control->write_seq.load(std::memory_order_acquire)))
     return false;
   if (r.try_read(r.cursor, out) != ReadAttempt::Got)
     return false;  // overwritten again already: next() carries on from here
-  r.deliver(out, r.counters.lost - lost_at_start);
+  r.deliver(out);
   return true;
 }
 

@@ -456,6 +456,44 @@ TEST_F(RingTest, TryNextARingBehindTakesTheNewestAndCountsWhatItSkipped) {
   }
 }
 
+// A try_next that skips to the newest record and finds it overwritten again
+// at once (a leaky reader of few slots, whose writer reuses the slot of the
+// record before the newest) hands out nothing: what it skipped is reported
+// with the next frame, whichever call hands it out, and the frames' losses
+// add up to the reader's count. (They were dropped: a leaky source then
+// pushed the frame after a gap without a discontinuity.) The moment is
+// held open here by marking the newest record's slot as being rewritten.
+TEST_F(RingTest, ASkipWhoseNewestWasGoneIsReportedWithTheNextFrame) {
+  const std::string name = ring("try-skip-gone");
+  constexpr std::uint32_t kSlots = 2;
+  auto writer = Writer::create({name, kSlots, 64});
+  auto reader = Reader::open({name, true});
+  RecordHeader info;
+  info.size = sizeof(std::uint64_t);
+  std::uint64_t value = 0;
+  ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  Frame frame;
+  ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
+  reader->release(frame.slot);
+  const std::uint64_t behind = 2 * kSlots + 3;
+  for (value = 1; value <= behind; ++value)
+    ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  ControlMapping control(name, kSlots, 64);
+  std::atomic<std::uint64_t> &newest =
+      control.view.slot(control.view.descriptor(behind)->slot.load())->seq;
+  ASSERT_EQ(newest.load(), behind);
+  newest.store(ring::kBeingWritten);
+  EXPECT_FALSE(reader->try_next(frame)) << "the newest is being rewritten";
+  newest.store(behind);
+  ASSERT_TRUE(reader->try_next(frame));
+  std::uint64_t got = 0;
+  std::memcpy(&got, frame.data, sizeof got);
+  EXPECT_EQ(got, behind);
+  EXPECT_EQ(frame.lost_before, behind - 1) << "the skip of the try_next before";
+  EXPECT_EQ(reader->counters().lost, behind - 1);
+  reader->release(frame.slot);
+}
+
 TEST_F(RingTest, InterruptWakesEveryWaitAtOnce) {
   const std::string name = ring("interrupt");
   auto writer = Writer::create({name, 2, 64});

@@ -55,7 +55,7 @@ struct Frame {
   const std::byte *data = nullptr;  // record.size bytes, read-only
   std::uint32_t slot = 0;
   std::uint64_t sequence = 0;
-  std::uint64_t lost_before = 0;  // records skipped just before this one
+  std::uint64_t lost_before = 0;  // records skipped since the frame before this one
   // Times the shared state was found implausible (a sequence past the
   // writer) and this reader resynchronised, just before this record.
   std::uint64_t resyncs_before = 0;

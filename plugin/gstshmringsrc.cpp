@@ -147,6 +147,9 @@ struct SrcState {
   // Frames were lost, skipped or dropped since the last buffer pushed: the
   // next one is marked DISCONT.
   bool discont_pending = false;
+  // Streaming thread only: the latest arrival stamp (timestamp-mode=arrival),
+  // which the next may equal but never precede.
+  GstClockTime last_arrival = GST_CLOCK_TIME_NONE;
   GstClockTime last_duration = GST_CLOCK_TIME_NONE;        // guarded by the object lock
   GstClockTime caps_frame_duration = GST_CLOCK_TIME_NONE;  // from the framerate; object lock
   // The latency last answered to a LATENCY query (object lock): when what we
@@ -517,9 +520,18 @@ void stamp(GstShmringSrc *self, GstShmringTimestampMode mode, const shmring::gst
     const GstClockTime arrived =
         self->state->clock.from_monotonic(GST_ELEMENT(self), info.publish_time);
     const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
-    GST_BUFFER_PTS(buffer) = !GST_CLOCK_TIME_IS_VALID(arrived) ? running_time_now(self)
-                             : arrived > base                  ? arrived - base
-                                                               : 0;
+    GstClockTime pts = !GST_CLOCK_TIME_IS_VALID(arrived) ? running_time_now(self)
+                       : arrived > base                  ? arrived - base
+                                                         : 0;
+    // Our running time stood still while we were paused: a frame that
+    // arrived then (read on resume) arrived at the running time we paused
+    // at, not before it, where the base time set on resume puts it. The
+    // latest stamp stands for that instant: stamps never go back.
+    GstClockTime &last = self->state->last_arrival;
+    if (GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(last) && pts < last)
+      pts = last;
+    last = pts;
+    GST_BUFFER_PTS(buffer) = pts;
     GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
     return;
   }
@@ -822,6 +834,7 @@ static gboolean gst_shmring_src_start(GstBaseSrc *base) {
   s.writer_changed = false;
   s.waiting_for_keyframe = true;
   s.discont_pending = false;
+  s.last_arrival = GST_CLOCK_TIME_NONE;
   s.last_duration = GST_CLOCK_TIME_NONE;
   s.answered_min_latency = GST_CLOCK_TIME_NONE;
   s.latency_compared_us = 0;

@@ -1559,6 +1559,53 @@ GST_START_TEST(test_a_new_writer_latency_is_announced_with_a_latency_message) {
 }
 GST_END_TEST;
 
+// Our running time stands still while the source is paused: a frame that
+// reached the ring then (a writer's backlog, read on resume) is stamped no
+// earlier than the frame before it. The base time a pipeline sets on
+// resume (moved on by the pause) placed it before the pause, one backwards
+// step per pause (found by a hostile test cycling PLAYING and PAUSED).
+GST_START_TEST(test_arrival_stamps_never_go_back_across_a_pause) {
+  const std::string ring = ring_name("arrival-pause");
+  GstHarness *sink = sink_harness(ring);
+  gst_harness_set_src_caps_str(sink, "application/x-test");
+  GstHarness *src = src_harness(ring, "timestamp-mode=arrival");
+  GstClock *clock = gst_system_clock_obtain();
+  GstElement *reader = element_of(src, "shmringsrc");
+  gst_element_set_clock(reader, clock);
+  const GstClockTime base = gst_clock_get_time(clock);
+  gst_element_set_base_time(reader, base);
+  g_usleep(100 * 1000);
+  gst_harness_push(sink, numbered_buffer(0, 8));
+  GstBuffer *before = gst_harness_pull(src);
+  // Paused (a live source makes nothing), as a pipeline pauses it. A read
+  // already waiting may take one frame that comes meanwhile (stamped on the
+  // base time of then); the next stays in the ring until the resume.
+  gst_element_set_state(reader, GST_STATE_PAUSED);
+  const GstClockTime paused_at = gst_clock_get_time(clock) - base;
+  g_usleep(50 * 1000);
+  gst_harness_push(sink, numbered_buffer(1, 8));
+  gst_harness_push(sink, numbered_buffer(2, 8));
+  g_usleep(250 * 1000);
+  // Resumed: the base time moves on by the pause, so that the running time
+  // goes on from where it stood.
+  gst_element_set_base_time(reader, gst_clock_get_time(clock) - paused_at);
+  gst_element_set_state(reader, GST_STATE_PLAYING);
+  GstClockTime last = GST_BUFFER_PTS(before);
+  gst_buffer_unref(before);
+  for (int n = 1; n <= 2; ++n) {
+    GstBuffer *after = gst_harness_pull(src);
+    fail_unless(GST_BUFFER_PTS(after) >= last,
+                "frame %d stamped %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT, n,
+                GST_TIME_ARGS(GST_BUFFER_PTS(after)), GST_TIME_ARGS(last));
+    last = GST_BUFFER_PTS(after);
+    gst_buffer_unref(after);
+  }
+  gst_object_unref(clock);
+  gst_harness_teardown(src);
+  gst_harness_teardown(sink);
+}
+GST_END_TEST;
+
 // timestamp-mode=arrival stamps a frame with the instant it reached the ring,
 // not the (later) instant the reader got round to it.
 GST_START_TEST(test_arrival_mode_stamps_when_the_frame_reached_the_ring) {
@@ -2074,6 +2121,7 @@ static Suite *shmring_suite(void) {
   tcase_add_test(tc, test_latency_is_the_writers_plus_one_frame);
   tcase_add_test(tc, test_a_new_writer_latency_is_announced_with_a_latency_message);
   tcase_add_test(tc, test_arrival_mode_stamps_when_the_frame_reached_the_ring);
+  tcase_add_test(tc, test_arrival_stamps_never_go_back_across_a_pause);
   tcase_add_test(tc, test_clock_mode_maps_writer_time_to_reader_running_time);
   tcase_add_test(tc, test_clock_mode_maps_across_different_clocks);
   tcase_add_test(tc, test_late_reader_starts_at_the_newest_keyframe_with_caps);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -50,7 +51,11 @@ struct Reader::Impl {
   std::uint64_t bit = 0;
   RingReader *entry = nullptr;
   std::uint64_t cursor = 0;
-  bool started = false;      // losses before the first frame are not losses
+  // Records from this sequence on are ours: skipping one counts as a loss.
+  // The write sequence once our entry is active (the writer counts us from
+  // then on); the records before it, the newest of which we start at, are
+  // read if they are still there and not missed if not.
+  std::uint64_t counted_from = 0;
   bool joined_live = false;  // the writer was alive and writing when we joined
   ReaderCounters counters;
   std::uint64_t lost_reported = 0;    // counters.lost as of the last frame handed out
@@ -100,6 +105,7 @@ struct Reader::Impl {
     // The newest record, if there is one: a ring may number its records
     // from any sequence (WriterOptions::first_sequence).
     cursor = written > 0 && published(written - 1) ? written - 1 : written;
+    counted_from = written;
   }
 
   void join(bool leaky, std::uint64_t identity) {
@@ -122,6 +128,13 @@ struct Reader::Impl {
         [&](std::uint32_t i) { drop_all_holds(std::uint64_t{1} << i); });
     bit = std::uint64_t{1} << entry_index;
     entry = view.reader(entry_index);
+    // Active now. A claim the writer made before it could see us takes the
+    // slot of a record published before it, so before the write sequence
+    // we load now; every claim after that is made with a look that counts
+    // us (seq_cst: our activation, then this load; its store of the write
+    // sequence, then its look). So a record from here on is lost only if we
+    // fall behind. One published between the fill and now was not ours.
+    counted_from = std::max(counted_from, control->write_seq.load(std::memory_order_seq_cst));
     space_channel.notify();  // a writer may be waiting for its first reader
   }
 
@@ -187,7 +200,6 @@ struct Reader::Impl {
     out.lost_before = counters.lost - lost_reported;
     lost_reported = counters.lost;
     out.resyncs_before = std::exchange(resyncs_pending, 0);
-    started = true;
     waiting_since = Deadline{};
     yields = 0;
     ++cursor;
@@ -224,6 +236,7 @@ struct Reader::Impl {
     ++counters.resyncs;
     ++resyncs_pending;
     cursor = written;
+    counted_from = std::min(counted_from, written);  // it came from the same scribble
     publish_progress();
   }
 
@@ -238,10 +251,11 @@ struct Reader::Impl {
   }
 
   void skip_to(std::uint64_t sequence) {
-    if (started && sequence > cursor) {
-      counters.lost += sequence - cursor;
+    const std::uint64_t from = std::max(cursor, counted_from);
+    if (sequence > from) {
+      counters.lost += sequence - from;
       SHMRING_LOG(Debug, "ring '" + handle.name + "': fell behind, skipped " +
-                             std::to_string(sequence - cursor) + " frame(s) to the newest");
+                             std::to_string(sequence - from) + " frame(s) to the newest");
     }
     cursor = sequence;
     publish_progress();

@@ -381,8 +381,8 @@ ReadStatus Reader::next(Frame &out, Deadline deadline) {
         return deliver();
       // Not there although write_seq is past it (the writer publishes a
       // descriptor before it advances write_seq): overwritten, its
-      // descriptor taken for a later lap (we fell behind), or invalid. Go
-      // to the newest record.
+      // descriptor taken for a later lap (we fell behind), or invalid. Skip
+      // ahead.
       if (r.skip_ahead(written))
         continue;
       // The newest record itself cannot be read (being rewritten, or

@@ -427,6 +427,26 @@ TEST_F(RingTest, TryAcquireAndTryNextTakeWhatIsThereAndNeverWait) {
   writer->abandon(slot);
 }
 
+namespace {
+
+// A leaky reader that read record 0 and then fell a ring behind: the writer
+// (of `slots` slots) has published 1 to `behind` (2 * slots + 3) since.
+void fall_a_ring_behind(Writer &writer, Reader &reader, std::uint32_t slots,
+                        std::uint64_t &behind) {
+  RecordHeader info;
+  info.size = sizeof(std::uint64_t);
+  std::uint64_t value = 0;
+  ASSERT_EQ(writer.write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  Frame frame;
+  ASSERT_EQ(reader.next(frame, in_ms(1000)), ReadStatus::Frame);
+  reader.release(frame.slot);
+  behind = 2 * slots + 3;
+  for (value = 1; value <= behind; ++value)
+    ASSERT_EQ(writer.write(info, &value, in_ms(1000)), WaitStatus::Ok);
+}
+
+}  // namespace
+
 // A leaky reader a ring behind that only ever tries (a render loop taking the
 // latest frame at each refresh) gets the newest record from try_next, as
 // next() would give it, with what it skipped counted.
@@ -435,16 +455,9 @@ TEST_F(RingTest, TryNextARingBehindTakesTheNewestAndCountsWhatItSkipped) {
     const std::string name = ring("try-behind-" + std::to_string(slots));
     auto writer = Writer::create({name, slots, 64});
     auto reader = Reader::open({name, true});
-    RecordHeader info;
-    info.size = sizeof(std::uint64_t);
-    std::uint64_t value = 0;
-    ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+    std::uint64_t behind = 0;
+    ASSERT_NO_FATAL_FAILURE(fall_a_ring_behind(*writer, *reader, slots, behind));
     Frame frame;
-    ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
-    reader->release(frame.slot);
-    const std::uint64_t behind = 2 * slots + 3;
-    for (value = 1; value <= behind; ++value)
-      ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
     ASSERT_TRUE(reader->try_next(frame)) << slots << " slots";
     std::uint64_t got = 0;
     std::memcpy(&got, frame.data, sizeof got);
@@ -468,16 +481,9 @@ TEST_F(RingTest, ASkipWhoseNewestWasGoneIsReportedWithTheNextFrame) {
   constexpr std::uint32_t kSlots = 2;
   auto writer = Writer::create({name, kSlots, 64});
   auto reader = Reader::open({name, true});
-  RecordHeader info;
-  info.size = sizeof(std::uint64_t);
-  std::uint64_t value = 0;
-  ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  std::uint64_t behind = 0;
+  ASSERT_NO_FATAL_FAILURE(fall_a_ring_behind(*writer, *reader, kSlots, behind));
   Frame frame;
-  ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
-  reader->release(frame.slot);
-  const std::uint64_t behind = 2 * kSlots + 3;
-  for (value = 1; value <= behind; ++value)
-    ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
   ControlMapping control(name, kSlots, 64);
   std::atomic<std::uint64_t> &newest =
       control.view.slot(control.view.descriptor(behind)->slot.load())->seq;

@@ -1559,78 +1559,90 @@ GST_START_TEST(test_a_new_writer_latency_is_announced_with_a_latency_message) {
 }
 GST_END_TEST;
 
+namespace {
+
+// A sink and a timestamp-mode=arrival source on one ring, the source on the
+// system clock (each test sets its base time).
+struct ArrivalPair {
+  GstHarness *sink;
+  GstHarness *src;
+  GstClock *clock;
+  GstElement *reader;
+
+  explicit ArrivalPair(const std::string &ring)
+      : sink(sink_harness(ring)),
+        src(src_harness(ring, "timestamp-mode=arrival")),
+        clock(gst_system_clock_obtain()),
+        reader(element_of(src, "shmringsrc")) {
+    gst_harness_set_src_caps_str(sink, "application/x-test");
+    gst_element_set_clock(reader, clock);
+  }
+  ~ArrivalPair() {
+    gst_object_unref(clock);
+    gst_harness_teardown(src);
+    gst_harness_teardown(sink);
+  }
+};
+
+}  // namespace
+
 // Our running time stands still while the source is paused: a frame that
 // reached the ring then (a writer's backlog, read on resume) is stamped no
 // earlier than the frame before it. The base time a pipeline sets on
 // resume (moved on by the pause) placed it before the pause, one backwards
 // step per pause (found by a hostile test cycling PLAYING and PAUSED).
 GST_START_TEST(test_arrival_stamps_never_go_back_across_a_pause) {
-  const std::string ring = ring_name("arrival-pause");
-  GstHarness *sink = sink_harness(ring);
-  gst_harness_set_src_caps_str(sink, "application/x-test");
-  GstHarness *src = src_harness(ring, "timestamp-mode=arrival");
-  GstClock *clock = gst_system_clock_obtain();
-  GstElement *reader = element_of(src, "shmringsrc");
-  gst_element_set_clock(reader, clock);
-  const GstClockTime base = gst_clock_get_time(clock);
-  gst_element_set_base_time(reader, base);
+  ArrivalPair pair(ring_name("arrival-pause"));
+  const GstClockTime base = gst_clock_get_time(pair.clock);
+  gst_element_set_base_time(pair.reader, base);
   g_usleep(100 * 1000);
-  gst_harness_push(sink, numbered_buffer(0, 8));
-  GstBuffer *before = gst_harness_pull(src);
+  gst_harness_push(pair.sink, numbered_buffer(0, 8));
+  GstBuffer *before = gst_harness_pull(pair.src);
   // Paused (a live source makes nothing), as a pipeline pauses it. A read
   // already waiting may take one frame that comes meanwhile (stamped on the
   // base time of then); the next stays in the ring until the resume.
-  gst_element_set_state(reader, GST_STATE_PAUSED);
-  const GstClockTime paused_at = gst_clock_get_time(clock) - base;
+  gst_element_set_state(pair.reader, GST_STATE_PAUSED);
+  const GstClockTime paused_at = gst_clock_get_time(pair.clock) - base;
   g_usleep(50 * 1000);
-  gst_harness_push(sink, numbered_buffer(1, 8));
-  gst_harness_push(sink, numbered_buffer(2, 8));
+  gst_harness_push(pair.sink, numbered_buffer(1, 8));
+  gst_harness_push(pair.sink, numbered_buffer(2, 8));
   g_usleep(250 * 1000);
   // Resumed: the base time moves on by the pause, so that the running time
   // goes on from where it stood.
-  gst_element_set_base_time(reader, gst_clock_get_time(clock) - paused_at);
-  gst_element_set_state(reader, GST_STATE_PLAYING);
+  gst_element_set_base_time(pair.reader, gst_clock_get_time(pair.clock) - paused_at);
+  gst_element_set_state(pair.reader, GST_STATE_PLAYING);
   GstClockTime last = GST_BUFFER_PTS(before);
   gst_buffer_unref(before);
   for (int n = 1; n <= 2; ++n) {
-    GstBuffer *after = gst_harness_pull(src);
+    GstBuffer *after = gst_harness_pull(pair.src);
     fail_unless(GST_BUFFER_PTS(after) >= last,
                 "frame %d stamped %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT, n,
                 GST_TIME_ARGS(GST_BUFFER_PTS(after)), GST_TIME_ARGS(last));
     last = GST_BUFFER_PTS(after);
     gst_buffer_unref(after);
   }
-  gst_object_unref(clock);
-  gst_harness_teardown(src);
-  gst_harness_teardown(sink);
 }
 GST_END_TEST;
 
 // timestamp-mode=arrival stamps a frame with the instant it reached the ring,
 // not the (later) instant the reader got round to it.
 GST_START_TEST(test_arrival_mode_stamps_when_the_frame_reached_the_ring) {
-  const std::string ring = ring_name("arrival");
-  GstHarness *sink = sink_harness(ring);
-  gst_harness_set_src_caps_str(sink, "application/x-test");
-  GstHarness *src = src_harness(ring, "timestamp-mode=arrival");
-  GstClock *clock = gst_system_clock_obtain();
-  GstElement *reader = element_of(src, "shmringsrc");
-  gst_element_set_clock(reader, clock);
-  gst_element_set_base_time(reader, gst_clock_get_time(clock));
-  gst_harness_push(sink, numbered_buffer(0, 8));
+  ArrivalPair pair(ring_name("arrival"));
+  gst_element_set_base_time(pair.reader, gst_clock_get_time(pair.clock));
+  gst_harness_push(pair.sink, numbered_buffer(0, 8));
   g_usleep(200 * 1000);
-  gst_harness_push(sink, numbered_buffer(1, 8));
+  gst_harness_push(pair.sink, numbered_buffer(1, 8));
   g_usleep(300 * 1000);
-  GstBuffer *first = gst_harness_pull(src);
-  GstBuffer *second = gst_harness_pull(src);
-  const GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(reader);
+  GstBuffer *first = gst_harness_pull(pair.src);
+  GstBuffer *second = gst_harness_pull(pair.src);
+  const GstClockTime now = gst_clock_get_time(pair.clock) - gst_element_get_base_time(pair.reader);
   fail_unless(GST_BUFFER_PTS(second) >= GST_BUFFER_PTS(first) + 200 * GST_MSECOND);
   // README: "DTS unset" in arrival mode (the writer's buffers had one).
   fail_if(GST_BUFFER_DTS_IS_VALID(first));
   fail_if(GST_BUFFER_DTS_IS_VALID(second));
   // design-notes: "In that mode the source reports no latency of its own."
   GstQuery *query = gst_query_new_latency();
-  fail_unless(gst_element_query(reader, query));
+  fail_unless(gst_element_query(pair.reader, query));
   GstClockTime min = GST_CLOCK_TIME_NONE;
   gst_query_parse_latency(query, nullptr, &min, nullptr);
   gst_query_unref(query);
@@ -1640,9 +1652,6 @@ GST_START_TEST(test_arrival_mode_stamps_when_the_frame_reached_the_ring) {
               GST_TIME_ARGS(GST_BUFFER_PTS(second)), GST_TIME_ARGS(now));
   gst_buffer_unref(first);
   gst_buffer_unref(second);
-  gst_object_unref(clock);
-  gst_harness_teardown(src);
-  gst_harness_teardown(sink);
 }
 GST_END_TEST;
 

@@ -148,6 +148,20 @@ std::uint64_t read_and_verify(const std::string &name) {
   return expected;
 }
 
+// An 8-byte record holding `value`, as the tests below write them.
+WaitStatus write_value(Writer &writer, std::uint64_t value, int within_ms) {
+  RecordHeader info;
+  info.size = sizeof value;
+  return writer.write(info, &value, in_ms(within_ms));
+}
+
+// What such a record holds.
+std::uint64_t value_in(const Frame &frame) {
+  std::uint64_t value = 0;
+  std::memcpy(&value, frame.data, sizeof value);
+  return value;
+}
+
 // A second, writable mapping of a ring's control block, as another process
 // with write access has: to scribble over shared state.
 struct ControlMapping {
@@ -255,22 +269,17 @@ TEST_F(RingTest, HeldSlotIsNeverOverwritten) {
   auto writer = Writer::create({name, 3, 64});
   auto reader = Reader::open({name, true});
   std::uint64_t value = 42;
-  RecordHeader info;
-  info.size = sizeof(value);
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   Frame held;
   ASSERT_EQ(reader->next(held, in_ms(100)), ReadStatus::Frame);
   // Far more writes than slots: the held one must be skipped every time.
   for (value = 100; value < 200; ++value)
-    ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
-  std::uint64_t seen;
-  std::memcpy(&seen, held.data, sizeof(seen));
-  EXPECT_EQ(seen, 42u);
+    ASSERT_EQ(write_value(*writer, value, 1000), WaitStatus::Ok);
+  EXPECT_EQ(value_in(held), 42u);
   reader->release(held.slot);
   Frame newest;
   ASSERT_EQ(reader->next(newest, in_ms(100)), ReadStatus::Frame);
-  std::memcpy(&seen, newest.data, sizeof(seen));
-  EXPECT_EQ(seen, 199u) << "a leaky reader skips to the newest frame";
+  EXPECT_EQ(value_in(newest), 199u) << "a leaky reader skips to the newest frame";
   EXPECT_EQ(newest.lost_before, 99u);  // sequences 1..99
   EXPECT_EQ(reader->counters().lost, 99u);
   reader->release(newest.slot);
@@ -280,11 +289,9 @@ TEST_F(RingTest, WriterWaitsForABlockingReaderThenOverrunsItAtTheDeadline) {
   const std::string name = ring("block");
   auto writer = Writer::create({name, 2, 64});
   auto reader = Reader::open({name, false});
-  RecordHeader info;
-  info.size = 8;
   std::uint64_t value = 0;
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   // Both slots unread: the third write has to wait for the reader.
   std::thread consumer([&] {
     usleep(100000);
@@ -293,17 +300,17 @@ TEST_F(RingTest, WriterWaitsForABlockingReaderThenOverrunsItAtTheDeadline) {
     reader->release(frame.slot);
   });
   const auto before = std::chrono::steady_clock::now();
-  ASSERT_EQ(writer->write(info, &value, in_ms(5000)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 5000), WaitStatus::Ok);
   EXPECT_GE(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(50));
   consumer.join();
   EXPECT_EQ(writer->stats().overruns, 0u);
   // Nobody reads now: at the deadline the writer overruns the reader...
-  ASSERT_EQ(writer->write(info, &value, in_ms(50)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 50), WaitStatus::Ok);
   EXPECT_EQ(writer->stats().overruns, 1u);
   // ...and stops waiting for it until it reads again: no timeout per frame.
   const auto stalled_since = std::chrono::steady_clock::now();
   for (int i = 0; i < 20; ++i)
-    ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+    ASSERT_EQ(write_value(*writer, value, 1000), WaitStatus::Ok);
   EXPECT_LT(std::chrono::steady_clock::now() - stalled_since, std::chrono::milliseconds(900));
   EXPECT_EQ(writer->stats().overruns, 1u);
   // Once it reads (it skips to the newest), it is lossless again: two more
@@ -312,11 +319,11 @@ TEST_F(RingTest, WriterWaitsForABlockingReaderThenOverrunsItAtTheDeadline) {
   ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
   EXPECT_GT(frame.lost_before, 0u);
   reader->release(frame.slot);
-  ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
-  ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 1000), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 1000), WaitStatus::Ok);
   EXPECT_EQ(writer->stats().overruns, 1u);
   const auto waited_since = std::chrono::steady_clock::now();
-  EXPECT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  EXPECT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   EXPECT_GE(std::chrono::steady_clock::now() - waited_since, std::chrono::milliseconds(90));
   EXPECT_EQ(writer->stats().overruns, 2u);
 }
@@ -329,10 +336,8 @@ TEST_F(RingTest, ABlockingReaderThatHasReadEverythingHoldsTheWriterBackNowhere) 
   const std::string name = ring("caught-up");
   auto writer = Writer::create({name, 8, 64});
   auto reader = Reader::open({name, false});
-  RecordHeader info;
-  info.size = 8;
   for (std::uint64_t n = 0; n < 7; ++n)
-    ASSERT_EQ(writer->write(info, &n, in_ms(100)), WaitStatus::Ok);
+    ASSERT_EQ(write_value(*writer, n, 100), WaitStatus::Ok);
   Frame frame;
   for (int n = 0; n < 7; ++n) {
     ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
@@ -341,13 +346,11 @@ TEST_F(RingTest, ABlockingReaderThatHasReadEverythingHoldsTheWriterBackNowhere) 
   ASSERT_EQ(reader->next(frame, in_ms(20)), ReadStatus::Timeout);
   // Seven unread records and the slot of the last one read: all 8 slots.
   for (std::uint64_t n = 7; n < 15; ++n)
-    ASSERT_EQ(writer->write(info, &n, in_ms(200)), WaitStatus::Ok);
+    ASSERT_EQ(write_value(*writer, n, 200), WaitStatus::Ok);
   EXPECT_EQ(writer->stats().overruns, 0u) << "the writer waited on a cursor the reader sat on";
   for (std::uint64_t n = 7; n < 15; ++n) {
     ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
-    std::uint64_t got;
-    std::memcpy(&got, frame.data, sizeof got);
-    EXPECT_EQ(got, n);
+    EXPECT_EQ(value_in(frame), n);
     EXPECT_EQ(frame.lost_before, 0u);
     reader->release(frame.slot);
   }
@@ -357,17 +360,15 @@ TEST_F(RingTest, WriterTimesOutWhenReadersHoldEverySlot) {
   const std::string name = ring("all-held");
   auto writer = Writer::create({name, 2, 64});
   auto reader = Reader::open({name, true});
-  RecordHeader info;
-  info.size = 8;
   std::uint64_t value = 0;
   Frame a, b;
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   ASSERT_EQ(reader->next(a, in_ms(100)), ReadStatus::Frame);
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   ASSERT_EQ(reader->next(b, in_ms(100)), ReadStatus::Frame);
-  EXPECT_EQ(writer->write(info, &value, in_ms(150)), WaitStatus::Timeout);
+  EXPECT_EQ(write_value(*writer, value, 150), WaitStatus::Timeout);
   reader->release(a.slot);
-  EXPECT_EQ(writer->write(info, &value, in_ms(150)), WaitStatus::Ok);
+  EXPECT_EQ(write_value(*writer, value, 150), WaitStatus::Ok);
   reader->release(b.slot);
 }
 
@@ -395,9 +396,7 @@ TEST_F(RingTest, TryAcquireAndTryNextTakeWhatIsThereAndNeverWait) {
   EXPECT_EQ(writer->stats().overruns, 0u);
   for (std::uint64_t expected = 1; expected <= 2; ++expected) {
     ASSERT_TRUE(reader->try_next(frame)) << "record " << expected;
-    std::uint64_t value = 0;
-    std::memcpy(&value, frame.data, sizeof value);
-    EXPECT_EQ(value, expected);
+    EXPECT_EQ(value_in(frame), expected);
     if (expected == 1)
       reader->release(frame.slot);
   }
@@ -416,8 +415,7 @@ TEST_F(RingTest, TryAcquireAndTryNextTakeWhatIsThereAndNeverWait) {
   EXPECT_FALSE(reader->try_next(frame)) << "interrupted, though record 3 is there";
   reader->clear_interrupt();
   ASSERT_TRUE(reader->try_next(frame));
-  std::memcpy(&value, frame.data, sizeof value);
-  EXPECT_EQ(value, 3u);
+  EXPECT_EQ(value_in(frame), 3u);
   reader->release(frame.slot);
   reader->release(held);
   writer->interrupt();
@@ -433,16 +431,13 @@ namespace {
 // (of `slots` slots) has published 1 to `behind` (2 * slots + 3) since.
 void fall_a_ring_behind(Writer &writer, Reader &reader, std::uint32_t slots,
                         std::uint64_t &behind) {
-  RecordHeader info;
-  info.size = sizeof(std::uint64_t);
-  std::uint64_t value = 0;
-  ASSERT_EQ(writer.write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(writer, 0, 1000), WaitStatus::Ok);
   Frame frame;
   ASSERT_EQ(reader.next(frame, in_ms(1000)), ReadStatus::Frame);
   reader.release(frame.slot);
   behind = 2 * slots + 3;
-  for (value = 1; value <= behind; ++value)
-    ASSERT_EQ(writer.write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  for (std::uint64_t value = 1; value <= behind; ++value)
+    ASSERT_EQ(write_value(writer, value, 1000), WaitStatus::Ok);
 }
 
 }  // namespace
@@ -459,9 +454,7 @@ TEST_F(RingTest, TryNextARingBehindTakesTheNewestAndCountsWhatItSkipped) {
     ASSERT_NO_FATAL_FAILURE(fall_a_ring_behind(*writer, *reader, slots, behind));
     Frame frame;
     ASSERT_TRUE(reader->try_next(frame)) << slots << " slots";
-    std::uint64_t got = 0;
-    std::memcpy(&got, frame.data, sizeof got);
-    EXPECT_EQ(got, behind) << "the newest record";
+    EXPECT_EQ(value_in(frame), behind) << "the newest record";
     EXPECT_EQ(frame.lost_before, behind - 1);
     EXPECT_EQ(reader->counters().lost, behind - 1);
     reader->release(frame.slot);
@@ -492,9 +485,7 @@ TEST_F(RingTest, ASkipWhoseNewestWasGoneIsReportedWithTheNextFrame) {
   EXPECT_FALSE(reader->try_next(frame)) << "the newest is being rewritten";
   newest.store(behind);
   ASSERT_TRUE(reader->try_next(frame));
-  std::uint64_t got = 0;
-  std::memcpy(&got, frame.data, sizeof got);
-  EXPECT_EQ(got, behind);
+  EXPECT_EQ(value_in(frame), behind);
   EXPECT_EQ(frame.lost_before, behind - 1) << "the skip of the try_next before";
   EXPECT_EQ(reader->counters().lost, behind - 1);
   reader->release(frame.slot);
@@ -511,16 +502,12 @@ TEST_F(RingTest, RecordsLostBeforeTheFirstReadAreCounted) {
     const std::string name = ring(leaky ? "first-lost-leaky" : "first-lost-block");
     auto writer = Writer::create({name, 2, 64});
     auto reader = Reader::open({name, leaky});
-    RecordHeader info;
-    info.size = sizeof(std::uint64_t);
     const std::uint64_t count = leaky ? 10 : 3;
     for (std::uint64_t value = 0; value < count; ++value)
-      ASSERT_EQ(writer->write(info, &value, in_ms(50)), WaitStatus::Ok);
+      ASSERT_EQ(write_value(*writer, value, 50), WaitStatus::Ok);
     Frame frame;
     ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
-    std::uint64_t got = 0;
-    std::memcpy(&got, frame.data, sizeof got);
-    EXPECT_EQ(got, count - 1) << (leaky ? "leaky" : "block") << ": the newest";
+    EXPECT_EQ(value_in(frame), count - 1) << (leaky ? "leaky" : "block") << ": the newest";
     EXPECT_EQ(frame.lost_before, count - 1) << (leaky ? "leaky" : "block");
     EXPECT_EQ(reader->counters().lost, count - 1) << (leaky ? "leaky" : "block");
     reader->release(frame.slot);
@@ -537,22 +524,18 @@ TEST_F(RingTest, RecordsLostBeforeTheFirstReadAreCounted) {
 TEST_F(RingTest, AReaderWhoseStartWasOverwrittenAtItsJoinStartsAtItsFirstOwnRecord) {
   const std::string name = ring("start-overwritten");
   auto writer = Writer::create({name, 4, 64});
-  RecordHeader info;
-  info.size = sizeof(std::uint64_t);
   std::uint64_t value = 0;
   for (; value < 4; ++value)
-    ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+    ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   auto reader = Reader::open({name, false});  // starts at record 3; its own from 4
   ControlMapping control(name, 4, 64);
   control.view.descriptor(3)->seq.store(3 + 8);  // record 3 gone before we were seen
   for (; value < 7; ++value)
-    ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+    ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   for (std::uint64_t expected = 4; expected < 7; ++expected) {
     Frame frame;
     ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
-    std::uint64_t got = 0;
-    std::memcpy(&got, frame.data, sizeof got);
-    EXPECT_EQ(got, expected);
+    EXPECT_EQ(value_in(frame), expected);
     EXPECT_EQ(frame.lost_before, 0u) << "record " << expected;
     reader->release(frame.slot);
   }
@@ -623,10 +606,8 @@ TEST_F(RingTest, ReaderSeesAWriterKilledWithoutClosing) {
 TEST_F(RingTest, DeadReaderIsReclaimedAndStopsHoldingTheWriter) {
   const std::string name = ring("reader-killed");
   auto writer = Writer::create({name, 2, 64});
-  RecordHeader info;
-  info.size = 8;
   std::uint64_t value = 0;
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   int ready_pipe[2];
   ASSERT_EQ(pipe(ready_pipe), 0);
   pid_t child = fork();
@@ -651,7 +632,7 @@ TEST_F(RingTest, DeadReaderIsReclaimedAndStopsHoldingTheWriter) {
   // It held one slot and blocked on the other; both come back within a
   // liveness slice, long before this deadline, and nothing is overrun.
   for (int i = 0; i < 4; ++i)
-    ASSERT_EQ(writer->write(info, &value, in_ms(3000)), WaitStatus::Ok);
+    ASSERT_EQ(write_value(*writer, value, 3000), WaitStatus::Ok);
   EXPECT_EQ(writer->stats().overruns, 0u);
   EXPECT_EQ(writer->stats().readers_reclaimed, 1u);
   EXPECT_TRUE(writer->readers().empty());
@@ -670,12 +651,10 @@ TEST_F(RingTest, LentSlotsAreSkippedAndACancelFlagEndsTheWait) {
   RecordHeader info;
   info.size = 8;
   for (std::uint64_t value = 0; value < 10; ++value) {
-    ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+    ASSERT_EQ(write_value(*writer, value, 1000), WaitStatus::Ok);
     Frame frame;
     ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
-    std::uint64_t seen;
-    std::memcpy(&seen, frame.data, sizeof(seen));
-    EXPECT_EQ(seen, value);
+    EXPECT_EQ(value_in(frame), value);
     EXPECT_NE(frame.slot, kept_a.index);
     EXPECT_NE(frame.slot, kept_b.index);
     reader->release(frame.slot);
@@ -708,7 +687,7 @@ TEST_F(RingTest, LentSlotsAreSkippedAndACancelFlagEndsTheWait) {
   writer->abandon(kept_b);
   writer->abandon(third);
   writer->abandon(fourth);
-  EXPECT_EQ(writer->write(info, &late, in_ms(100)), WaitStatus::Ok);
+  EXPECT_EQ(write_value(*writer, late, 100), WaitStatus::Ok);
 }
 
 TEST_F(RingTest, WriterCanGiveUpOnAStalledReaderInsteadOfOverrunningIt) {
@@ -734,10 +713,8 @@ TEST_F(RingTest, AnUnreadableLastRecordEndsWithTheWriterNotInASpin) {
   const std::string name = ring("corrupt-tail");
   auto writer = Writer::create({name, 2, 64});
   auto reader = Reader::open({name, false});
-  RecordHeader info;
-  info.size = 8;
   std::uint64_t value = 1;
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   // Another process scribbles over the record: its size becomes impossible.
   {
     ControlMapping control(name, 2, 64);
@@ -757,10 +734,8 @@ TEST_F(RingTest, AWriteSequenceNobodyPublishedIsNotFollowed) {
   const std::string name = ring("implausible-jump");
   auto writer = Writer::create({name, 4, 64});
   auto reader = Reader::open({name, false});
-  RecordHeader info;
-  info.size = 8;
   std::uint64_t value = 1;
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   Frame frame;
   ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
   reader->release(frame.slot);
@@ -771,10 +746,9 @@ TEST_F(RingTest, AWriteSequenceNobodyPublishedIsNotFollowed) {
   EXPECT_EQ(reader->counters().lost, 0u);
   // The writer's next publish puts the true value back; reading goes on.
   value = 2;
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
-  std::memcpy(&value, frame.data, sizeof value);
-  EXPECT_EQ(value, 2u);
+  EXPECT_EQ(value_in(frame), 2u);
   EXPECT_EQ(reader->counters().lost, 0u);
   reader->release(frame.slot);
 }
@@ -783,10 +757,8 @@ TEST_F(RingTest, AWriteSequenceScribbledBackDoesNotHidePublishedRecords) {
   const std::string name = ring("write-seq-back");
   auto writer = Writer::create({name, 4, 64});
   auto reader = Reader::open({name, false});
-  RecordHeader info;
-  info.size = 8;
   for (std::uint64_t value = 1; value <= 3; ++value)
-    ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+    ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   // Another process scribbles the write sequence back to 0: the records'
   // descriptors still say they were published, and the reader reads them
   // in order (it does not wait for the writer's next publish to restore it).
@@ -795,9 +767,7 @@ TEST_F(RingTest, AWriteSequenceScribbledBackDoesNotHidePublishedRecords) {
   for (std::uint64_t expected = 1; expected <= 3; ++expected) {
     Frame frame;
     ASSERT_EQ(reader->next(frame, in_ms(200)), ReadStatus::Frame) << "record " << expected;
-    std::uint64_t value = 0;
-    std::memcpy(&value, frame.data, sizeof value);
-    EXPECT_EQ(value, expected);
+    EXPECT_EQ(value_in(frame), expected);
     reader->release(frame.slot);
   }
   EXPECT_EQ(reader->counters().lost, 0u);
@@ -814,25 +784,20 @@ TEST_F(RingTest, AReaderOnePastAWriterMidPublishWaitsRatherThanReadsAgain) {
   const std::string name = ring("mid-publish");
   auto writer = Writer::create({name, 4, 64});
   auto reader = Reader::open({name, false});
-  RecordHeader info;
-  info.size = 8;
   std::uint64_t value = 1;
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   ControlMapping control(name, 4, 64);
   control.view.control()->write_seq.store(0);  // published, write_seq not yet moved on
   Frame frame;
   ASSERT_EQ(reader->next(frame, in_ms(200)), ReadStatus::Frame);
-  std::uint64_t got = 0;
-  std::memcpy(&got, frame.data, sizeof got);
-  EXPECT_EQ(got, 1u);
+  EXPECT_EQ(value_in(frame), 1u);
   reader->release(frame.slot);
   EXPECT_EQ(reader->next(frame, in_ms(50)), ReadStatus::Timeout) << "read record 0 again";
   control.view.control()->write_seq.store(1);  // the publish completes
   value = 2;
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   ASSERT_EQ(reader->next(frame, in_ms(200)), ReadStatus::Frame);
-  std::memcpy(&got, frame.data, sizeof got);
-  EXPECT_EQ(got, 2u);
+  EXPECT_EQ(value_in(frame), 2u);
   EXPECT_EQ(frame.lost_before, 0u);
   EXPECT_EQ(frame.resyncs_before, 0u);
   reader->release(frame.slot);
@@ -851,17 +816,15 @@ TEST_F(RingTest, TryNextNeverTakesARecordStillToComeForOneItFellBehind) {
   const std::string name = ring("try-still-to-come");
   auto writer = Writer::create({name, 4, 64});
   auto reader = Reader::open({name, false});
-  RecordHeader info;
-  info.size = 8;
   Frame frame;
   std::uint64_t value = 0;
   for (; value < 10; ++value) {  // past the first lap of the 8 descriptors
-    ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+    ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
     ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
     reader->release(frame.slot);
   }
   for (; value < 13; ++value)
-    ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+    ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   ControlMapping control(name, 4, 64);
   std::atomic<std::uint64_t> &descriptor = control.view.descriptor(10)->seq;
   ASSERT_EQ(descriptor.load(), 10u);
@@ -870,9 +833,7 @@ TEST_F(RingTest, TryNextNeverTakesARecordStillToComeForOneItFellBehind) {
   EXPECT_EQ(reader->counters().lost, 0u);
   descriptor.store(10);
   ASSERT_TRUE(reader->try_next(frame));
-  std::uint64_t got = 0;
-  std::memcpy(&got, frame.data, sizeof got);
-  EXPECT_EQ(got, 10u);
+  EXPECT_EQ(value_in(frame), 10u);
   EXPECT_EQ(frame.lost_before, 0u);
   reader->release(frame.slot);
 }
@@ -880,25 +841,22 @@ TEST_F(RingTest, TryNextNeverTakesARecordStillToComeForOneItFellBehind) {
 TEST_F(RingTest, ACursorPastTheWriterIsResynchronisedAndReported) {
   const std::string name = ring("implausible-cursor");
   auto writer = Writer::create({name, 4, 64});
-  RecordHeader info;
-  info.size = 8;
   std::uint64_t value = 1;
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   ControlMapping control(name, 4, 64);
   // A reader joins while write_seq is garbage: it starts "at the newest",
   // far past anything the writer has written.
   control.view.control()->write_seq.store(std::uint64_t{1} << 62);
   auto reader = Reader::open({name, true});
   value = 2;
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);  // write_seq = 2 again
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);  // write_seq = 2 again
   Frame frame;
   EXPECT_EQ(reader->next(frame, in_ms(200)), ReadStatus::Timeout);  // resynchronised, waiting
   EXPECT_EQ(reader->counters().resyncs, 1u);
   value = 3;
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   ASSERT_EQ(reader->next(frame, in_ms(1000)), ReadStatus::Frame);
-  std::memcpy(&value, frame.data, sizeof value);
-  EXPECT_EQ(value, 3u) << "the first record after the resynchronisation";
+  EXPECT_EQ(value_in(frame), 3u) << "the first record after the resynchronisation";
   EXPECT_EQ(frame.resyncs_before, 1u) << "reported with the next frame";
   EXPECT_EQ(reader->counters().lost, 0u);
   reader->release(frame.slot);
@@ -963,10 +921,7 @@ TEST_F(RingTest, APublishWakesASleepingReaderAtOnce) {
         reader->release(frame.slot);
     });
     const bool asleep = readers_asleep(control, 1);
-    RecordHeader info;
-    info.size = 8;
-    const std::uint64_t value = round;
-    EXPECT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+    EXPECT_EQ(write_value(*writer, round, 1000), WaitStatus::Ok);
     sleeper.join();
     ASSERT_TRUE(asleep) << "the reader never went to sleep";
     ASSERT_EQ(status, ReadStatus::Frame);
@@ -1003,10 +958,8 @@ TEST_F(RingTest, ASpinningReaderPollsUnseenThenSleeps) {
     most_asleep = std::max(most_asleep, control.view.control()->data_waiters.load());
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  RecordHeader info;
-  info.size = 8;
   const std::uint64_t value = 7;
-  EXPECT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  EXPECT_EQ(write_value(*writer, value, 1000), WaitStatus::Ok);
   poller.join();
   EXPECT_EQ(most_asleep, 0u) << "a reader within its spin budget went to sleep";
   EXPECT_EQ(status, ReadStatus::Frame);
@@ -1019,13 +972,13 @@ TEST_F(RingTest, ASpinningReaderPollsUnseenThenSleeps) {
       Frame frame;
       if (brief->next(frame, in_ms(60000)) != ReadStatus::Frame)
         return;
-      std::memcpy(&got, frame.data, sizeof got);
+      got = value_in(frame);
       brief->release(frame.slot);
     }
   });
   EXPECT_TRUE(readers_asleep(control, 1)) << "past its budget the reader sleeps";
   const std::uint64_t next_value = 8;
-  EXPECT_EQ(writer->write(info, &next_value, in_ms(1000)), WaitStatus::Ok);
+  EXPECT_EQ(write_value(*writer, next_value, 1000), WaitStatus::Ok);
   sleeper.join();
 }
 
@@ -1040,10 +993,8 @@ TEST_F(RingTest, SixtyFourReadersJoinAndASixtyFifthIsRefused) {
   for (int i = 0; i < 64; ++i)
     readers.push_back(Reader::open({name, true}));  // leaky: none holds the writer back
   EXPECT_EQ(writer->readers().size(), 64u);
-  RecordHeader info;
-  info.size = sizeof(std::uint64_t);
   const std::uint64_t value = 1234;
-  ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, value, 1000), WaitStatus::Ok);
   std::vector<Frame> frames(64);
   for (int i = 0; i < 64; ++i)
     ASSERT_EQ(readers[i]->next(frames[i], in_ms(1000)), ReadStatus::Frame) << "reader " << i;
@@ -1052,10 +1003,8 @@ TEST_F(RingTest, SixtyFourReadersJoinAndASixtyFifthIsRefused) {
   for (int i = 0; i < 63; ++i)
     readers[i]->release(frames[i].slot);
   for (std::uint64_t other = 0; other < 4; ++other)
-    ASSERT_EQ(writer->write(info, &other, in_ms(1000)), WaitStatus::Ok);
-  std::uint64_t seen = 0;
-  std::memcpy(&seen, frames[63].data, sizeof seen);
-  EXPECT_EQ(seen, value) << "the slot reader 63 holds was overwritten";
+    ASSERT_EQ(write_value(*writer, other, 1000), WaitStatus::Ok);
+  EXPECT_EQ(value_in(frames[63]), value) << "the slot reader 63 holds was overwritten";
   readers[63]->release(frames[63].slot);
 
   auto try_join = [&] {

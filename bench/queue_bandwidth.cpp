@@ -7,11 +7,13 @@
 // MODE copy: the seed's Write and Read, a copy in and a copy out.
 // MODE lease: the writer copies in through a write lease; the reader reads
 // in place through a read lease (its first and last byte), no copy out.
+// "one-cpu" puts every side on CPU 0; "threads" makes them threads of one
+// process instead of processes: the same queue between threads, the anchor
+// of the figure between processes.
 //
-//   queue-bandwidth NODE_BYTES NODES SECONDS WRITERS READERS copy|lease
+//   queue-bandwidth NODE_BYTES NODES SECONDS WRITERS READERS copy|lease [one-cpu|threads]
 // prints: node_bytes nodes writers readers items seconds payload_bytes_per_second
 // (payload counted once; the seed's chart counts it twice, in and out)
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,11 +21,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "pin.hpp"
+#include "peer.hpp"
 #include "shmring/circular_buffer.hpp"
 
 namespace {
@@ -40,6 +43,7 @@ struct Args {
   int readers = 0;
   bool lease = false;
   bool one_cpu = false;
+  PeerIn where = PeerIn::Process;
 };
 
 // Writes items until `seconds` have passed since `go` closed (after this
@@ -106,9 +110,9 @@ bool parse(int argc, char **argv, Args &args) {
   if (argc != 7 && argc != 8)
     return false;
   // "one-cpu": every process on CPU 0 (a one-CPU container, or a pair the
-  // scheduler packed onto one CPU).
+  // scheduler packed onto one CPU). "threads": sides in threads.
   args.one_cpu = argc == 8 && std::string(argv[7]) == "one-cpu";
-  if (argc == 8 && !args.one_cpu)
+  if (argc == 8 && !args.one_cpu && !peer_mode_named(argv[7], args.where))
     return false;
   args.node = std::strtoull(argv[1], nullptr, 10);
   args.nodes = static_cast<std::uint32_t>(std::strtoul(argv[2], nullptr, 10));
@@ -126,7 +130,8 @@ int main(int argc, char **argv) {
   Args args;
   if (!parse(argc, argv, args)) {
     std::fprintf(stderr,
-                 "usage: %s NODE_BYTES NODES SECONDS WRITERS READERS copy|lease [one-cpu]\n",
+                 "usage: %s NODE_BYTES NODES SECONDS WRITERS READERS copy|lease "
+                 "[one-cpu|threads]\n",
                  argv[0]);
     return 2;
   }
@@ -135,53 +140,46 @@ int main(int argc, char **argv) {
   int counts[2], ready[2], go[2];
   if (pipe(counts) != 0 || pipe(ready) != 0 || pipe(go) != 0)
     return 1;
-  std::vector<pid_t> readers;
-  for (int r = 0; r < args.readers; ++r) {
-    const pid_t pid = fork();
-    if (pid == 0) {
-      pin_to_cpu(args.one_cpu ? 0 : 1 + 2 * r);  // readers on odd CPUs, writers on even ones
-      close(go[1]);  // only the parent may hold it: its close is the start
-      _exit(read_items(args, name));
-    }
-    readers.push_back(pid);
-  }
-  std::vector<pid_t> writers;
-  for (int w = 0; w < args.writers; ++w) {
-    const pid_t pid = fork();
-    if (pid == 0) {
-      pin_to_cpu(args.one_cpu ? 0 : 2 * w);
-      close(go[1]);
+  // Readers on odd CPUs, writers on even ones. A side in a process lets go
+  // of the start pipe's write end, which only main may hold: its close is
+  // the start (a thread shares main's, and leaves it).
+  std::vector<std::unique_ptr<Peer>> readers, writers;
+  for (int r = 0; r < args.readers; ++r)
+    readers.push_back(std::make_unique<Peer>(args.where, args.one_cpu ? 0 : 1 + 2 * r, [&] {
+      if (args.where == PeerIn::Process)
+        close(go[1]);
+      return read_items(args, name);
+    }));
+  for (int w = 0; w < args.writers; ++w)
+    writers.push_back(std::make_unique<Peer>(args.where, args.one_cpu ? 0 : 2 * w, [&] {
+      if (args.where == PeerIn::Process)
+        close(go[1]);
       const long long items = write_items(args, name, ready[1], go[0]);
       (void)!write(counts[1], &items, sizeof items);
-      _exit(items < 0 ? 1 : 0);
-    }
-    writers.push_back(pid);
-  }
+      return items < 0 ? 1 : 0;
+    }));
   // The clock starts when every writer has drawn its data.
   for (int w = 0; w < args.writers; ++w) {
     char mark;
-    if (read(ready[0], &mark, 1) != 1)
+    if (read(ready[0], &mark, 1) != 1) {
+      close(go[1]);  // the sides that are ready end (threads are joined on return)
       return 1;
+    }
   }
   const auto start = Clock::now();
   close(go[1]);
   long long items = 0;
   bool ok = true;
-  for (pid_t pid : writers) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    ok &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  for (auto &writer : writers) {
+    ok &= writer->join() == 0;
     long long written = 0;
     ok &= read(counts[0], &written, sizeof written) == sizeof written && written >= 0;
     items += written;
   }
   for (int r = 0; r < args.readers; ++r)
     ok &= queue.write(nullptr, 0, kPatience);  // one end mark per reader
-  for (pid_t pid : readers) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    ok &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  }
+  for (auto &reader : readers)
+    ok &= reader->join() == 0;
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   if (!ok) {
     std::fprintf(stderr, "a writer or reader failed\n");

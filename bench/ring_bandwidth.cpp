@@ -5,11 +5,12 @@
 // process) reads every record's first and last byte and releases it.
 //
 // With SPIN_US, the reader and the writer busy-poll that long before they
-// sleep (spin_time): while records flow, neither makes a system call.
+// sleep (spin_time): while records flow, neither makes a system call. With
+// "threads" the reader is a thread of the writer's process instead: the
+// same ring between two threads, the anchor of the two-process figure.
 //
-//   ring-bandwidth NODE_BYTES NODES SECONDS [SPIN_US [READER_CPU]]
+//   ring-bandwidth NODE_BYTES NODES SECONDS [SPIN_US [READER_CPU [threads]]]
 // prints: node_bytes nodes records seconds bytes_per_second
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "peer.hpp"
 #include "pin.hpp"
 #include "shmring/error.hpp"
 #include "shmring/reader.hpp"
@@ -29,11 +31,32 @@ namespace {
 constexpr std::uint32_t kEosRecord = 2;
 using Clock = std::chrono::steady_clock;
 Clock::time_point in(int ms) { return Clock::now() + std::chrono::milliseconds(ms); }
+
+// Reads every record until the end mark; 0 once it came.
+int read_until_the_end(const std::string &name, std::chrono::microseconds spin) {
+  shmring::ReaderOptions reader_options;
+  reader_options.name = name;
+  reader_options.spin_time = spin;
+  auto reader = shmring::Reader::open(reader_options);
+  unsigned sum = 0;
+  for (;;) {
+    shmring::Frame frame;
+    if (reader->next(frame, in(10000)) != shmring::ReadStatus::Frame)
+      return 1;
+    if (frame.record.kind == kEosRecord)
+      return sum == 12345 ? 3 : 0;  // keeps the reads
+    sum += static_cast<unsigned>(frame.data[0]) +
+           static_cast<unsigned>(frame.data[frame.record.size - 1]);
+    reader->release(frame.slot);
+  }
+}
 }  // namespace
 
 int main(int argc, char **argv) {
-  if (argc < 4 || argc > 6) {
-    std::fprintf(stderr, "usage: %s NODE_BYTES NODES SECONDS [SPIN_US [READER_CPU]]\n", argv[0]);
+  PeerIn where = PeerIn::Process;
+  if (argc < 4 || argc > 7 || (argc == 7 && !peer_mode_named(argv[6], where))) {
+    std::fprintf(stderr, "usage: %s NODE_BYTES NODES SECONDS [SPIN_US [READER_CPU [threads]]]\n",
+                 argv[0]);
     return 2;
   }
   const auto spin = std::chrono::microseconds(argc >= 5 ? std::atoi(argv[4]) : 0);
@@ -51,25 +74,7 @@ int main(int argc, char **argv) {
   options.spin_time = spin;
   auto writer = shmring::Writer::create(options);
 
-  pid_t child = fork();
-  if (child == 0) {
-    pin_to_cpu(reader_cpu);
-    shmring::ReaderOptions reader_options;
-    reader_options.name = name;
-    reader_options.spin_time = spin;
-    auto reader = shmring::Reader::open(reader_options);
-    unsigned sum = 0;
-    for (;;) {
-      shmring::Frame frame;
-      if (reader->next(frame, in(10000)) != shmring::ReadStatus::Frame)
-        _exit(1);
-      if (frame.record.kind == kEosRecord)
-        _exit(sum == 12345 ? 3 : 0);  // keeps the reads
-      sum += static_cast<unsigned>(frame.data[0]) +
-             static_cast<unsigned>(frame.data[frame.record.size - 1]);
-      reader->release(frame.slot);
-    }
-  }
+  Peer reader(where, reader_cpu, [&] { return read_until_the_end(name, spin); });
   pin_to_cpu(0);
   if (writer->wait_for_reader(in(10000)) != shmring::WaitStatus::Ok)
     return 1;
@@ -91,10 +96,9 @@ int main(int argc, char **argv) {
   shmring::RecordHeader eos;
   eos.kind = kEosRecord;
   writer->write(eos, nullptr, in(10000));
-  int status = 0;
-  waitpid(child, &status, 0);  // the reader has read everything
+  const int status = reader.join();  // the reader has read everything
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+  if (status != 0)
     return 1;
   std::printf("%llu %u %llu %.6f %.0f\n", static_cast<unsigned long long>(node), nodes,
               static_cast<unsigned long long>(records), elapsed,

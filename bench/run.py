@@ -473,10 +473,14 @@ class Harness:
         # starts cold (the ring's lines are in the reader's cache); every
         # 10 us records flow. write_us (the writer's own call) shows the part
         # of the latency spent before the record is visible.
-        rows = [dict(what="core ring, 8 B record, idle, futex wake", ring=core(1000), shm=None),
-                dict(what="core ring, 8 B record, spin 2 ms", ring=core(1000, "2000"), shm=None),
+        # The core rows' anchor: the same ring with its reader a thread of
+        # the writer's process.
+        rows = [dict(what="core ring, 8 B record, idle, futex wake", ring=core(1000), shm=None,
+                     queue=core(1000, "0", "threads")),
+                dict(what="core ring, 8 B record, spin 2 ms", ring=core(1000, "2000"), shm=None,
+                     queue=core(1000, "2000", "threads")),
                 dict(what="core ring, 8 B, spin 2 ms, every 10 us", ring=core(10, "2000"),
-                     shm=None)]
+                     shm=None, queue=core(10, "2000", "threads"))]
         for label, size, spin in (("pipelines, 64 B buffers", 64, 0),
                                   ("pipelines, 64 B, spin-time 10 ms", 64, 10_000_000),
                                   ("pipelines, 1080p frames", frame, 0)):
@@ -626,13 +630,18 @@ class Harness:
         for size in (64, 1024):
             _, queue = self.queue_bandwidth(size, 64, seconds, 1, 1, "copy")
             _, queue_one_cpu = self.queue_bandwidth(size, 64, seconds, 1, 1, "copy", "one-cpu")
+            # The anchor: the same queue between two threads of one process.
+            _, queue_threads = self.queue_bandwidth(size, 64, seconds, 1, 1, "copy", "threads")
             _, bare_touch = self.bare_ring(size, 64, seconds, "touch")
             _, bare_held = self.bare_ring(size, 64, seconds, "held")
             _, bare_copy = self.bare_ring(size, 64, seconds, "copy")
             rows.append(dict(size=size, ring=ring_rate(size), ring_spin=ring_rate(size, "1000"),
+                             # spin 0, the reader a thread on CPU 1: the anchor
+                             ring_threads=ring_rate(size, "0", "1", "threads"),
                              # spin 0, the reader on the writer's CPU
                              ring_one_cpu=ring_rate(size, "0", "0"), queue=queue,
-                             queue_one_cpu=queue_one_cpu, bare_touch=bare_touch,
+                             queue_one_cpu=queue_one_cpu, queue_threads=queue_threads,
+                             bare_touch=bare_touch,
                              bare_held=bare_held, bare_copy=bare_copy))
         return rows
 
@@ -701,22 +710,30 @@ def report(results, lines):
     out("'bare': bench/bare-ring, a ring with nothing but two indices, read as the ring is "
         "(touch) or as the queue is (copy);")
     out("'bare held': touch plus the ring's per-record holds and full orderings, nothing else;")
-    out("'one CPU': the reader on the writer's CPU, where the two take turns")
-    out(f"{'size':<8} {'ring':>8} {'ring, spin 1 ms':>16} {'one CPU':>8} {'queue':>8} "
-        f"{'one CPU':>8} {'bare touch':>11} "
-        f"{'bare held':>10} {'bare copy':>10} {'ring/bare':>10} {'ring/held':>10} "
-        f"{'queue/bare':>11}")
+    out("'one CPU': the reader on the writer's CPU, where the two take turns;")
+    out("'threads': the same ring or queue between two threads of one process (CPUs 0 and 1), "
+        "the anchor: crossing a process should cost no more")
+    out(f"{'size':<8} {'ring':>8} {'ring, spin 1 ms':>16} {'one CPU':>8} {'threads':>8} "
+        f"{'queue':>8} {'one CPU':>8} {'threads':>8} {'bare touch':>11} "
+        f"{'bare held':>10} {'bare copy':>10} {'ring/threads':>13} {'queue/threads':>14} "
+        f"{'ring/bare':>10} {'ring/held':>10} {'queue/bare':>11}")
     for r in results["records"]:
         out(f"{str(r['size']) + ' B':<8} {r['ring'] / 1e6:8.2f} {r['ring_spin'] / 1e6:16.2f} "
-            f"{r['ring_one_cpu'] / 1e6:8.2f} {r['queue'] / 1e6:8.2f} "
-            f"{r['queue_one_cpu'] / 1e6:8.2f} {r['bare_touch'] / 1e6:11.2f} "
-            f"{r['bare_held'] / 1e6:10.2f} "
-            f"{r['bare_copy'] / 1e6:10.2f} {ratio(r['ring'], r['bare_touch']):>10} "
+            f"{r['ring_one_cpu'] / 1e6:8.2f} {r['ring_threads'] / 1e6:8.2f} "
+            f"{r['queue'] / 1e6:8.2f} {r['queue_one_cpu'] / 1e6:8.2f} "
+            f"{r['queue_threads'] / 1e6:8.2f} {r['bare_touch'] / 1e6:11.2f} "
+            f"{r['bare_held'] / 1e6:10.2f} {r['bare_copy'] / 1e6:10.2f} "
+            f"{ratio(r['ring'], r['ring_threads']):>13} "
+            f"{ratio(r['queue'], r['queue_threads']):>14} "
+            f"{ratio(r['ring'], r['bare_touch']):>10} "
             f"{ratio(r['ring'], r['bare_held']):>10} {ratio(r['queue'], r['bare_copy']):>11}")
     out("")
     out("## One-way latency, CLOCK_MONOTONIC stamped by the writer, read by the reader (us)")
+    out("'anchor': for pipelines the same pipeline in one process with a queue "
+        "(appsrc ! queue ! appsink); for the core ring the same ring read by a thread of the "
+        "writer's process")
     out(f"{'':<44} {'shmring median/p99/max':>26} {'shmsink median/p99/max':>24} "
-        f"{'queue median/p99/max':>24}")
+        f"{'anchor median/p99/max':>24}")
     for r in results["latency"]:
         digits = 2 if r["what"].startswith("core") else 0
         fmt = lambda x: (f"{x['median']:.{digits}f} / {x['p99']:.{digits}f} / {x['max']:.0f}"

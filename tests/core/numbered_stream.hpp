@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <string>
 
@@ -32,10 +31,8 @@ inline pid_t fork_numbered_writer(const std::string &name, std::uint32_t slots,
     auto writer = Writer::create({name, slots, sizeof(std::uint64_t)});
     if (writer->wait_for_reader(in_ms(10000)) != WaitStatus::Ok)
       _exit(10);
-    RecordHeader info;
-    info.size = sizeof(std::uint64_t);
     for (std::uint64_t n = 0; n < count && code == 0; ++n)
-      if (writer->write(info, &n, in_ms(10000)) != WaitStatus::Ok)
+      if (write_value(*writer, n, 10000) != WaitStatus::Ok)
         code = 11;
     if (code == 0 && writer->stats().overruns != 0)
       code = 12;
@@ -67,8 +64,7 @@ inline NumberedStream read_numbered(Reader &reader,
            reader.next(frame, in_ms(10000)) == ReadStatus::Frame;
   };
   while (take_one()) {
-    std::uint64_t value = 0;
-    std::memcpy(&value, frame.data, sizeof value);
+    const std::uint64_t value = value_in(frame);
     if (value != stream.next || frame.lost_before != 0 || frame.resyncs_before != 0)
       ++stream.wrong;
     stream.next = value + 1;

@@ -23,7 +23,9 @@ using namespace shmring;
 using shmring::test::in_ms;
 using shmring::test::pattern_byte;
 using shmring::test::RingTest;
+using shmring::test::value_in;
 using shmring::test::wait_child;
+using shmring::test::write_value;
 
 namespace {
 
@@ -146,20 +148,6 @@ std::uint64_t read_and_verify(const std::string &name) {
   EXPECT_EQ(reader->next(after, in_ms(5000)), ReadStatus::WriterClosed);
   EXPECT_EQ(reader->counters().lost, 0u);
   return expected;
-}
-
-// An 8-byte record holding `value`, as the tests below write them.
-WaitStatus write_value(Writer &writer, std::uint64_t value, int within_ms) {
-  RecordHeader info;
-  info.size = sizeof value;
-  return writer.write(info, &value, in_ms(within_ms));
-}
-
-// What such a record holds.
-std::uint64_t value_in(const Frame &frame) {
-  std::uint64_t value = 0;
-  std::memcpy(&value, frame.data, sizeof value);
-  return value;
 }
 
 // A second, writable mapping of a ring's control block, as another process

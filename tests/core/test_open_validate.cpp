@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <thread>
 
 #include "kind_traits.hpp"
@@ -416,8 +415,7 @@ TEST_F(RingTest, AnotherUserReadsARingSharedReadOnlyWithoutWritingIt) {
         Frame frame;
         if (reader->next(frame, shmring::test::in_ms(5000)) != ReadStatus::Frame)
           _exit(12);
-        std::uint64_t value = 0;
-        std::memcpy(&value, frame.data, sizeof value);
+        const std::uint64_t value = shmring::test::value_in(frame);
         reader->release(frame.slot);
         if (value != want)
           _exit(13);
@@ -470,9 +468,7 @@ TEST_F(RingTest, AReadOnlyReadersHoldKeepsItsFrameIntact) {
         char go = 'h';
         if (write(to_parent[1], &go, 1) != 1 || read(to_child[0], &go, 1) != 1)
           _exit(13);
-        std::uint64_t value = 0;
-        std::memcpy(&value, frame.data, sizeof value);
-        const bool kept = reader->intact(frame) && value == 1;
+        const bool kept = reader->intact(frame) && shmring::test::value_in(frame) == 1;
         reader->release(frame.slot);
         _exit(kept ? 0 : 15);
       } catch (const Error &) {

@@ -124,10 +124,8 @@ Sleeps stream_on_one_cpu(const std::string &name, int cpu, bool realtime) {
     if (ring_writer->wait_for_reader(in_ms(10000)) != WaitStatus::Ok)
       throw Error(ErrorCode::System, "no reader came");
     const std::uint64_t before = voluntary_switches();
-    RecordHeader info;
-    info.size = sizeof(std::uint64_t);
     for (std::uint64_t n = 0; n < kRecords; ++n)
-      if (ring_writer->write(info, &n, in_ms(10000)) != WaitStatus::Ok)
+      if (shmring::test::write_value(*ring_writer, n, 10000) != WaitStatus::Ok)
         throw Error(ErrorCode::System, "write timed out");
     writer_sleeps.send(voluntary_switches() - before);
     RecordHeader eos;
@@ -148,9 +146,7 @@ Sleeps stream_on_one_cpu(const std::string &name, int cpu, bool realtime) {
       if (ring_reader->next(frame, in_ms(10000)) != ReadStatus::Frame)
         throw Error(ErrorCode::System, "read failed at " + std::to_string(expected));
       const bool end = frame.record.kind == kEosKind;
-      std::uint64_t value = 0;
-      if (!end)
-        std::memcpy(&value, frame.data, sizeof value);
+      const std::uint64_t value = end ? 0 : shmring::test::value_in(frame);
       ring_reader->release(frame.slot);
       if (end) {
         if (expected != kRecords)

@@ -9,12 +9,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
 #include "shmring/error.hpp"
 #include "shmring/object_name.hpp"
 #include "shmring/reader.hpp"
+#include "shmring/writer.hpp"
 
 namespace shmring::test {
 
@@ -28,6 +30,20 @@ inline bool ring_exists(const std::string &name) {
 
 inline std::chrono::steady_clock::time_point in_ms(int ms) {
   return std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+}
+
+// An 8-byte record holding `value`, as most tests write them.
+inline WaitStatus write_value(Writer &writer, std::uint64_t value, int within_ms) {
+  RecordHeader info;
+  info.size = sizeof value;
+  return writer.write(info, &value, in_ms(within_ms));
+}
+
+// What such a record holds.
+inline std::uint64_t value_in(const Frame &frame) {
+  std::uint64_t value = 0;
+  std::memcpy(&value, frame.data, sizeof value);
+  return value;
 }
 
 // A reader of `options.name`, opened once its writer (another process,

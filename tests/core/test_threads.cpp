@@ -74,8 +74,7 @@ TEST_F(RingTest, ThreadsShareOneWriterAndOneReader) {
   while (seen.size() < std::size_t(kThreads * kPerThread)) {
     Frame frame;
     ASSERT_EQ(reader->next(frame, in_ms(10000)), ReadStatus::Frame);
-    std::uint64_t value;
-    std::memcpy(&value, frame.data, sizeof value);
+    const std::uint64_t value = shmring::test::value_in(frame);
     const int t = int(value >> 32);
     ASSERT_LT(t, kThreads);
     // One producer's records arrive in the order it published them.
@@ -209,8 +208,7 @@ TEST_F(RingTest, ASuccessorTakesTheNameWhileTheOldRingGoesOn) {
   for (std::uint64_t want : {first, second}) {
     Frame frame;
     ASSERT_EQ(old_reader->next(frame, in_ms(1000)), ReadStatus::Frame);
-    std::uint64_t value = 0;
-    std::memcpy(&value, frame.data, sizeof value);
+    const std::uint64_t value = shmring::test::value_in(frame);
     old_reader->release(frame.slot);
     EXPECT_EQ(value, want);
   }

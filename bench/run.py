@@ -476,11 +476,11 @@ class Harness:
         # The core rows' anchor: the same ring with its reader a thread of
         # the writer's process.
         rows = [dict(what="core ring, 8 B record, idle, futex wake", ring=core(1000), shm=None,
-                     queue=core(1000, "0", "threads")),
+                     anchor=core(1000, "0", "threads")),
                 dict(what="core ring, 8 B record, spin 2 ms", ring=core(1000, "2000"), shm=None,
-                     queue=core(1000, "2000", "threads")),
+                     anchor=core(1000, "2000", "threads")),
                 dict(what="core ring, 8 B, spin 2 ms, every 10 us", ring=core(10, "2000"),
-                     shm=None, queue=core(10, "2000", "threads"))]
+                     shm=None, anchor=core(10, "2000", "threads"))]
         for label, size, spin in (("pipelines, 64 B buffers", 64, 0),
                                   ("pipelines, 64 B, spin-time 10 ms", 64, 10_000_000),
                                   ("pipelines, 1080p frames", frame, 0)):
@@ -496,7 +496,7 @@ class Harness:
             shm = None if spin else self.pipeline_latency(
                 self.shmsink("latency", max(size, 4096) * 16), count, 5000, size)
             rows.append(dict(what=f"{label}, every 5 ms", ring=ring, shm=shm,
-                             queue=self.in_process_latency(count, 5000, size)))
+                             anchor=self.in_process_latency(count, 5000, size)))
         return rows
 
     @steady
@@ -743,7 +743,7 @@ def report(results, lines):
         note = f"   reader CPU {cpu:.2f} of a core" if cpu is not None else ""
         note += f", write() {write:.2f} us" if write is not None else ""
         out(f"{r['what']:<44} {fmt(r['ring']):>26} {fmt(r['shm']):>24} "
-            f"{fmt(r.get('queue')):>24}{note}")
+            f"{fmt(r['anchor']):>24}{note}")
     out("")
     out("## Fan-out: writer CPU time per 1080p frame (ms), frames drawn into the sink's memory")
     out(f"{'readers':<8} {'shmring':>9} {'shmsink':>9}")

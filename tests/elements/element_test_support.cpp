@@ -227,14 +227,16 @@ guint64 stat_of(GstElement *element, const char *field) {
   return value;
 }
 
-guint readers_of(GstElement *writer) {
+guint uint_stat_of(GstElement *element, const char *field) {
   GstStructure *stats = nullptr;
-  g_object_get(writer, "stats", &stats, nullptr);
-  guint readers = 0;
-  fail_unless(gst_structure_get_uint(stats, "readers", &readers));
+  g_object_get(element, "stats", &stats, nullptr);
+  guint value = 0;
+  fail_unless(gst_structure_get_uint(stats, field, &value), "no %s", field);
   gst_structure_free(stats);
-  return readers;
+  return value;
 }
+
+guint readers_of(GstElement *writer) { return uint_stat_of(writer, "readers"); }
 
 void push_numbered(GstHarness *sink, guint64 from, guint64 to) {
   for (guint64 n = from; n <= to; ++n)

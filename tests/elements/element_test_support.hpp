@@ -81,6 +81,8 @@ void expect_sequence(const std::vector<std::string> &items,
 GstElement *element_of(GstHarness *h, const char *factory);
 // A field of an element's "stats" structure.
 guint64 stat_of(GstElement *element, const char *field);
+// ... one of its 32-bit fields (readers, slots-held).
+guint uint_stat_of(GstElement *element, const char *field);
 // The sink's count of attached readers.
 guint readers_of(GstElement *writer);
 

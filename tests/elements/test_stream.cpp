@@ -44,22 +44,12 @@ GST_START_TEST(test_caps_timestamps_flags_and_payload_round_trip) {
   fail_unless_equals_string(items[2].c_str(), "event:segment");
   fail_unless_equals_string(items[3].c_str(), "buffer:0");
 
-  GstStructure *stats = nullptr;
-  g_object_get(element_of(src, "shmringsrc"), "stats", &stats, nullptr);
-  guint64 received = 0, lost = 0;
-  gst_structure_get_uint64(stats, "received", &received);
-  gst_structure_get_uint64(stats, "lost", &lost);
-  fail_unless_equals_uint64(received, 10);
-  fail_unless_equals_uint64(lost, 0);
-  gst_structure_free(stats);
-  g_object_get(element_of(sink, "shmringsink"), "stats", &stats, nullptr);
-  guint64 published = 0;
-  guint readers = 0;
-  gst_structure_get_uint64(stats, "published", &published);
-  gst_structure_get_uint(stats, "readers", &readers);
-  fail_unless_equals_uint64(published, 10);
-  fail_unless_equals_int(readers, 1);
-  gst_structure_free(stats);
+  GstElement *reader = element_of(src, "shmringsrc");
+  fail_unless_equals_uint64(stat_of(reader, "received"), 10);
+  fail_unless_equals_uint64(stat_of(reader, "lost"), 0);
+  GstElement *writer = element_of(sink, "shmringsink");
+  fail_unless_equals_uint64(stat_of(writer, "published"), 10);
+  fail_unless_equals_int(readers_of(writer), 1);
 
   gst_harness_teardown(src);
   gst_harness_teardown(sink);

@@ -7,6 +7,11 @@ registry) does not count. The producer's own work (fakesrc, videotestsrc
 drawing black) is in the writer's figure on purpose: it is the same in any
 build, so a change shows as a change of the whole.
 
+Beside the pair, the same upstream in one process, measured alike: into
+fakesink ('alone'), through a queue into fakesink ('queue', both threads'
+CPU), and into a shmringsink that no reader reads ('no reader', the
+writer's pipeline with no line shared with another core).
+
   GST_PLUGIN_PATH=build/plugin python3 bench/cpu_per_buffer.py [--runs 3] [--n 200000]
 """
 import argparse
@@ -47,27 +52,54 @@ def run_pair(upstream, sink_extra, n, serial):
     return usages
 
 
+def run_alone(pipeline):
+    """CPU seconds of one gst-launch-1.0 process running `pipeline`."""
+    process = subprocess.Popen(["gst-launch-1.0", "-q", *pipeline.split()],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"'{pipeline}' failed: {process.stderr.read().decode()[-500:]}")
+    return cpu_seconds(usage)
+
+
+def in_process(upstream, sink_extra, n, serial):
+    """CPU seconds of the in-process pipelines, by name."""
+    ring = f"bench-cpu-{os.getpid()}-{serial}-no-reader"
+    return {
+        "alone": run_alone(f"{upstream.format(n=n)} ! fakesink sync=false"),
+        "queue": run_alone(f"{upstream.format(n=n)} ! queue ! fakesink sync=false"),
+        "no reader": run_alone(f"{upstream.format(n=n)} ! shmringsink ring={ring} sync=false "
+                               f"{sink_extra}"),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--n", type=int, default=200000, help="64 B buffers (1080p: n/100)")
     args = parser.parse_args()
     serial = 0
-    print(f"# CPU per buffer (us), median of {args.runs}; writer includes its producer")
-    print(f"{'buffers':8} {'writer':>9} {'reader':>9}")
+    print(f"# CPU per buffer (us), median of {args.runs}; writer includes its producer; "
+          f"'pair' is writer + reader, 'queue' both of its threads")
+    columns = ("writer", "reader", "pair", "no reader", "alone", "queue")
+    print(f"{'buffers':8} " + " ".join(f"{c:>9}" for c in columns))
     for label, (upstream, sink_extra, scale) in CASES.items():
         big = max(20, int(args.n * scale))
         small = big // 10
-        per = {"writer": [], "reader": []}
+        per = {c: [] for c in columns}
         for _ in range(args.runs):
             serial += 1
             a = run_pair(upstream, sink_extra, big, serial)
+            a.update(in_process(upstream, sink_extra, big, serial))
             serial += 1
             b = run_pair(upstream, sink_extra, small, serial)
-            for side in per:
-                per[side].append((a[side] - b[side]) / (big - small) * 1e6)
-        print(f"{label:8} {statistics.median(per['writer']):9.2f} "
-              f"{statistics.median(per['reader']):9.2f}", flush=True)
+            b.update(in_process(upstream, sink_extra, small, serial))
+            a["pair"] = a["writer"] + a["reader"]
+            b["pair"] = b["writer"] + b["reader"]
+            for column in columns:
+                per[column].append((a[column] - b[column]) / (big - small) * 1e6)
+        print(f"{label:8} " + " ".join(f"{statistics.median(per[c]):9.2f}" for c in columns),
+              flush=True)
     return 0
 
 

@@ -429,6 +429,11 @@ class Harness:
                     f"{upstream} ! fakesink name=sink sync=false", n, 1), None),
                 "queue": lambda: (self.anchor_rate(
                     f"{upstream} ! queue ! fakesink name=sink sync=false", n, 1), None),
+                # The writer's pipeline with no reader at all: nothing read,
+                # no line shared with another core. The pair cannot pass it.
+                "no_reader": lambda: (self.anchor_rate(
+                    f"{upstream} ! shmringsink name=sink ring={self.name('no-reader')} "
+                    f"sync=false slot-size=65536", n, 1), None),
                 # Both processes on one CPU (a one-CPU container; a pair the
                 # scheduler packed): they can only take turns.
                 "ring_one_cpu": lambda: self.median_rate(
@@ -688,16 +693,24 @@ def report(results, lines):
     out(f"## Small buffers between two processes (buffers/s, median of {small['rounds']} "
         f"round(s) of {small['n']:,} buffers, the transports in turns; 'spin': spin-time=20000 "
         f"on both)")
-    out(f"{'size':<8} {'shmring':>10} {'spin':>10} {'shmsink':>10} {'alone':>10} {'queue':>10} "
-        f"{'ring/shmsink':>13} {'ring/queue':>11} {'spin/queue':>11}")
+    out(f"{'size':<8} {'shmring':>10} {'spin':>10} {'shmsink':>10} {'no reader':>10} "
+        f"{'alone':>10} {'queue':>10} {'ring/shmsink':>13} {'ring/queue':>11} "
+        f"{'spin/queue':>11} {'ring/no reader':>15} {'no reader/queue':>16}")
     for r in results["small"]:
         out(f"{str(r['size']) + ' B':<8} {cell(r['ring'], '10.0f'):>10} "
             f"{cell(r.get('ring_spin'), '10.0f'):>10} "
-            f"{cell(r['shm'], '10.0f'):>10} {cell(r['alone'], '10.0f'):>10} "
+            f"{cell(r['shm'], '10.0f'):>10} {cell(r.get('no_reader'), '10.0f'):>10} "
+            f"{cell(r['alone'], '10.0f'):>10} "
             f"{cell(r['queue'], '10.0f'):>10} {ratio(r['ring'], r['shm']):>13} "
-            f"{ratio(r['ring'], r['queue']):>11} {ratio(r.get('ring_spin'), r['queue']):>11}")
+            f"{ratio(r['ring'], r['queue']):>11} {ratio(r.get('ring_spin'), r['queue']):>11} "
+            f"{ratio(r['ring'], r.get('no_reader')):>15} "
+            f"{ratio(r.get('no_reader'), r['queue']):>16}")
         for note in r["notes"]:
             out(f"    note: {note}")
+    out("'no reader': the same shmringsink pipeline with no reader at all, the pair's ceiling: "
+        "where 'no reader/queue'")
+    out("is under 1.00 the writer's own pipeline is slower than the queue's, and no reader "
+        "can make up for it.")
     out("")
     out("Both processes on one CPU (taskset -c 0; the queue's two threads too): they take turns")
     out(f"{'size':<8} {'shmring':>10} {'queue':>10} {'ring/queue':>11}")
@@ -843,7 +856,8 @@ def shmring_failures(results):
         if not r["ring"]:
             failures.append(f"raw video {r['label']} {r['variant']}")
     for r in results["small"]:
-        if not r["ring"] or not r.get("ring_spin") or not r.get("ring_one_cpu"):
+        if (not r["ring"] or not r.get("ring_spin") or not r.get("ring_one_cpu")
+                or not r.get("no_reader")):
             failures.append(f"small buffers {r['size']} B")
     for r in results["latency"]:
         if not r["ring"]:

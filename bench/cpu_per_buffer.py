@@ -29,48 +29,47 @@ CASES = {
 }
 
 
-def cpu_seconds(usage):
+def launch(pipeline):
+    return subprocess.Popen(["gst-launch-1.0", "-q", *pipeline.split()],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def cpu_seconds_of(name, process):
+    """User + system CPU seconds of `process`, once it has exited cleanly."""
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{name} failed: {process.stderr.read().decode()[-500:]}")
     return usage.ru_utime + usage.ru_stime
 
 
 def run_pair(upstream, sink_extra, n, serial):
     ring = f"bench-cpu-{os.getpid()}-{serial}"
-    reader = subprocess.Popen(
-        ["gst-launch-1.0", "-q", *f"shmringsrc ring={ring} ! fakesink sync=false".split()],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    reader = launch(f"shmringsrc ring={ring} ! fakesink sync=false")
     time.sleep(0.3)
-    writer = subprocess.Popen(
-        ["gst-launch-1.0", "-q", *(f"{upstream.format(n=n)} ! shmringsink ring={ring} "
-                                   f"sync=false wait-for-readers=true {sink_extra}").split()],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    usages = {}
-    for name, process in (("writer", writer), ("reader", reader)):
-        _, status, usage = os.wait4(process.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise RuntimeError(f"{name} failed: {process.stderr.read().decode()[-500:]}")
-        usages[name] = cpu_seconds(usage)
+    writer = launch(f"{upstream.format(n=n)} ! shmringsink ring={ring} sync=false "
+                    f"wait-for-readers=true {sink_extra}")
+    usages = {name: cpu_seconds_of(name, process)
+              for name, process in (("writer", writer), ("reader", reader))}
+    usages["pair"] = usages["writer"] + usages["reader"]
     return usages
-
-
-def run_alone(pipeline):
-    """CPU seconds of one gst-launch-1.0 process running `pipeline`."""
-    process = subprocess.Popen(["gst-launch-1.0", "-q", *pipeline.split()],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"'{pipeline}' failed: {process.stderr.read().decode()[-500:]}")
-    return cpu_seconds(usage)
 
 
 def in_process(upstream, sink_extra, n, serial):
     """CPU seconds of the in-process pipelines, by name."""
     ring = f"bench-cpu-{os.getpid()}-{serial}-no-reader"
-    return {
-        "alone": run_alone(f"{upstream.format(n=n)} ! fakesink sync=false"),
-        "queue": run_alone(f"{upstream.format(n=n)} ! queue ! fakesink sync=false"),
-        "no reader": run_alone(f"{upstream.format(n=n)} ! shmringsink ring={ring} sync=false "
-                               f"{sink_extra}"),
+    pipelines = {
+        "alone": f"{upstream.format(n=n)} ! fakesink sync=false",
+        "queue": f"{upstream.format(n=n)} ! queue ! fakesink sync=false",
+        "no reader": f"{upstream.format(n=n)} ! shmringsink ring={ring} sync=false {sink_extra}",
     }
+    return {name: cpu_seconds_of(f"'{pipeline}'", launch(pipeline))
+            for name, pipeline in pipelines.items()}
+
+
+def cpu_seconds(upstream, sink_extra, n, serial):
+    """CPU seconds of every column for `n` buffers."""
+    return {**run_pair(upstream, sink_extra, n, serial),
+            **in_process(upstream, sink_extra, n, serial)}
 
 
 def main():
@@ -89,13 +88,9 @@ def main():
         per = {c: [] for c in columns}
         for _ in range(args.runs):
             serial += 1
-            a = run_pair(upstream, sink_extra, big, serial)
-            a.update(in_process(upstream, sink_extra, big, serial))
+            a = cpu_seconds(upstream, sink_extra, big, serial)
             serial += 1
-            b = run_pair(upstream, sink_extra, small, serial)
-            b.update(in_process(upstream, sink_extra, small, serial))
-            a["pair"] = a["writer"] + a["reader"]
-            b["pair"] = b["writer"] + b["reader"]
+            b = cpu_seconds(upstream, sink_extra, small, serial)
             for column in columns:
                 per[column].append((a[column] - b[column]) / (big - small) * 1e6)
         print(f"{label:8} " + " ".join(f"{statistics.median(per[c]):9.2f}" for c in columns),

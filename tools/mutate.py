@@ -11,12 +11,17 @@ would mean nothing. (--baseline-passed: the caller has just run every suite
 on this very tree, as tools/test.sh does, and they passed.) A suite stops at
 its first failing test (gtest's GTEST_FAIL_FAST, unittest's --failfast): one
 red test is the verdict, and the rest of the suite would only take time.
+A mutant's `tests:` line names the tests that catch it (suite:test): those
+run first, alone, and only when none goes red do its suites run whole. A
+stale name costs time, never a verdict: the whole suites still decide. Each
+verdict names the test that went red.
 Shared memory objects that a mutant's run leaves behind are removed: only
 those that were not there before and whose owner is dead (another job's
 live objects are left alone)."""
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +40,7 @@ class Mutant:
     old: str = ""
     new: str = ""
     suites: list = field(default_factory=list)
+    tests: list = field(default_factory=list)  # (suite, test name), run first
 
 
 def parse_mutants(path):
@@ -52,10 +58,17 @@ def parse_mutants(path):
             if key == "mutant":
                 current = Mutant(value)
                 mutants.append(current)
-            elif current is None or key not in ("promise", "file", "old", "new", "suites"):
+            elif current is None or key not in ("promise", "file", "old", "new", "suites",
+                                                "tests"):
                 sys.exit(f"{path}:{number}: unexpected line: {line}")
             elif key == "suites":
                 current.suites = value.split()
+            elif key == "tests":
+                for item in value.split():
+                    suite, _, test = item.partition(":")
+                    if not (suite and test):
+                        sys.exit(f"{path}:{number}: '{item}' is not suite:test")
+                    current.tests.append((suite, test))
             else:
                 setattr(current, key, value)
     for m in mutants:
@@ -106,25 +119,90 @@ def remove_dead_leftovers(build_dir, before):
                 pass
 
 
-def python_suites(build):
-    """Names of the suites that run a Python unittest script."""
+def suite_kinds(build):
+    """Each suite's test framework: gtest, python (unittest) or check
+    (GstCheck, the element tests)."""
     tests = json.loads(subprocess.run(["meson", "introspect", "--tests", build], check=True,
                                       capture_output=True, text=True).stdout)
-    return {t["name"] for t in tests if os.path.basename(t["cmd"][0]).startswith("python")}
+    kinds = {}
+    for t in tests:
+        if t.get("protocol") == "gtest":
+            kinds[t["name"]] = "gtest"
+        elif os.path.basename(t["cmd"][0]).startswith("python"):
+            kinds[t["name"]] = "python"
+        else:
+            kinds[t["name"]] = "check"
+    return kinds
 
 
-def run_suite(build, suite, log, fail_fast=False, python=()):
+# What each framework prints: a test that failed, one that started (the one
+# running when a suite crashed or timed out), and how many ran.
+FAILED = {"gtest": r"^\[  FAILED  \] (\w+\.\w+)",
+          "python": r"^(?:FAIL|ERROR): (\w+) \(",
+          "check": r":[FE]:[^:]*:(\w+):"}
+STARTED = {"gtest": r"^\[ RUN      \] (\w+\.\w+)", "python": r"^(test\w*) \(", "check": None}
+RAN = {"gtest": r"^\[==========\] (\d+) tests? from", "python": r"^Ran (\d+) tests?",
+       "check": r"Checks: (\d+)"}
+
+
+def what_went_red(build, kind):
+    """The first failed test of the suite that just ran, from meson's log
+    of it; for a suite that crashed or timed out, the test it was in (when
+    the framework says which)."""
+    with open(os.path.join(build, "meson-logs", "testlog.txt"), errors="replace") as f:
+        text = f.read()
+    failed = re.search(FAILED[kind], text, re.M)
+    if failed:
+        return failed.group(1)
+    started = re.findall(STARTED[kind], text, re.M) if STARTED[kind] else []
+    return f"crashed or timed out in {started[-1]}" if started else "crashed or timed out"
+
+
+def tests_that_ran(build, kind):
+    with open(os.path.join(build, "meson-logs", "testlog.txt"), errors="replace") as f:
+        found = re.search(RAN[kind], f.read(), re.M)
+    return int(found.group(1)) if found else None
+
+
+def run_suite(build, suite, log, fail_fast=False, kind="gtest", only=()):
     """True when the suite passed. With fail_fast it ends at its first
-    failing test."""
+    failing test; with `only` (test names) it runs those alone."""
     command = ["meson", "test", "-C", build, "--no-rebuild", "--num-processes", "2",
                "--timeout-multiplier", "0.5", "--print-errorlogs", suite]
     env = dict(os.environ)
+    test_args = []
     if fail_fast:
         env["GTEST_FAIL_FAST"] = "1"
-        if suite in python:
-            command[4:4] = ["--test-args=--failfast"]
+        if kind == "python":
+            test_args.append("--failfast")
+    if only:
+        if kind == "gtest":
+            test_args.append("--gtest_filter=" + ":".join(only))
+        elif kind == "python":
+            test_args += [arg for name in only for arg in ("-k", name)]
+        else:
+            env["GST_CHECKS"] = ",".join(only)
+    command[4:4] = [f"--test-args={arg}" for arg in test_args]
     result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     return result.returncode == 0
+
+
+def first_catch(build_dir, mutant, log, kinds):
+    """(verdict, caught): the mutant's own tests first, then its suites."""
+    notes = []
+    for suite in dict.fromkeys(suite for suite, _ in mutant.tests):
+        only = [test for s, test in mutant.tests if s == suite]
+        if not run_suite(build_dir, suite, log, True, kinds[suite], only):
+            return f"caught by {suite}: {what_went_red(build_dir, kinds[suite])}", True
+        if tests_that_ran(build_dir, kinds[suite]) == 0:
+            notes.append(f"its tests: {', '.join(only)} ran nothing in {suite}")
+        else:
+            notes.append(f"its tests: {', '.join(only)} stayed green")
+    for suite in mutant.suites:
+        if not run_suite(build_dir, suite, log, True, kinds[suite]):
+            return "; ".join([f"caught by {suite}: {what_went_red(build_dir, kinds[suite])}"] +
+                             notes), True
+    return f"SURVIVED {' '.join(mutant.suites)}", False
 
 
 def build(build_dir, log):
@@ -166,9 +244,13 @@ def main():
                 print(f"the unmutated tree does not build: {log_path}")
                 return 2
             suites = list(dict.fromkeys(s for m in mutants for s in m.suites))
-            python = python_suites(build_dir)
+            kinds = suite_kinds(build_dir)
+            unknown = {s for m in mutants for s in m.suites + [t[0] for t in m.tests]} - set(kinds)
+            if unknown:
+                print(f"no such suite: {', '.join(sorted(unknown))}")
+                return 2
             for suite in [] if args.baseline_passed else suites:
-                if not run_suite(build_dir, suite, log):
+                if not run_suite(build_dir, suite, log, kind=kinds[suite]):
                     print(f"the unmutated tree fails suite {suite}: nothing to measure "
                           f"(see {log_path})")
                     return 2
@@ -191,14 +273,8 @@ def main():
                     verdict = "does not build (fix the mutant)"
                     survived.append(m.name)
                 else:
-                    catcher = next((s for s in m.suites
-                                    if not run_suite(build_dir, s, log, True, python)), None)
-                    if catcher:
-                        verdict = f"caught by {catcher}"
-                        caught.append(m.name)
-                    else:
-                        verdict = f"SURVIVED {' '.join(m.suites)}"
-                        survived.append(m.name)
+                    verdict, was_caught = first_catch(build_dir, m, log, kinds)
+                    (caught if was_caught else survived).append(m.name)
             with open(path, "w") as f:
                 f.write(original)
             remove_dead_leftovers(build_dir, before)

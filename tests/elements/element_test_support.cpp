@@ -5,7 +5,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <future>
+#include <memory>
+#include <thread>
 
 namespace shmring_check {
 
@@ -170,6 +174,46 @@ void check_numbered_buffer(GstBuffer *buffer, guint64 n, gsize size) {
   for (gsize i = 0; i < size; ++i)
     fail_unless_equals_int(map.data[i], static_cast<guint8>(n * 31 + i));
   gst_buffer_unmap(buffer, &map);
+}
+
+namespace {
+// Polls `try_pull` (one of the harness's non-blocking pulls) for up to 5 s.
+template <typename Item>
+Item *pull_within_5_s(GstHarness *h, Item *(*try_pull)(GstHarness *)) {
+  const gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+  for (;;) {
+    if (Item *item = try_pull(h))
+      return item;
+    if (g_get_monotonic_time() >= deadline)
+      return nullptr;
+    g_usleep(200);
+  }
+}
+}  // namespace
+
+GstBuffer *pull_buffer(GstHarness *h) {
+  GstBuffer *buffer = pull_within_5_s(h, gst_harness_try_pull);
+  fail_unless(buffer != nullptr, "no buffer left the source within 5 s");
+  return buffer;
+}
+
+GstEvent *pull_event(GstHarness *h) { return pull_within_5_s(h, gst_harness_try_pull_event); }
+
+GstStateChangeReturn set_state_within_5_s(GstElement *element, GstState state) {
+  // The thread is detached: if the change hangs, the test fails and its
+  // process (check forks one per test) ends with the thread still in it.
+  auto change = std::make_shared<std::packaged_task<GstStateChangeReturn()>>(
+      [element = GST_ELEMENT(gst_object_ref(element)), state] {
+        GstStateChangeReturn result = gst_element_set_state(element, state);
+        gst_object_unref(element);
+        return result;
+      });
+  std::future<GstStateChangeReturn> result = change->get_future();
+  std::thread([change] { (*change)(); }).detach();
+  fail_unless(result.wait_for(std::chrono::seconds(5)) == std::future_status::ready,
+              "%s: the change to %s did not return within 5 s", GST_ELEMENT_NAME(element),
+              gst_element_state_get_name(state));
+  return result.get();
 }
 
 GError *first_error(GstBus *bus, gchar **debug) {

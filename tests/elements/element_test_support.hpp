@@ -73,6 +73,17 @@ struct HarnessPair {
 // A playing shmringsrc harness; with `trace`, everything it pushes is traced
 // from the very first event.
 GstHarness *src_harness(const std::string &ring, const char *extra = "", Trace *trace = nullptr);
+// What a harness's source pushed: the next buffer, failing the test if none
+// came within 5 s, and the next event, null if none came within 5 s.
+// (gst_harness_pull() and gst_harness_pull_event() wait a minute each: a
+// source that never pushes what a test waits for would make that test a
+// minute long, ended by check's timeout instead of a message.)
+GstBuffer *pull_buffer(GstHarness *h);
+GstEvent *pull_event(GstHarness *h);
+// Sets `element` to `state` from a thread of its own and returns the
+// change's result, failing the test if the change has not returned within
+// 5 s (a stop that hangs fails its test with a message, not check's timeout).
+GstStateChangeReturn set_state_within_5_s(GstElement *element, GstState state);
 // The traced items, in order, are exactly `expected`.
 void expect_sequence(const std::vector<std::string> &items,
                      const std::vector<std::string> &expected);

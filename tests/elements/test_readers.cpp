@@ -31,7 +31,7 @@ GST_START_TEST(test_a_sink_holds_the_stream_as_soon_as_its_last_reader_leaves) {
   fail_unless(gst_harness_push_event(sink, gst_event_new_segment(&segment)));
   for (guint64 n = 0; n < 3; ++n) {
     gst_harness_push(sink, numbered_buffer(n, 100));
-    gst_buffer_unref(gst_harness_pull(src));
+    gst_buffer_unref(pull_buffer(src));
   }
   gst_harness_teardown(src);  // its reader leaves the ring
   // Render waits for a reader now: pushed from a thread of its own, and
@@ -43,7 +43,7 @@ GST_START_TEST(test_a_sink_holds_the_stream_as_soon_as_its_last_reader_leaves) {
   });
   g_usleep(300 * 1000);
   fail_unless_equals_uint64(stat_of(element_of(sink, "shmringsink"), "published"), 3);
-  gst_element_set_state(sink->element, GST_STATE_NULL);
+  set_state_within_5_s(sink->element, GST_STATE_NULL);
   pusher.join();
   gst_harness_teardown(sink);
   fail_if(ring_exists(ring));

@@ -260,8 +260,8 @@ GST_START_TEST(test_stopping_a_writer_that_waits_does_not_hang) {
   // a slot the stalled reader keeps).
   fail_unless(writer_waiters_eventually(waiting), "the first writer never waited for a reader");
   fail_unless(writer_waiters_eventually(blocked), "the second writer never waited for a slot");
-  fail_unless_equals_int(gst_element_set_state(p1, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
-  fail_unless_equals_int(gst_element_set_state(p2, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int(set_state_within_5_s(p1, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int(set_state_within_5_s(p2, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   gst_element_set_state(reader, GST_STATE_NULL);
   gst_object_unref(p1);
   gst_object_unref(p2);
@@ -358,13 +358,13 @@ GST_START_TEST(test_debug_output_tells_the_story) {
   for (guint64 n = 0; n < 5; ++n)
     gst_harness_push(sink, numbered_buffer(n, 64));
   for (guint64 n = 0; n < 5; ++n)
-    gst_buffer_unref(gst_harness_pull(src));
+    gst_buffer_unref(pull_buffer(src));
   fail_unless(gst_harness_push_event(sink, gst_event_new_eos()));
   GstEvent *event;
-  while ((event = gst_harness_pull_event(src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS)
+  while ((event = pull_event(src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS)
     gst_event_unref(event);
-  if (event)
-    gst_event_unref(event);
+  fail_unless(event != nullptr, "EOS reached the reader");
+  gst_event_unref(event);
   gst_harness_teardown(src);
   gst_harness_teardown(sink);
   gst_debug_remove_log_function(collect_debug);

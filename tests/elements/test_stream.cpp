@@ -25,7 +25,7 @@ GST_START_TEST(test_caps_timestamps_flags_and_payload_round_trip) {
   for (guint64 n = 0; n < 10; ++n)
     fail_unless_equals_int(gst_harness_push(sink, numbered_buffer(n, 32)), GST_FLOW_OK);
   for (guint64 n = 0; n < 10; ++n) {
-    GstBuffer *buffer = gst_harness_pull(src);
+    GstBuffer *buffer = pull_buffer(src);
     fail_unless(buffer != nullptr);
     check_numbered_buffer(buffer, n, 32);
     gst_buffer_unref(buffer);
@@ -68,7 +68,7 @@ GST_START_TEST(test_caps_change_reaches_the_reader_at_the_right_buffer) {
   for (guint64 n = 3; n < 6; ++n)
     gst_harness_push(pair.sink, numbered_buffer(n, 32));
   for (int n = 0; n < 6; ++n)
-    gst_buffer_unref(gst_harness_pull(pair.src));
+    gst_buffer_unref(pull_buffer(pair.src));
 
   std::vector<std::string> items = trace.snapshot();
   std::vector<std::string> data;
@@ -93,12 +93,12 @@ GST_START_TEST(test_eos_and_custom_events_travel_in_order) {
   gst_harness_push(pair.sink, numbered_buffer(1, 100));
   fail_unless(gst_harness_push_event(pair.sink, gst_event_new_eos()));
 
-  gst_buffer_unref(gst_harness_pull(pair.src));
-  gst_buffer_unref(gst_harness_pull(pair.src));
+  gst_buffer_unref(pull_buffer(pair.src));
+  gst_buffer_unref(pull_buffer(pair.src));
   // Events: stream-start, caps, segment, the marker, then EOS.
   GstEvent *event;
   bool saw_marker = false;
-  while ((event = gst_harness_pull_event(pair.src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS) {
+  while ((event = pull_event(pair.src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS) {
     if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_DOWNSTREAM) {
       const GstStructure *s = gst_event_get_structure(event);
       int n = 0;
@@ -175,7 +175,7 @@ GST_START_TEST(test_tags_and_reference_timestamps_travel_in_order) {
                        "timestamp/x-a-reference-clock-whose-caps-are-far-too-long-to-fit", 3, 3));
   fail_unless(gst_harness_push_event(pair.sink, gst_event_new_eos()));
 
-  GstBuffer *out = gst_harness_pull(pair.src);
+  GstBuffer *out = pull_buffer(pair.src);
   fail_unless_equals_int(count_reference_metas(out), 2);
   GstReferenceTimestampMeta *ntp = reference_of(out, "timestamp/x-ntp");
   fail_unless(ntp != nullptr);
@@ -186,13 +186,13 @@ GST_START_TEST(test_tags_and_reference_timestamps_travel_in_order) {
   fail_unless_equals_uint64(unix_time->timestamp, 222 * GST_SECOND);
   fail_unless_equals_uint64(unix_time->duration, GST_CLOCK_TIME_NONE);
   gst_buffer_unref(out);
-  out = gst_harness_pull(pair.src);
+  out = pull_buffer(pair.src);
   fail_unless_equals_int(count_reference_metas(out), 0);
   gst_buffer_unref(out);
 
   std::vector<std::pair<std::string, GstTagScope>> tags;
   GstEvent *event;
-  while ((event = gst_harness_pull_event(pair.src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS) {
+  while ((event = pull_event(pair.src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS) {
     if (GST_EVENT_TYPE(event) == GST_EVENT_TAG) {
       GstTagList *list = nullptr;
       gst_event_parse_tag(event, &list);
@@ -258,12 +258,12 @@ GST_START_TEST(test_hostile_text_in_the_ring_is_dropped_without_a_warning) {
   put(RecordKind::Buffer, std::string(64, 'x'), with_reference);
   put(RecordKind::Eos, "", plain);
 
-  GstBuffer *out = gst_harness_pull(src);
+  GstBuffer *out = pull_buffer(src);
   fail_unless(out != nullptr);
   fail_unless_equals_int(count_reference_metas(out), 0);
   gst_buffer_unref(out);
   GstEvent *event;
-  while ((event = gst_harness_pull_event(src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS)
+  while ((event = pull_event(src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS)
     gst_event_unref(event);
   fail_unless(event != nullptr, "EOS reached the reader");
   gst_event_unref(event);
@@ -336,7 +336,7 @@ GST_START_TEST(test_a_stream_without_caps_passes_as_bytes) {
   gst_harness_push(sink, numbered_buffer(0, 100));
   gst_harness_push(sink, numbered_buffer(1, 100));
   for (guint64 n = 0; n < 2; ++n) {
-    GstBuffer *buffer = gst_harness_pull(src);
+    GstBuffer *buffer = pull_buffer(src);
     check_numbered_buffer(buffer, n, 100);
     gst_buffer_unref(buffer);
   }
@@ -360,14 +360,14 @@ GST_START_TEST(test_late_reader_starts_at_the_newest_keyframe_with_caps) {
   gst_harness_push(sink, numbered_buffer(21, 32));  // and a delta unit after it
   // The reader started at the newest buffer, 19, skipped it as a delta unit
   // without its keyframe, and starts with 20, caps first.
-  GstBuffer *buffer = gst_harness_pull(src);
+  GstBuffer *buffer = pull_buffer(src);
   check_numbered_buffer(buffer, 20, 32);
   fail_unless(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT), "after a skip");
   gst_buffer_unref(buffer);
   GstCaps *caps = gst_pad_get_current_caps(src->sinkpad);
   fail_unless(caps != nullptr);
   gst_caps_unref(caps);
-  buffer = gst_harness_pull(src);
+  buffer = pull_buffer(src);
   check_numbered_buffer(buffer, 21, 32);
   fail_if(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT));
   gst_buffer_unref(buffer);
@@ -386,7 +386,7 @@ GST_START_TEST(test_a_new_writer_brings_caps_a_new_segment_and_discont) {
   Trace trace;
   GstHarness *src = src_harness(ring, "timestamp-mode=original on-writer-lost=wait", &trace);
   gst_harness_push(first, numbered_buffer(0, 32));
-  GstBuffer *buffer = gst_harness_pull(src);
+  GstBuffer *buffer = pull_buffer(src);
   fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), 0);
   gst_buffer_unref(buffer);
   gst_harness_teardown(first);  // stops without EOS
@@ -400,12 +400,12 @@ GST_START_TEST(test_a_new_writer_brings_caps_a_new_segment_and_discont) {
   gst_harness_push(second, numbered_buffer(101, 32));
   fail_unless(eventually([&] { return stat_of(reader, "dropped") == 1; }));
   gst_harness_push(second, numbered_buffer(102, 32));
-  buffer = gst_harness_pull(src);
+  buffer = pull_buffer(src);
   fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), 102);
   fail_unless(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT), "a new writer's first");
   gst_buffer_unref(buffer);
   gst_harness_push(second, numbered_buffer(103, 32));
-  buffer = gst_harness_pull(src);
+  buffer = pull_buffer(src);
   fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), 103);
   fail_if(GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT));
   gst_buffer_unref(buffer);

@@ -47,7 +47,7 @@ GST_START_TEST(test_clock_mode_maps_writer_time_to_reader_running_time) {
   GST_BUFFER_PTS(buffer) = 2 * GST_SECOND;
   GST_BUFFER_DTS(buffer) = 2 * GST_SECOND - 10 * GST_MSECOND;
   gst_harness_push(pair.sink, buffer);
-  GstBuffer *out = gst_harness_pull(pair.src);
+  GstBuffer *out = pull_buffer(pair.src);
   fail_unless_equals_uint64(GST_BUFFER_PTS(out), 1 * GST_SECOND);
   fail_unless_equals_uint64(GST_BUFFER_DTS(out), 1 * GST_SECOND - 10 * GST_MSECOND);
   fail_unless_equals_uint64(GST_BUFFER_DURATION(out), 40 * GST_MSECOND);
@@ -69,7 +69,7 @@ GST_START_TEST(test_clock_mode_maps_across_different_clocks) {
   GST_BUFFER_PTS(buffer) = 2 * GST_SECOND;
   GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
   gst_harness_push(pair.sink, buffer);
-  GstBuffer *out = gst_harness_pull(pair.src);
+  GstBuffer *out = pull_buffer(pair.src);
   const GstClockTime pulled_at = gst_clock_get_time(pair.clock);
   // 1 s before the reader's "now" (10 s), less however long the trip took on
   // the monotonic clock (the reader samples the offset when it reads); 1 us
@@ -98,7 +98,7 @@ GST_START_TEST(test_clock_mode_stamps_a_frame_older_than_the_reader_zero) {
   GST_BUFFER_PTS(buffer) = 1 * GST_SECOND;
   GST_BUFFER_DTS(buffer) = 1 * GST_SECOND - 10 * GST_MSECOND;
   gst_harness_push(pair.sink, buffer);
-  GstBuffer *out = gst_harness_pull(pair.src);
+  GstBuffer *out = pull_buffer(pair.src);
   fail_unless_equals_uint64(GST_BUFFER_PTS(out), 0);
   fail_unless_equals_uint64(GST_BUFFER_DTS(out), 0);
   gst_buffer_unref(out);
@@ -117,7 +117,7 @@ GST_START_TEST(test_arrival_stamps_never_go_back_across_a_pause) {
   gst_element_set_base_time(pair.reader, base);
   g_usleep(100 * 1000);
   gst_harness_push(pair.sink, numbered_buffer(0, 8));
-  GstBuffer *before = gst_harness_pull(pair.src);
+  GstBuffer *before = pull_buffer(pair.src);
   // Paused (a live source makes nothing), as a pipeline pauses it. A read
   // already waiting may take one frame that comes meanwhile (stamped on the
   // base time of then); the next stays in the ring until the resume.
@@ -134,7 +134,7 @@ GST_START_TEST(test_arrival_stamps_never_go_back_across_a_pause) {
   GstClockTime last = GST_BUFFER_PTS(before);
   gst_buffer_unref(before);
   for (int n = 1; n <= 2; ++n) {
-    GstBuffer *after = gst_harness_pull(pair.src);
+    GstBuffer *after = pull_buffer(pair.src);
     fail_unless(GST_BUFFER_PTS(after) >= last,
                 "frame %d stamped %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT, n,
                 GST_TIME_ARGS(GST_BUFFER_PTS(after)), GST_TIME_ARGS(last));
@@ -153,8 +153,8 @@ GST_START_TEST(test_arrival_mode_stamps_when_the_frame_reached_the_ring) {
   g_usleep(200 * 1000);
   gst_harness_push(pair.sink, numbered_buffer(1, 8));
   g_usleep(300 * 1000);
-  GstBuffer *first = gst_harness_pull(pair.src);
-  GstBuffer *second = gst_harness_pull(pair.src);
+  GstBuffer *first = pull_buffer(pair.src);
+  GstBuffer *second = pull_buffer(pair.src);
   const GstClockTime now = gst_clock_get_time(pair.clock) - gst_element_get_base_time(pair.reader);
   fail_unless(GST_BUFFER_PTS(second) >= GST_BUFFER_PTS(first) + 200 * GST_MSECOND);
   // README: "DTS unset" in arrival mode (the writer's buffers had one).
@@ -185,7 +185,7 @@ GST_START_TEST(test_latency_is_the_writers_plus_one_frame) {
   fail_unless(gst_element_send_event(element_of(pair.sink, "shmringsink"),
                                      gst_event_new_latency(100 * GST_MSECOND)));
   gst_harness_push(pair.sink, numbered_buffer(0, 32));
-  gst_buffer_unref(gst_harness_pull(pair.src));
+  gst_buffer_unref(pull_buffer(pair.src));
 
   GstQuery *query = gst_query_new_latency();
   fail_unless(gst_element_query(element_of(pair.src, "shmringsrc"), query));
@@ -211,7 +211,7 @@ GST_START_TEST(test_a_new_writer_latency_is_announced_with_a_latency_message) {
   fail_unless(gst_element_send_event(element_of(pair.sink, "shmringsink"),
                                      gst_event_new_latency(100 * GST_MSECOND)));
   gst_harness_push(pair.sink, numbered_buffer(0, 32));
-  gst_buffer_unref(gst_harness_pull(pair.src));
+  gst_buffer_unref(pull_buffer(pair.src));
   GstQuery *query = gst_query_new_latency();
   fail_unless(gst_element_query(reader, query));
   gst_query_unref(query);
@@ -224,7 +224,7 @@ GST_START_TEST(test_a_new_writer_latency_is_announced_with_a_latency_message) {
   for (int n = 1; n <= 30; ++n) {
     g_usleep(5 * 1000);
     gst_harness_push(pair.sink, numbered_buffer(n, 32));
-    gst_buffer_unref(gst_harness_pull(pair.src));
+    gst_buffer_unref(pull_buffer(pair.src));
     while (GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_LATENCY)) {
       ++latency_messages;
       gst_message_unref(message);

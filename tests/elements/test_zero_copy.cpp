@@ -102,7 +102,7 @@ GST_START_TEST(test_pool_buffers_are_slots_published_without_a_copy) {
     paint(buffer, &offered.info, n);
     GST_BUFFER_OFFSET(buffer) = n;
     fail_unless_equals_int(gst_harness_push(pair.sink, buffer), GST_FLOW_OK);
-    GstBuffer *out = gst_harness_pull(pair.src);
+    GstBuffer *out = pull_buffer(pair.src);
     fail_unless_equals_uint64(GST_BUFFER_OFFSET(out), n);
     check_painted(out, &offered.info, n);
     if (n == 0)
@@ -125,7 +125,7 @@ GST_START_TEST(test_pool_buffers_are_slots_published_without_a_copy) {
       gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&offered.info), nullptr);
   paint(foreign, &offered.info, 41);
   fail_unless_equals_int(gst_harness_push(pair.sink, foreign), GST_FLOW_OK);
-  GstBuffer *out = gst_harness_pull(pair.src);
+  GstBuffer *out = pull_buffer(pair.src);
   check_painted(out, &offered.info, 41);
   gst_buffer_unref(out);
   fail_unless_equals_uint64(stat_of(writer, "copied"), 1);
@@ -175,7 +175,7 @@ GST_START_TEST(test_padded_frames_keep_their_layout_or_are_repacked) {
     fail_unless_equals_int(gst_harness_push(pair.sink, buffer), GST_FLOW_OK);
 
     // Downstream that reads video meta gets the padded frame as it is...
-    GstBuffer *out = gst_harness_pull(with_meta);
+    GstBuffer *out = pull_buffer(with_meta);
     GstVideoMeta *out_meta = gst_buffer_get_video_meta(out);
     fail_unless(out_meta != nullptr);
     fail_unless_equals_int(out_meta->stride[0], padded.stride[0]);
@@ -183,7 +183,7 @@ GST_START_TEST(test_padded_frames_keep_their_layout_or_are_repacked) {
     check_painted(out, &plain, n);
     gst_buffer_unref(out);
     // ...and downstream that does not gets a packed copy.
-    out = gst_harness_pull(without_meta);
+    out = pull_buffer(without_meta);
     fail_unless_equals_uint64(gst_buffer_get_size(out), GST_VIDEO_INFO_SIZE(&plain));
     GstVideoMeta *packed_meta = gst_buffer_get_video_meta(out);
     fail_unless(packed_meta == nullptr || packed_meta->stride[0] == plain.stride[0]);
@@ -220,13 +220,13 @@ GST_START_TEST(test_the_pool_leaves_the_ring_a_slot_of_its_own) {
         gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&offered.info), nullptr);
     paint(foreign, &offered.info, n);
     fail_unless_equals_int(gst_harness_push(pair.sink, foreign), GST_FLOW_OK);
-    GstBuffer *out = gst_harness_pull(pair.src);
+    GstBuffer *out = pull_buffer(pair.src);
     check_painted(out, &offered.info, n);
     gst_buffer_unref(out);
   }
   fail_unless(gst_harness_push_event(pair.sink, gst_event_new_eos()));
   GstEvent *event;
-  while ((event = gst_harness_pull_event(pair.src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS)
+  while ((event = pull_event(pair.src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS)
     gst_event_unref(event);
   fail_unless(event != nullptr);
   gst_event_unref(event);
@@ -279,10 +279,10 @@ GST_START_TEST(test_a_layout_that_does_not_fit_is_dropped_and_counted) {
                                  offsets, strides);
   gst_harness_push(pair.sink, bad);
   gst_harness_push(pair.sink, numbered_buffer(4, 32));
-  GstBuffer *out = gst_harness_pull(pair.src);
+  GstBuffer *out = pull_buffer(pair.src);
   check_numbered_buffer(out, 0, 32);
   gst_buffer_unref(out);
-  out = gst_harness_pull(pair.src);
+  out = pull_buffer(pair.src);
   check_numbered_buffer(out, 4, 32);
   fail_unless(GST_BUFFER_FLAG_IS_SET(out, GST_BUFFER_FLAG_DISCONT), "after a dropped frame");
   gst_buffer_unref(out);
@@ -335,7 +335,7 @@ GST_START_TEST(test_reader_buffers_wrap_the_ring_slot_without_a_copy) {
   HarnessPair pair(ring_name("zero-copy"), "application/x-test", "", "timestamp-mode=original");
   for (guint64 n = 0; n < 3; ++n) {
     fail_unless_equals_int(gst_harness_push(pair.sink, numbered_buffer(n, 4096)), GST_FLOW_OK);
-    GstBuffer *out = gst_harness_pull(pair.src);
+    GstBuffer *out = pull_buffer(pair.src);
     check_numbered_buffer(out, n, 4096);
     fail_unless(buffer_in_ring(pair.ring, out), "buffer %u is not the ring slot", guint(n));
     fail_unless(GST_MEMORY_FLAG_IS_SET(gst_buffer_peek_memory(out, 0), GST_MEMORY_FLAG_READONLY),
@@ -355,7 +355,7 @@ GST_START_TEST(test_a_reader_whose_downstream_holds_half_the_slots_copies) {
   std::vector<GstBuffer *> held;
   for (guint64 n = 0; n < 4; ++n) {
     fail_unless_equals_int(gst_harness_push(pair.sink, numbered_buffer(n, 256)), GST_FLOW_OK);
-    GstBuffer *out = gst_harness_pull(pair.src);
+    GstBuffer *out = pull_buffer(pair.src);
     check_numbered_buffer(out, n, 256);
     // Two of four slots kept downstream: the first two wrap, the rest copy.
     fail_unless_equals_int(buffer_in_ring(pair.ring, out), n < 2);
@@ -367,7 +367,7 @@ GST_START_TEST(test_a_reader_whose_downstream_holds_half_the_slots_copies) {
     gst_buffer_unref(buffer);
   // Given back: wrapping again.
   fail_unless_equals_int(gst_harness_push(pair.sink, numbered_buffer(4, 256)), GST_FLOW_OK);
-  GstBuffer *out = gst_harness_pull(pair.src);
+  GstBuffer *out = pull_buffer(pair.src);
   fail_unless(buffer_in_ring(pair.ring, out));
   gst_buffer_unref(out);
   fail_unless_equals_uint64(stat_of(reader, "copied"), 2);
@@ -384,15 +384,15 @@ GST_START_TEST(test_readers_together_holding_half_the_slots_copy) {
   GstHarness *a = src_harness(ring, "timestamp-mode=original");
   GstHarness *b = src_harness(ring, "timestamp-mode=original");
   gst_harness_push(sink, numbered_buffer(0, 256));
-  GstBuffer *kept_by_a = gst_harness_pull(a);
-  gst_buffer_unref(gst_harness_pull(b));
+  GstBuffer *kept_by_a = pull_buffer(a);
+  gst_buffer_unref(pull_buffer(b));
   gst_harness_push(sink, numbered_buffer(1, 256));
-  gst_buffer_unref(gst_harness_pull(a));
-  GstBuffer *kept_by_b = gst_harness_pull(b);
+  gst_buffer_unref(pull_buffer(a));
+  GstBuffer *kept_by_b = pull_buffer(b);
   fail_unless(buffer_in_ring(ring, kept_by_a) && buffer_in_ring(ring, kept_by_b));
   gst_harness_push(sink, numbered_buffer(2, 256));
   for (GstHarness *h : {a, b}) {
-    GstBuffer *out = gst_harness_pull(h);
+    GstBuffer *out = pull_buffer(h);
     check_numbered_buffer(out, 2, 256);
     fail_if(buffer_in_ring(ring, out), "a third slot held while two are held: copied");
     gst_buffer_unref(out);

@@ -17,6 +17,7 @@ import argparse
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -200,6 +201,16 @@ def main():
     for failure in failures[:20]:
         print("  FAIL " + failure)
     ok = not failures and frames > 0
+    # The processes' logs are kept for a failure to be looked into, and
+    # removed after a pass (the soak runs in every CI run).
+    for role in roles:
+        for out, err in role.outputs:
+            out.close()
+            err.close()
+    if ok:
+        shutil.rmtree(logdir, ignore_errors=True)
+    else:
+        print(f"soak: logs kept in {logdir}")
     print(f"soak: {int(ok)} passed, {int(not ok)} failed")
     return 0 if ok else 1
 

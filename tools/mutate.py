@@ -145,12 +145,17 @@ RAN = {"gtest": r"^\[==========\] (\d+) tests? from", "python": r"^Ran (\d+) tes
        "check": r"Checks: (\d+)"}
 
 
+def suite_log(build):
+    """What meson logged of the suite it ran last."""
+    with open(os.path.join(build, "meson-logs", "testlog.txt"), errors="replace") as f:
+        return f.read()
+
+
 def what_went_red(build, kind):
     """The first failed test of the suite that just ran, from meson's log
     of it; for a suite that crashed or timed out, the test it was in (when
     the framework says which)."""
-    with open(os.path.join(build, "meson-logs", "testlog.txt"), errors="replace") as f:
-        text = f.read()
+    text = suite_log(build)
     failed = re.search(FAILED[kind], text, re.M)
     if failed:
         return failed.group(1)
@@ -159,8 +164,7 @@ def what_went_red(build, kind):
 
 
 def tests_that_ran(build, kind):
-    with open(os.path.join(build, "meson-logs", "testlog.txt"), errors="replace") as f:
-        found = re.search(RAN[kind], f.read(), re.M)
+    found = re.search(RAN[kind], suite_log(build), re.M)
     return int(found.group(1)) if found else None
 
 

@@ -177,17 +177,13 @@ void check_numbered_buffer(GstBuffer *buffer, guint64 n, gsize size) {
 }
 
 namespace {
-// Polls `try_pull` (one of the harness's non-blocking pulls) for up to 5 s.
+// Polls `try_pull` (one of the harness's non-blocking pulls) through
+// eventually(), which bounds it at 5 s.
 template <typename Item>
 Item *pull_within_5_s(GstHarness *h, Item *(*try_pull)(GstHarness *)) {
-  const gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
-  for (;;) {
-    if (Item *item = try_pull(h))
-      return item;
-    if (g_get_monotonic_time() >= deadline)
-      return nullptr;
-    g_usleep(200);
-  }
+  Item *item = nullptr;
+  eventually([&] { return (item = try_pull(h)) != nullptr; });
+  return item;
 }
 }  // namespace
 

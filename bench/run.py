@@ -632,8 +632,9 @@ class Harness:
         seconds = "0.2" if quick else "1"
         rows = []
         # Two slot counts: what a ring of copies allows at 1 KiB depends on
-        # it (the bare ring's copies run twice as fast through 8 slots as
-        # through 64 here), so a bound is read at the slot count it bounds.
+        # it (the bare ring's copies moved 2x with the slot count in the
+        # seed's chart, one way in one run and the other way in another),
+        # so a bound is read only at the slot count it bounds.
         for size, slots in ((64, 8), (64, 64), (1024, 8), (1024, 64)):
             ring_rate = lambda *spin: self.ring_rate(size, slots, seconds, *spin)[1]
             queue = lambda *mode: self.queue_bandwidth(size, slots, seconds, 1, 1, *mode)[1]

@@ -195,6 +195,17 @@ GstBuffer *pull_buffer(GstHarness *h) {
 
 GstEvent *pull_event(GstHarness *h) { return pull_within_5_s(h, gst_harness_try_pull_event); }
 
+void events_until_eos(GstHarness *h, const std::function<void(GstEvent *)> &look) {
+  GstEvent *event;
+  while ((event = pull_event(h)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS) {
+    if (look)
+      look(event);
+    gst_event_unref(event);
+  }
+  fail_unless(event != nullptr, "EOS reached the reader");
+  gst_event_unref(event);
+}
+
 GstStateChangeReturn set_state_within_5_s(GstElement *element, GstState state) {
   // The thread is detached: if the change hangs, the test fails and its
   // process (check forks one per test) ends with the thread still in it.

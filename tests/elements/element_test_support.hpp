@@ -8,6 +8,7 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,10 @@ GstHarness *src_harness(const std::string &ring, const char *extra = "", Trace *
 // minute long, ended by check's timeout instead of a message.)
 GstBuffer *pull_buffer(GstHarness *h);
 GstEvent *pull_event(GstHarness *h);
+// Pulls the source's events up to its EOS, handing each one before it to
+// `look`; fails the test if one of them (EOS at last) does not come within
+// 5 s.
+void events_until_eos(GstHarness *h, const std::function<void(GstEvent *)> &look = {});
 // Sets `element` to `state` from a thread of its own and returns the
 // change's result, failing the test if the change has not returned within
 // 5 s (a stop that hangs fails its test with a message, not check's timeout).

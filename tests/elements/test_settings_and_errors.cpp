@@ -360,11 +360,7 @@ GST_START_TEST(test_debug_output_tells_the_story) {
   for (guint64 n = 0; n < 5; ++n)
     gst_buffer_unref(pull_buffer(src));
   fail_unless(gst_harness_push_event(sink, gst_event_new_eos()));
-  GstEvent *event;
-  while ((event = pull_event(src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS)
-    gst_event_unref(event);
-  fail_unless(event != nullptr, "EOS reached the reader");
-  gst_event_unref(event);
+  events_until_eos(src);
   gst_harness_teardown(src);
   gst_harness_teardown(sink);
   gst_debug_remove_log_function(collect_debug);

@@ -96,9 +96,8 @@ GST_START_TEST(test_eos_and_custom_events_travel_in_order) {
   gst_buffer_unref(pull_buffer(pair.src));
   gst_buffer_unref(pull_buffer(pair.src));
   // Events: stream-start, caps, segment, the marker, then EOS.
-  GstEvent *event;
   bool saw_marker = false;
-  while ((event = pull_event(pair.src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS) {
+  events_until_eos(pair.src, [&](GstEvent *event) {
     if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_DOWNSTREAM) {
       const GstStructure *s = gst_event_get_structure(event);
       int n = 0;
@@ -106,10 +105,7 @@ GST_START_TEST(test_eos_and_custom_events_travel_in_order) {
       fail_unless(gst_structure_get_int(s, "n", &n) && n == 7);
       saw_marker = true;
     }
-    gst_event_unref(event);
-  }
-  fail_unless(event != nullptr, "EOS reached the reader");
-  gst_event_unref(event);
+  });
   fail_unless(saw_marker);
 
   std::vector<std::string> items = trace.snapshot();
@@ -191,8 +187,7 @@ GST_START_TEST(test_tags_and_reference_timestamps_travel_in_order) {
   gst_buffer_unref(out);
 
   std::vector<std::pair<std::string, GstTagScope>> tags;
-  GstEvent *event;
-  while ((event = pull_event(pair.src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS) {
+  events_until_eos(pair.src, [&](GstEvent *event) {
     if (GST_EVENT_TYPE(event) == GST_EVENT_TAG) {
       GstTagList *list = nullptr;
       gst_event_parse_tag(event, &list);
@@ -201,10 +196,7 @@ GST_START_TEST(test_tags_and_reference_timestamps_travel_in_order) {
       tags.emplace_back(title, gst_tag_list_get_scope(list));
       g_free(title);
     }
-    gst_event_unref(event);
-  }
-  fail_unless(event != nullptr, "EOS reached the reader");
-  gst_event_unref(event);
+  });
   fail_unless_equals_int(tags.size(), 2);
   fail_unless_equals_string(tags[0].first.c_str(), "first");
   fail_unless_equals_int(tags[0].second, GST_TAG_SCOPE_GLOBAL);
@@ -262,11 +254,7 @@ GST_START_TEST(test_hostile_text_in_the_ring_is_dropped_without_a_warning) {
   fail_unless(out != nullptr);
   fail_unless_equals_int(count_reference_metas(out), 0);
   gst_buffer_unref(out);
-  GstEvent *event;
-  while ((event = pull_event(src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS)
-    gst_event_unref(event);
-  fail_unless(event != nullptr, "EOS reached the reader");
-  gst_event_unref(event);
+  events_until_eos(src);
   expect_sequence(trace.snapshot(), {"event:stream-start", "caps:application/x-test",
                                      "event:segment", "buffer:7", "event:eos"});
   gst_harness_teardown(src);

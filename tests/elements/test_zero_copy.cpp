@@ -225,11 +225,7 @@ GST_START_TEST(test_the_pool_leaves_the_ring_a_slot_of_its_own) {
     gst_buffer_unref(out);
   }
   fail_unless(gst_harness_push_event(pair.sink, gst_event_new_eos()));
-  GstEvent *event;
-  while ((event = pull_event(pair.src)) && GST_EVENT_TYPE(event) != GST_EVENT_EOS)
-    gst_event_unref(event);
-  fail_unless(event != nullptr);
-  gst_event_unref(event);
+  events_until_eos(pair.src);
 
   // A returned buffer makes room for the next one.
   gst_buffer_unref(kept[0]);

@@ -197,8 +197,9 @@ struct CircularBuffer::Impl {
                  std::uint8_t owner) {
     const std::uint64_t lap = position / node_count;
     std::uint64_t expected = NodeWord{lap, from, self}.encode();
+    // seq_cst: what follows a hand-over is a notify_after_seq_cst_change().
     return nodes[index_of(position)].word.compare_exchange_strong(
-        expected, NodeWord{lap + next_lap, to, owner}.encode(), std::memory_order_acq_rel);
+        expected, NodeWord{lap + next_lap, to, owner}.encode(), std::memory_order_seq_cst);
   }
 
   // One attempt to claim the next write position. True: claimed `position`.
@@ -371,7 +372,7 @@ void CircularBuffer::WriteLease::commit(std::size_t size) {
   Impl &q = *std::exchange(impl_, nullptr);
   q.nodes[q.index_of(position_)].size.store(size, std::memory_order_relaxed);
   q.hand_over(position_, NodeState::Writing, NodeState::Full, 0, q.self);
-  q.data_channel.notify();
+  q.data_channel.notify_after_seq_cst_change();
 }
 
 void CircularBuffer::WriteLease::abandon() {
@@ -380,7 +381,7 @@ void CircularBuffer::WriteLease::abandon() {
   Impl &q = *std::exchange(impl_, nullptr);
   if (q.hand_over(position_, NodeState::Writing, NodeState::Abandoned, 0, 0))
     q.control->abandoned.fetch_add(1, std::memory_order_relaxed);
-  q.data_channel.notify();
+  q.data_channel.notify_after_seq_cst_change();
 }
 
 CircularBuffer::ReadLease::ReadLease(ReadLease &&other) noexcept
@@ -407,7 +408,7 @@ void CircularBuffer::ReadLease::release() {
     return;
   Impl &q = *std::exchange(impl_, nullptr);
   q.hand_over(position_, NodeState::Reading, NodeState::Free, 1, 0);
-  q.space_channel.notify();
+  q.space_channel.notify_after_seq_cst_change();
 }
 
 // ---- the queue ----------------------------------------------------------------

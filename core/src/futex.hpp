@@ -60,6 +60,23 @@ class WakeChannel {
     }
   }
 
+  // notify() for a waker whose change of the condition was itself a
+  // seq_cst read-modify-write or store, made just before. That operation
+  // and this seq_cst load of the count are then the waker's half of the
+  // pair without a fence between them: a waiter whose count the load
+  // misses counted itself in later in the single order of seq_cst
+  // operations, so its fence follows the change, and its re-check after
+  // that fence sees the change ([atomics.order]: a load after a seq_cst
+  // fence sees the last seq_cst modification before the fence, or a later
+  // one). On x86 the change is a locked instruction, a full barrier
+  // already, and notify()'s fence an MFENCE of its own for every item.
+  void notify_after_seq_cst_change() {
+    if (waiters_.load(std::memory_order_seq_cst) != 0) {
+      word_.fetch_add(1, std::memory_order_seq_cst);
+      futex_wake_all(word_);
+    }
+  }
+
   // Wakes sleepers even when the waiter count says nobody sleeps: used by
   // interrupt, which must not depend on a count another process may have
   // left wrong.

@@ -191,7 +191,7 @@ struct Reader::Impl {
       return;
     }
     view.slot(slot)->holders.fetch_and(~bit, std::memory_order_seq_cst);
-    space_channel.notify();
+    space_channel.notify_after_seq_cst_change();
   }
 
   // Hands out the record try_read() got, with every loss counted since the

@@ -632,15 +632,18 @@ void Writer::publish(const WritableSlot &slot, const RecordHeader &record, const
   // each wait for space.
   if ((sequence & (kShowCpuEvery - 1)) == 0)
     show_cpu(w.control->writer_cpu);
-  w.control->write_seq.store(sequence + 1, std::memory_order_seq_cst);
-  ++w.counters.published;
+  // The byte count shares write_seq's line and is stored before it: a
+  // waiting reader loads that line as soon as write_seq moves, and a store
+  // after it would fetch the line back from the reader's core once more.
   w.bytes_published += record.size;  // writer-only: a plain store, no read-modify-write
   w.control->bytes_published.store(w.bytes_published, std::memory_order_relaxed);
+  w.control->write_seq.store(sequence + 1, std::memory_order_seq_cst);
+  ++w.counters.published;
   // Read-only readers cannot count themselves as waiters: wake always.
   if (w.read_only_readers())
     w.data_channel.notify_forced();
   else
-    w.data_channel.notify();
+    w.data_channel.notify_after_seq_cst_change();  // after write_seq's seq_cst store
 }
 
 void Writer::abandon(const WritableSlot &slot) {

@@ -69,7 +69,8 @@ class WakeChannel {
   // that fence sees the change ([atomics.order]: a load after a seq_cst
   // fence sees the last seq_cst modification before the fence, or a later
   // one). On x86 the change is a locked instruction, a full barrier
-  // already, and notify()'s fence an MFENCE of its own for every item.
+  // already, and notify()'s fence a second one (GCC: a locked OR to the
+  // stack) for every item.
   void notify_after_seq_cst_change() {
     if (waiters_.load(std::memory_order_seq_cst) != 0) {
       word_.fetch_add(1, std::memory_order_seq_cst);

@@ -437,6 +437,8 @@ struct Writer::Impl {
     const Deadline slice_end = std::min(deadline, Clock::now() + slice);
     if (!space_channel.wait([&] { return interrupted.load() || ready(); }, slice_end)) {
       std::lock_guard<std::mutex> guard(lock);
+      if (slice_end < deadline)
+        ++counters.slices_expired;
       reclaim_dead_readers();
       return Clock::now() < deadline;
     }

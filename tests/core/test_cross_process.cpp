@@ -887,6 +887,17 @@ bool readers_asleep(ControlMapping &control, std::uint32_t readers) {
   return true;
 }
 
+// Waits (bounded) until the writer sleeps on the ring's space channel.
+bool writer_asleep(ControlMapping &control) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (control.view.control()->space_waiters.load() != 1) {
+    if (std::chrono::steady_clock::now() > until)
+      return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
 }  // namespace
 
 // The writer wakes a sleeping reader when it publishes: the reader's sleep
@@ -917,6 +928,61 @@ TEST_F(RingTest, APublishWakesASleepingReaderAtOnce) {
       ++rounds_woken;
   }
   EXPECT_EQ(rounds_woken, 1) << "in 5 rounds, no sleeping reader was woken by the publish";
+}
+
+// The other way round: a reader that lets go of the slot the writer waits
+// for wakes it. Counted as above, by the writer's own count of sleeps that
+// ran a whole slice.
+TEST_F(RingTest, AReleaseWakesAWriterWaitingForASlotAtOnce) {
+  const std::string name = ring("wake-writer");
+  auto writer = Writer::create({name, 2, 64});
+  ControlMapping control(name, 2, 64);
+  auto reader = Reader::open({name, false});
+  int rounds_woken = 0;
+  std::uint64_t next_value = 0;
+  for (int round = 0; round < 5 && rounds_woken == 0; ++round) {
+    // One record held by the reader, one unread: no slot is free.
+    Frame held;
+    ASSERT_EQ(write_value(*writer, next_value++, 1000), WaitStatus::Ok);
+    ASSERT_EQ(reader->next(held, in_ms(1000)), ReadStatus::Frame);
+    ASSERT_EQ(write_value(*writer, next_value++, 1000), WaitStatus::Ok);
+    const std::uint64_t expired_before = writer->stats().slices_expired;
+    WaitStatus status = WaitStatus::Timeout;
+    std::thread blocked([&] { status = write_value(*writer, next_value, 60000); });
+    const bool asleep = writer_asleep(control);
+    reader->release(held.slot);
+    blocked.join();
+    ++next_value;
+    ASSERT_TRUE(asleep) << "the writer never went to sleep";
+    ASSERT_EQ(status, WaitStatus::Ok);
+    if (writer->stats().slices_expired == expired_before)
+      ++rounds_woken;
+    // Read what is left, so that the next round starts from an empty ring.
+    for (Frame frame; reader->try_next(frame);)
+      reader->release(frame.slot);
+  }
+  EXPECT_EQ(rounds_woken, 1) << "in 5 rounds, no release woke the writer waiting for its slot";
+}
+
+// A reader's join wakes a writer that sleeps until it has one.
+TEST_F(RingTest, AJoinWakesAWriterWaitingForItsFirstReaderAtOnce) {
+  const std::string name = ring("wake-join");
+  auto writer = Writer::create({name, 2, 64});
+  ControlMapping control(name, 2, 64);
+  int rounds_woken = 0;
+  for (int round = 0; round < 5 && rounds_woken == 0; ++round) {
+    const std::uint64_t expired_before = writer->stats().slices_expired;
+    WaitStatus status = WaitStatus::Timeout;
+    std::thread waiting([&] { status = writer->wait_for_reader(in_ms(60000)); });
+    const bool asleep = writer_asleep(control);
+    auto reader = Reader::open({name, false});
+    waiting.join();
+    ASSERT_TRUE(asleep) << "the writer never went to sleep";
+    ASSERT_EQ(status, WaitStatus::Ok);
+    if (writer->stats().slices_expired == expired_before)
+      ++rounds_woken;
+  }
+  EXPECT_EQ(rounds_woken, 1) << "in 5 rounds, no join woke the writer waiting for a reader";
 }
 
 // With a spin budget the reader polls instead of sleeping: it never counts

@@ -72,6 +72,10 @@ struct WriterStats {
   std::uint64_t published = 0;          // records published (buffers and events)
   std::uint64_t overruns = 0;           // times a stalled blocking reader was overwritten
   std::uint64_t readers_reclaimed = 0;  // entries of dead readers taken back
+  // Sleeps for a free slot or a reader that ran a whole liveness slice
+  // without being woken: a reader that frees a slot or joins wakes the
+  // writer at once, so these count waits in which nothing came.
+  std::uint64_t slices_expired = 0;
 };
 
 // Thread-safe: one thread may publish while others acquire slots (a buffer

@@ -876,10 +876,10 @@ TEST_F(RingTest, ALiveWritersRingOutlivesItsReaders) {
 
 namespace {
 
-// Waits (bounded) until `readers` readers sleep on the ring's data channel.
-bool readers_asleep(ControlMapping &control, std::uint32_t readers) {
+// Waits (bounded) until a channel's sleeper count reads `sleepers`.
+bool sleepers_reach(const std::atomic<std::uint32_t> &count, std::uint32_t sleepers) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (control.view.control()->data_waiters.load() != readers) {
+  while (count.load() != sleepers) {
     if (std::chrono::steady_clock::now() > until)
       return false;
     std::this_thread::yield();
@@ -887,15 +887,14 @@ bool readers_asleep(ControlMapping &control, std::uint32_t readers) {
   return true;
 }
 
+// Waits (bounded) until `readers` readers sleep on the ring's data channel.
+bool readers_asleep(ControlMapping &control, std::uint32_t readers) {
+  return sleepers_reach(control.view.control()->data_waiters, readers);
+}
+
 // Waits (bounded) until the writer sleeps on the ring's space channel.
 bool writer_asleep(ControlMapping &control) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (control.view.control()->space_waiters.load() != 1) {
-    if (std::chrono::steady_clock::now() > until)
-      return false;
-    std::this_thread::yield();
-  }
-  return true;
+  return sleepers_reach(control.view.control()->space_waiters, 1);
 }
 
 }  // namespace

@@ -54,10 +54,8 @@ class WakeChannel {
   // words share one).
   void notify() {
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (waiters_.load(std::memory_order_relaxed) != 0) {
-      word_.fetch_add(1, std::memory_order_seq_cst);
-      futex_wake_all(word_);
-    }
+    if (waiters_.load(std::memory_order_relaxed) != 0)
+      notify_forced();
   }
 
   // notify() for a waker whose change of the condition was itself a
@@ -72,10 +70,8 @@ class WakeChannel {
   // already, and notify()'s fence a second one (GCC: a locked OR to the
   // stack) for every item.
   void notify_after_seq_cst_change() {
-    if (waiters_.load(std::memory_order_seq_cst) != 0) {
-      word_.fetch_add(1, std::memory_order_seq_cst);
-      futex_wake_all(word_);
-    }
+    if (waiters_.load(std::memory_order_seq_cst) != 0)
+      notify_forced();
   }
 
   // Wakes sleepers even when the waiter count says nobody sleeps: used by

@@ -512,7 +512,7 @@ std::uint32_t Participants::join(const std::function<void(std::uint32_t)> &fill,
       if (!entry.word.compare_exchange_strong(raw, claiming.encode(), std::memory_order_acq_rel))
         continue;
       entry.since_ns.store(monotonic_ns(), std::memory_order_relaxed);
-      header_->occupied.fetch_or(std::uint64_t{1} << i, std::memory_order_acq_rel);
+      header_->occupied.fetch_or(std::uint64_t{1} << i, std::memory_order_seq_cst);
       if (!object_->hold_byte(participant_lock_byte(i))) {
         // Somebody holds a lock there that no participant should (a user
         // with read access can take shared locks on any byte): give the
@@ -531,7 +531,7 @@ std::uint32_t Participants::join(const std::function<void(std::uint32_t)> &fill,
       std::uint64_t expected = claiming.encode();
       const ParticipantWord active{ParticipantState::Active, claiming.generation};
       entry.since_ns.store(0, std::memory_order_relaxed);
-      if (entry.word.compare_exchange_strong(expected, active.encode(), std::memory_order_acq_rel))
+      if (entry.word.compare_exchange_strong(expected, active.encode(), std::memory_order_seq_cst))
         return i;
       // Judged dead while we were claiming (we were stopped too long): the
       // entry is somebody else's business now; try another.

@@ -250,7 +250,9 @@ class Participants {
   std::uint32_t reap(std::uint32_t self, const std::function<void(std::uint32_t)> &on_dead);
 
   // The entries that are not Free (a bit each): iterate these, not all 64.
-  std::uint64_t occupied() const { return header_->occupied.load(std::memory_order_acquire); }
+  // seq_cst, as word(): a look that misses a joiner's bit comes before the
+  // joiner sets it in the single order of seq_cst operations.
+  std::uint64_t occupied() const { return header_->occupied.load(std::memory_order_seq_cst); }
   bool active(std::uint32_t index) const {
     return index < kMaxParticipants &&
            ParticipantWord::decode(
@@ -265,6 +267,11 @@ class Participants {
                      header_->participants[index].word.load(std::memory_order_acquire))
                      .generation
                : 0;
+  }
+  // The entry's whole word (state and generation), seq_cst: a writer that
+  // rides an earlier look checks with it that no entry changed since.
+  std::uint64_t word(std::uint32_t index) const {
+    return header_->participants[index].word.load(std::memory_order_seq_cst);
   }
   // Active, and its process lives.
   bool alive(std::uint32_t index) const;

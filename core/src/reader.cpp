@@ -133,8 +133,9 @@ struct Reader::Impl {
     // Active now. A claim the writer made before it could see us takes the
     // slot of a record published before it, so before the write sequence
     // we load now; every claim after that is made with a look that counts
-    // us (seq_cst: our activation, then this load; its store of the write
-    // sequence, then its look). So a record from here on is lost only if we
+    // us, or with a check that our entry is unchanged since an earlier look
+    // which then fails (seq_cst: our activation, then this load; its store
+    // of the write sequence, then its look or check). So a record from here on is lost only if we
     // fall behind. One published between the fill and now was not ours.
     counted_from = std::max(counted_from, control->write_seq.load(std::memory_order_seq_cst));
     space_channel.notify();  // a writer may be waiting for its first reader
@@ -483,7 +484,9 @@ void Reader::detach() {
     return;  // never held the writer back
   impl_->entry->mode.store(static_cast<std::uint32_t>(ReaderMode::Draining),
                            std::memory_order_release);
-  impl_->space_channel.notify();
+  // Bumped whether or not the writer sleeps: a writer riding its last look
+  // at the readers (slots in turn) learns from the bump that it is stale.
+  impl_->space_channel.notify_forced();
 }
 
 void Reader::interrupt() {

@@ -12,6 +12,7 @@
 #include "futex.hpp"
 #include "log.hpp"
 #include "named_object.hpp"
+#include "prefetch.hpp"
 #include "ring_layout.hpp"
 #include "same_cpu.hpp"
 #include "shmring/error.hpp"
@@ -33,6 +34,13 @@ constexpr auto kReadOnlyHoldBound = std::chrono::milliseconds(50);
 constexpr std::uint64_t kShowCpuEvery = 64;
 // How often a writer that never waits still sweeps for dead readers.
 constexpr auto kIdleReclaimPeriod = std::chrono::seconds(1);
+// A ring whose slots' worth of the latest record (slot count x its size)
+// fits in this takes its slots in turn while only blocking readers read
+// it; otherwise it reuses its warmest slot first. A quarter of this
+// machine's L2: every slot's record stays in the caches either way.
+constexpr std::uint64_t kInTurnWithin = 256 * 1024;
+// How much of the next slot in turn the writer asks for ahead of writing it.
+constexpr std::uint64_t kPrefetchAtMost = 4096;
 
 // Mixes a word into the readers' signature: one multiply per word (it is
 // computed for every record), a change detector rather than a hash of quality.
@@ -53,12 +61,22 @@ struct Writer::Impl {
   WakeChannel space_channel;
   std::chrono::nanoseconds spin_time{0};  // WriterOptions::spin_time
   TurnTaking turns;                       // with readers on our CPU
-  // The participant entries and their sessions as of the last look at the
-  // readers' cursors (every acquire makes one: entries_key), and which of
-  // them were reading: their entries are lines readers write on every read,
-  // which readers_signature need not take again for each record.
+  // The last look at the readers' entries (oldest_unread_by_blocking_readers),
+  // lines readers write on every read: the participant entries' words then
+  // (entries_key), the space word then (a detach bumps it), and which
+  // entries were reading. While the first two are unchanged, so is which
+  // entries read: readers_signature need not look again, and a writer
+  // taking slots in turn may ride the look (last_look_holds).
   mutable std::atomic<std::uint64_t> looked_at_entries{0};
+  mutable std::atomic<std::uint32_t> looked_at_space_word{0};
   mutable std::atomic<std::uint64_t> reading_entries{0};
+  // ... and, under `lock`, the oldest record a blocking reader had not read
+  // then, whether every reader reading was a blocking one, and whether the
+  // look passed over none stalled (one that reads again must be waited for
+  // from its next record on, so such a look is not ridden).
+  mutable std::uint64_t looked_keep_from = 0;
+  mutable bool looked_only_blocking = false;
+  mutable bool look_rideable = false;
 
   // Guards everything below that is not atomic. Never held across a wait.
   mutable std::mutex lock;
@@ -87,6 +105,10 @@ struct Writer::Impl {
   // The slots of the two newest records, for find_free_slot's short cut.
   long newest_slot_index = -1;
   long second_newest_slot = -1;
+  // Slots in turn: the one after the slot last lent, and the size of the
+  // latest record (which decides whether slots are taken in turn).
+  std::uint32_t next_in_turn = 0;
+  std::uint64_t latest_record_size = 0;
   std::vector<std::uint64_t> read_only_held_in_round;
   std::vector<Deadline> read_only_held_since;  // first seen held; {} when not
   Deadline last_reclaim = Clock::now();
@@ -120,6 +142,7 @@ struct Writer::Impl {
   // Called when the wait for space has run out: every blocking reader that
   // still has unread records is let go until it reads again.
   void mark_blocking_readers_stalled() {
+    look_rideable = false;
     object::for_each_bit(participants.occupied(), [&](std::uint32_t i) {
       if (!is_blocking_reader(i))
         return;
@@ -129,44 +152,66 @@ struct Writer::Impl {
     });
   }
 
-  // Which entries are occupied, in which sessions: read from the object
-  // header, whose entries change only at joins and leaves.
+  // Which entries are occupied, in which state and session: read from the
+  // object header, whose entries change only at joins and leaves (a claim,
+  // the activation, a leave and a reap each change an entry's word).
   std::uint64_t entries_key(std::uint64_t occupied) const {
     std::uint64_t key = signature_mix(kSignatureBasis, occupied);
     object::for_each_bit(occupied, [&](std::uint32_t i) {
-      key = signature_mix(key, std::uint64_t{i} << 32 | participants.generation(i));
+      key = signature_mix(signature_mix(key, i), participants.word(i));
     });
     return key;
+  }
+
+  // Whether no reader came, went or detached since the last look.
+  bool entries_as_looked() const {
+    return control->space_word.load(std::memory_order_seq_cst) ==
+               looked_at_space_word.load(std::memory_order_relaxed) &&
+           entries_key(participants.occupied()) ==
+               looked_at_entries.load(std::memory_order_relaxed);
   }
 
   // Lowest sequence that some active blocking reader has not read yet.
   // Notes which entries were reading, for readers_signature().
   std::uint64_t oldest_unread_by_blocking_readers() const {
-    std::uint64_t oldest = next_sequence;
+    // The entries and the space word before the look: a change during it
+    // shows at the next ride as a change since.
+    const std::uint32_t space_word = control->space_word.load(std::memory_order_seq_cst);
     const std::uint64_t occupied = participants.occupied();
+    const std::uint64_t key = entries_key(occupied);
+    std::uint64_t oldest = next_sequence;
     std::uint64_t reading = 0;
+    bool only_blocking = true, any_stalled = false;
     object::for_each_bit(occupied, [&](std::uint32_t i) {
       if (!is_reading(i))
         return;
       reading |= std::uint64_t{1} << i;
       if (view.reader(i)->policy.load(std::memory_order_relaxed) !=
-          static_cast<std::uint32_t>(ReaderPolicy::Block))
+          static_cast<std::uint32_t>(ReaderPolicy::Block)) {
+        only_blocking = false;
         return;
+      }
       // Reader-written: a cursor beyond what exists is treated as caught up.
       const std::uint64_t cursor = view.reader(i)->cursor.load(std::memory_order_acquire);
+      any_stalled |= cursor == stalled_cursor[i];
       if (cursor != stalled_cursor[i] && cursor < oldest)
         oldest = cursor;
     });
-    looked_at_entries.store(entries_key(occupied), std::memory_order_relaxed);
+    looked_at_entries.store(key, std::memory_order_relaxed);
+    looked_at_space_word.store(space_word, std::memory_order_relaxed);
     reading_entries.store(reading, std::memory_order_relaxed);
+    looked_keep_from = oldest;
+    looked_only_blocking = only_blocking;
+    look_rideable = !any_stalled;
     return oldest;
   }
 
   // A free slot, or -1. With respect_unread, a slot holding a sequence that a
   // blocking reader has yet to read is not free.
   //
-  // Among free slots the most recently written one is reused first: its
-  // pages are still in the cache, so the next frame is written into warm
+  // Small records take the free slots in turn (takes_slots_in_turn). Among
+  // free slots for larger ones the most recently written one is reused
+  // first: its pages are still in the cache, so the next frame is written into warm
   // memory (with 8 slots of 1080p, cycling through all of them runs 40%
   // slower). Two exceptions keep readers served: the newest record is taken
   // last, since a late joiner and a leaky reader start there; and slots never
@@ -236,8 +281,70 @@ struct Writer::Impl {
   }
 
   long find_free_slot(bool respect_unread) const {
-    const std::uint64_t keep_from =
-        respect_unread ? oldest_unread_by_blocking_readers() : next_sequence;
+    if (!respect_unread)
+      return warmest_free_slot(next_sequence);
+    if (last_look_holds() && slot_free(next_in_turn, looked_keep_from))
+      return next_in_turn;
+    const std::uint64_t keep_from = oldest_unread_by_blocking_readers();
+    return takes_slots_in_turn() ? free_slot_in_turn(keep_from) : warmest_free_slot(keep_from);
+  }
+
+  // Small records take the slots in turn, as a queue takes its nodes: the
+  // writer then writes lines its readers let go of a lap ago rather than
+  // the one a reader is on, and runs up to a lap ahead of them. Not beside
+  // a leaky or read-only reader, which asks for the newest record: a lap of
+  // old ones kept for it would be read one by one.
+  bool takes_slots_in_turn() const {
+    return looked_only_blocking && small_records() && !read_only_readers();
+  }
+
+  bool small_records() const {
+    return std::uint64_t{view.geometry.slot_count} * latest_record_size <= kInTurnWithin;
+  }
+
+  // Whether a writer taking slots in turn may judge the slot in turn by its
+  // last look at the readers instead of taking a new one (whose loads of
+  // the lines readers write on every read were half of a small record's
+  // cost), as rigtorp's SPSC queue reads the other side's index only when
+  // its copy says full. Every record before that look's oldest unread one
+  // stays read by every reader the look saw: cursors only move on. A reader
+  // it did not see is one whose entry turned active since (its word
+  // changed: entries_as_looked). If this check missed that activation, it
+  // came before the activation in the single order of seq_cst operations,
+  // and so did our store of the write sequence before it: the reader's
+  // load of the write sequence after its activation (Reader's join) sees
+  // every record published before this claim, the one in the slot in turn
+  // among them, and counts none of them as its own.
+  bool last_look_holds() const {
+    return look_rideable && takes_slots_in_turn() && entries_as_looked();
+  }
+
+  // The first free slot from the slot in turn on, or -1.
+  long free_slot_in_turn(std::uint64_t keep_from) const {
+    const std::uint32_t count = view.geometry.slot_count;
+    for (std::uint32_t k = 0; k < count; ++k) {
+      const std::uint32_t i = (next_in_turn + k) % count;
+      if (slot_free(i, keep_from))
+        return i;
+    }
+    return -1;
+  }
+
+  // Asks for the next slot in turn ahead of writing it (its header and the
+  // first bytes of its payload, as much as the latest record used): the
+  // lines are a reader's from a lap ago, and a store that has to fetch them
+  // holds up the publish's ordering until they come.
+  void prefetch_next_in_turn() const {
+    prefetch_for_write(view.slot(next_in_turn));
+    const std::byte *data = payload + next_in_turn * view.geometry.slot_stride;
+    const std::uint64_t bytes =
+        std::max<std::uint64_t>(std::min(latest_record_size, kPrefetchAtMost), 1);
+    for (std::uint64_t offset = 0; offset < bytes; offset += kCacheLine)
+      prefetch_for_write(data + offset);
+  }
+
+  // The warmest free slot, or -1.
+  long warmest_free_slot(std::uint64_t keep_from) const {
     const std::uint64_t newest = next_sequence == 0 ? kNoSequence : next_sequence - 1;
     // The usual answer without looking at every slot (whose holder words
     // readers write: each look is a cache line from another core): the
@@ -309,6 +416,9 @@ struct Writer::Impl {
     read_only_held_since[index] = Deadline{};
     slot_lent[index] = true;
     slot_sequence[index] = kNoSequence;
+    next_in_turn = (index + 1) % view.geometry.slot_count;
+    if (looked_only_blocking && small_records())
+      prefetch_next_in_turn();
     return true;
   }
 
@@ -344,6 +454,7 @@ struct Writer::Impl {
           stalled_cursor[i] = kNoSequence;
         });
     counters.readers_reclaimed += reclaimed;
+    look_rideable = false;
     if (reclaimed)
       SHMRING_LOG(Info, "ring '" + handle.name + "': reclaimed " + std::to_string(reclaimed) +
                             " dead reader(s) and their slots");
@@ -621,6 +732,7 @@ void Writer::publish(const WritableSlot &slot, const RecordHeader &record, const
   w.slot_lent[slot.index] = false;
   w.slot_sequence[slot.index] = sequence;
   w.slot_caps[slot.index] = record.caps_id;
+  w.latest_record_size = record.size;
   w.second_newest_slot = w.newest_slot_index;
   w.newest_slot_index = slot.index;
 
@@ -719,12 +831,11 @@ std::vector<ReaderInfo> Writer::readers() const {
 
 std::uint64_t Writer::readers_signature() const {
   // A mix of (entry, session, pid) of every reading entry, in entry
-  // order. While the entries and their sessions are those of the last
-  // acquire's look at the readers, which of them read is taken as that look
-  // found it (a detach shows one record late); otherwise each is looked at.
+  // order. While no reader came, went or detached since the last look at
+  // the readers (entries_as_looked), which of them read is taken as that
+  // look found it; otherwise each is looked at.
   const std::uint64_t occupied = impl_->participants.occupied();
-  const bool as_looked =
-      impl_->entries_key(occupied) == impl_->looked_at_entries.load(std::memory_order_relaxed);
+  const bool as_looked = impl_->entries_as_looked();
   const std::uint64_t reading = impl_->reading_entries.load(std::memory_order_relaxed);
   std::uint64_t signature = kSignatureBasis;
   object::for_each_bit(occupied, [&](std::uint32_t i) {

@@ -133,10 +133,11 @@ struct Reader::Impl {
     // Active now. A claim the writer made before it could see us takes the
     // slot of a record published before it, so before the write sequence
     // we load now; every claim after that is made with a look that counts
-    // us, or with a check that our entry is unchanged since an earlier look
-    // which then fails (seq_cst: our activation, then this load; its store
-    // of the write sequence, then its look or check). So a record from here on is lost only if we
-    // fall behind. One published between the fill and now was not ours.
+    // us, or with a check that the entries are as an earlier look found
+    // them, which then fails (seq_cst: our activation, then this load; its
+    // store of the write sequence, then its look or check). So a record
+    // from here on is lost only if we fall behind. One published between
+    // the fill and now was not ours.
     counted_from = std::max(counted_from, control->write_seq.load(std::memory_order_seq_cst));
     space_channel.notify();  // a writer may be waiting for its first reader
   }

@@ -209,9 +209,9 @@ struct Writer::Impl {
   // A free slot, or -1. With respect_unread, a slot holding a sequence that a
   // blocking reader has yet to read is not free.
   //
-  // Small records take the free slots in turn (takes_slots_in_turn). Among
-  // free slots for larger ones the most recently written one is reused
-  // first: its pages are still in the cache, so the next frame is written into warm
+  // Small records take the free slots in turn (takes_slots_in_turn). For
+  // larger ones the most recently written free slot is reused first: its
+  // pages are still in the cache, so the next frame is written into warm
   // memory (with 8 slots of 1080p, cycling through all of them runs 40%
   // slower). Two exceptions keep readers served: the newest record is taken
   // last, since a late joiner and a leaky reader start there; and slots never

@@ -18,7 +18,9 @@
 using namespace shmring;
 using shmring::test::in_ms;
 using shmring::test::RingTest;
+using shmring::test::value_in;
 using shmring::test::wait_child;
+using shmring::test::write_value;
 
 namespace {
 
@@ -107,10 +109,7 @@ TEST_F(RingTest, ADetachShowsInTheReadersSignatureAtOnce) {
   EXPECT_NE(reading, nobody);
   reader->detach();
   // One more record: in turn, from the look taken before the detach.
-  RecordHeader info;
-  info.size = 8;
-  std::uint64_t value = 1;
-  ASSERT_EQ(writer->write(info, &value, in_ms(1000)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, 1, 1000), WaitStatus::Ok);
   EXPECT_EQ(writer->readers_signature(), nobody) << "the detached reader still counts";
   EXPECT_TRUE(writer->readers().empty());
 }
@@ -129,10 +128,8 @@ pid_t fork_nonstop_writer(const std::string &name, std::uint32_t slots) {
   int code = 0;
   try {
     auto writer = Writer::create({name, slots, 64});
-    RecordHeader info;
-    info.size = sizeof(std::uint64_t);
     for (std::uint64_t n = 0; !stop_writing && code == 0; ++n)
-      if (writer->write(info, &n, in_ms(10000)) != WaitStatus::Ok)
+      if (write_value(*writer, n, 10000) != WaitStatus::Ok)
         code = 11;
   } catch (const Error &) {
     code = 12;
@@ -160,8 +157,7 @@ TEST_F(RingTest, ABlockingReaderJoiningAFastWriterLosesNothing) {
       for (int n = 0; n < 200; ++n) {
         Frame frame;
         ASSERT_EQ(reader->next(frame, in_ms(2000)), ReadStatus::Frame) << "trial " << trial;
-        std::uint64_t value = 0;
-        std::memcpy(&value, frame.data, sizeof value);
+        const std::uint64_t value = value_in(frame);
         if (frame.lost_before != 0 || (n > 0 && value != previous + 1))
           ++wrong;
         previous = value;
@@ -183,24 +179,22 @@ TEST_F(RingTest, ABlockingReaderJoiningAFastWriterLosesNothing) {
 TEST_F(RingTest, AReaderJoiningBetweenTheWritersLookAndItsPublishIsWaitedFor) {
   const std::string name = ring("join-mid-claim");
   auto writer = Writer::create({name, 2, 64});
-  RecordHeader info;
-  info.size = sizeof(std::uint64_t);
-  std::uint64_t value = 0;
-  for (; value < 2; ++value)
-    ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  for (std::uint64_t value = 0; value < 2; ++value)
+    ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   WritableSlot slot;
   ASSERT_TRUE(writer->try_acquire(slot));  // record 2's claim: it looks at the readers
   auto reader = Reader::open({name, false});
-  std::memcpy(slot.data, &value, sizeof value);
+  const std::uint64_t record_2 = 2;
+  std::memcpy(slot.data, &record_2, sizeof record_2);
+  RecordHeader info;
+  info.size = sizeof record_2;
   writer->publish(slot, info);
   EXPECT_FALSE(writer->try_acquire(slot))
       << "took the slot of record 1, which the reader starts at";
   for (std::uint64_t expected = 1; expected <= 2; ++expected) {
     Frame frame;
     ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
-    std::uint64_t got = 0;
-    std::memcpy(&got, frame.data, sizeof got);
-    EXPECT_EQ(got, expected);
+    EXPECT_EQ(value_in(frame), expected);
     EXPECT_EQ(frame.lost_before, 0u);
     reader->release(frame.slot);
   }
@@ -214,19 +208,14 @@ TEST_F(RingTest, ALeakyReaderBehindGetsTheNewestSmallRecord) {
   const std::string name = ring("leaky-newest");
   auto writer = Writer::create({name, 64, 64});
   auto reader = Reader::open({name, true});
-  RecordHeader info;
-  info.size = sizeof(std::uint64_t);
-  std::uint64_t value = 0;
-  ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  ASSERT_EQ(write_value(*writer, 0, 100), WaitStatus::Ok);
   Frame frame;
   ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
   reader->release(frame.slot);
-  for (value = 1; value <= 10; ++value)
-    ASSERT_EQ(writer->write(info, &value, in_ms(100)), WaitStatus::Ok);
+  for (std::uint64_t value = 1; value <= 10; ++value)
+    ASSERT_EQ(write_value(*writer, value, 100), WaitStatus::Ok);
   ASSERT_EQ(reader->next(frame, in_ms(100)), ReadStatus::Frame);
-  std::uint64_t got = 0;
-  std::memcpy(&got, frame.data, sizeof got);
-  EXPECT_EQ(got, 10u) << "an old record, not the newest";
+  EXPECT_EQ(value_in(frame), 10u) << "an old record, not the newest";
   EXPECT_EQ(frame.lost_before, 9u);
   reader->release(frame.slot);
 }

@@ -206,8 +206,8 @@ struct Writer::Impl {
     return oldest;
   }
 
-  // A free slot, or -1. With respect_unread, a slot holding a sequence that a
-  // blocking reader has yet to read is not free.
+  // A free slot, or -1: a slot holding a sequence that a blocking reader has
+  // yet to read is not free.
   //
   // Small records take the free slots in turn (takes_slots_in_turn). For
   // larger ones the most recently written free slot is reused first: its
@@ -280,9 +280,7 @@ struct Writer::Impl {
     return (slot_sequence[i] == kNoSequence || slot_sequence[i] < keep_from) && slot_unheld(i);
   }
 
-  long find_free_slot(bool respect_unread) const {
-    if (!respect_unread)
-      return warmest_free_slot(next_sequence);
+  long find_free_slot() const {
     if (last_look_holds() && slot_free(next_in_turn, looked_keep_from))
       return next_in_turn;
     const std::uint64_t keep_from = oldest_unread_by_blocking_readers();
@@ -425,7 +423,7 @@ struct Writer::Impl {
   // Lends a slot free now (under `lock`); false when there is none.
   bool claim_free_slot(WritableSlot &out) {
     for (;;) {
-      const long index = find_free_slot(true);
+      const long index = find_free_slot();
       if (index < 0)
         return false;
       if (claim(static_cast<std::uint32_t>(index))) {
@@ -665,11 +663,11 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
         // stopping the stream (unless the caller would rather stop). Slots
         // that readers hold stay theirs either way.
         w.reclaim_dead_readers();
-        long index = w.find_free_slot(true);
+        long index = w.find_free_slot();
         bool overrun = false;
         if (index < 0 && at_deadline == AtDeadline::OverrunStalledReaders) {
           w.mark_blocking_readers_stalled();
-          index = w.find_free_slot(true);
+          index = w.find_free_slot();
           overrun = index >= 0;
         }
         if (index >= 0 && w.claim(static_cast<std::uint32_t>(index))) {
@@ -695,7 +693,7 @@ WaitStatus Writer::acquire(WritableSlot &out, Deadline deadline, const std::atom
           if (cancelled())
             return true;
           std::lock_guard<std::mutex> guard(w.lock);
-          return w.find_free_slot(true) >= 0;
+          return w.find_free_slot() >= 0;
         },
         deadline, waited_from + std::max<std::chrono::nanoseconds>(w.spin_time, kPollBeforeSleep));
   }
